@@ -1,5 +1,8 @@
 """Mixture density networks for scikit-learn."""
 
+from ._regressor import MDNRegressor
+from .distribution import NormalMixture
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = ["MDNRegressor", "NormalMixture", "__version__"]

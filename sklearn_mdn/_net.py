@@ -1,0 +1,144 @@
+"""The skorch net that trains a mixture density module on tensor batches."""
+
+import math
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+
+from ._loss import MixtureNLLLoss
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Inputs, targets and optional sample weights held as tensors.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, p)
+    y : torch.Tensor of shape (n, d)
+    sample_weight : torch.Tensor of shape (n,) or None
+    """
+
+    def __init__(self, X, y, sample_weight=None):
+        self.X = X
+        self.y = y
+        self.sample_weight = sample_weight
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        w = None if self.sample_weight is None else self.sample_weight[index]
+        return self.X[index], (self.y[index], w)
+
+    def subset(self, index):
+        """Rows ``index`` of this data set, as a new data set."""
+        w = None if self.sample_weight is None else self.sample_weight[index]
+        return TensorDataset(self.X[index], self.y[index], w)
+
+
+class TensorBatches:
+    """Mini-batches sliced from whole tensors, without a DataLoader.
+
+    A shuffled epoch permutes the tensors once and yields contiguous views,
+    so the cost of a batch is one slice, not ``batch_size`` calls to
+    ``Dataset.__getitem__`` and a collate.
+
+    Parameters
+    ----------
+    dataset : TensorDataset
+    batch_size : int
+    shuffle : bool, default=False
+    seed : int or None, default=None
+        Seed of the private generator that shuffles the rows.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, seed=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = None
+        if shuffle:
+            self.generator = torch.Generator().manual_seed(int(seed or 0))
+
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        data = self.dataset
+        if self.shuffle:
+            perm = torch.randperm(len(data), generator=self.generator)
+            data = data.subset(perm.to(data.X.device))
+        X, y, w = data.X, data.y, data.sample_weight
+        for start in range(0, len(X), self.batch_size):
+            stop = start + self.batch_size
+            yield X[start:stop], (y[start:stop], None if w is None else w[start:stop])
+
+
+class HoldOut:
+    """A seeded random train/validation split of a :class:`TensorDataset`.
+
+    Parameters
+    ----------
+    fraction : float
+        Fraction of the rows held out for validation.
+    seed : int
+        Seed of the split.
+    """
+
+    def __init__(self, fraction, seed):
+        self.fraction = fraction
+        self.seed = seed
+
+    def __call__(self, dataset, y=None, **fit_params):
+        n = len(dataset)
+        n_valid = max(1, round(self.fraction * n))
+        generator = torch.Generator().manual_seed(int(self.seed))
+        perm = torch.randperm(n, generator=generator).to(dataset.X.device)
+        return dataset.subset(perm[n_valid:]), dataset.subset(perm[:n_valid])
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when the training loss stops being finite."""
+
+
+class MixtureNet(NeuralNet):
+    """A skorch ``NeuralNet`` that minimises the mixture negative log-likelihood.
+
+    It differs from ``NeuralNet`` in three places only: batches are sliced
+    from tensors (:class:`TensorBatches`), the loss receives the sample
+    weights packed with the targets, and the default callbacks drop the
+    per-epoch table unless ``verbose`` is set.
+    """
+
+    def __init__(self, module, *args, criterion=MixtureNLLLoss, **kwargs):
+        super().__init__(module, *args, criterion=criterion, **kwargs)
+
+    @property
+    def _default_callbacks(self):
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ]
+        if self.verbose:
+            callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+    def get_iterator(self, dataset, training=False):
+        params = self.get_params_for("iterator_train" if training else "iterator_valid")
+        return TensorBatches(
+            dataset,
+            batch_size=params.get("batch_size", self.batch_size),
+            shuffle=training,
+            seed=params.get("seed"),
+        )
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y, sample_weight = y_true
+        loss = self.criterion_(y_pred, y, sample_weight)
+        if training and not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"the training loss became {loss.item()} in epoch {len(self.history)}"
+            )
+        return loss

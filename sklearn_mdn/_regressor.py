@@ -1,0 +1,578 @@
+"""Mixture density network regressor."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.callbacks import EarlyStopping
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._module import ACTIVATIONS, MixtureDensityModule
+from ._net import HoldOut, MixtureNet, NonFiniteLossError, TensorDataset
+from .distribution import NormalMixture
+
+# Rows predicted at once: bounds the memory of predictions on large inputs.
+_CHUNK_ROWS = 16_384
+# Gradient steps that ``max_iter="auto"`` aims for, and its bounds in epochs.
+_AUTO_STEPS = 10_000
+_AUTO_EPOCHS = (50, 1000)
+# Below this many training rows, ``early_stopping`` is not applied.
+_MIN_ROWS_EARLY_STOPPING = 20
+
+
+def _weighted_moments(a, sample_weight):
+    """Column means and standard deviations, weighted, ignoring NaN."""
+    w = np.broadcast_to(sample_weight[:, None], a.shape)
+    w = np.where(np.isnan(a), 0.0, w)
+    total = w.sum(axis=0)
+    a0 = np.nan_to_num(a)
+    mean = (w * a0).sum(axis=0) / total
+    var = (w * (a0 - mean) ** 2).sum(axis=0) / total
+    scale = np.sqrt(var)
+    # Constant columns keep their units: scaling them would divide by zero.
+    tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
+    scale[scale <= tiny] = 1.0
+    return mean, scale
+
+
+def _fused_adam_available(device):
+    major, minor = (int(v) for v in torch.__version__.split(".")[:2])
+    return torch.device(device).type == "cuda" or (major, minor) >= (2, 4)
+
+
+class MDNRegressor(RegressorMixin, BaseEstimator):
+    """Mixture density network: a neural network predicting a Gaussian mixture.
+
+    For every input row the network predicts the weights, means and
+    covariances of a mixture of ``n_components`` Gaussians over the target,
+    so the estimator returns a whole conditional distribution, not only a
+    number: point estimates, intervals, quantiles, samples and densities all
+    come from it. Targets may be multi-output; the mixture is then joint over
+    the targets, with full covariance by default.
+
+    It is trained by minimising the mixture negative log-likelihood with Adam
+    over mini-batches. Inputs and targets are standardised internally
+    (weighted by ``sample_weight``) and the predicted mixture is mapped back
+    to the original target units exactly, so no scaler is needed.
+
+    Parameters
+    ----------
+    n_components : int, default=5
+        Number of Gaussian components of each predicted mixture.
+
+    covariance_type : {"full", "diag", "spherical"}, default="full"
+        Covariance of each component over the targets: ``"full"`` (joint,
+        correlated targets), ``"diag"`` (independent targets within a
+        component) or ``"spherical"`` (one variance shared by all targets,
+        in standardised units). All three agree for a single target.
+
+    hidden_layer_sizes : array-like of int, default=(100, 100, 100, 100, 100)
+        Widths of the hidden layers of the network.
+
+    activation : {"relu", "tanh", "logistic", "identity", "gelu", "silu"}, \
+            default="relu"
+        Activation function of the hidden layers.
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights (not the biases): the loss
+        minimised is the mean negative log-likelihood plus
+        ``alpha / 2 * ||W||^2``.
+
+    batch_size : int or "auto", default="auto"
+        Rows per gradient step. ``"auto"`` uses ``min(200, n_samples)``.
+
+    learning_rate_init : float, default=1e-3
+        Learning rate of the Adam optimizer.
+
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs (passes over the training rows). ``"auto"``
+        aims at about 10,000 gradient steps, within 50 to 1000 epochs.
+
+    early_stopping : bool, default=True
+        Whether to hold out ``validation_fraction`` of the rows and stop
+        when their negative log-likelihood has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs; the weights of the best epoch are kept.
+        Not applied when fewer than 20 rows are given.
+
+    validation_fraction : float, default=0.1
+        Fraction of the rows held out for early stopping.
+
+    n_iter_no_change : int, default=20
+        Epochs without improvement before early stopping.
+
+    tol : float, default=1e-4
+        Minimum relative improvement of the validation loss that counts.
+
+    reg_covar : float, default=1e-6
+        Floor on the variance of each component, in standardised target
+        units: every component's covariance has a determinant of at least
+        ``reg_covar ** n_outputs``. It keeps the likelihood bounded when
+        targets repeat exactly.
+
+    point_estimate : {"mean", "top", "mode"}, default="mean"
+        What :meth:`predict` returns: the mixture mean, the mean of the
+        heaviest component (``"top"``) or the highest-density point
+        (``"mode"``).
+
+    missing_targets : {"error", "marginalize"}, default="error"
+        What a NaN in ``y`` means. ``"error"`` raises a ``ValueError``;
+        ``"marginalize"`` treats it as a missing target, integrated out of
+        the likelihood exactly (rows with every target missing are dropped).
+
+    device : str or torch.device, default="cpu"
+        Device the network is trained on and predicts on.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling of the rows and the
+        validation split. An int gives reproducible fits. The global numpy
+        and torch random states are never touched.
+
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the torch module and
+        ``net_.history`` the training history.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when ``X`` has string column
+        names.
+
+    n_outputs_ : int
+        Number of targets.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    n_steps_ : int
+        Number of gradient steps taken.
+
+    loss_curve_ : list of float
+        Training negative log-likelihood per epoch, in nats per row in the
+        original target units.
+
+    validation_loss_curve_ : list of float or None
+        Validation negative log-likelihood per epoch, or None without early
+        stopping.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : Point predictions from an MLP.
+    sklearn.mixture.GaussianMixture : Unconditional Gaussian mixtures.
+
+    References
+    ----------
+    .. [1] C. M. Bishop, "Mixture Density Networks", Technical Report
+       NCRG/94/004, Aston University, 1994.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mdn import MDNRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 1))
+    >>> y = X[:, 0] + 0.1 * rng.normal(size=200)
+    >>> reg = MDNRegressor(hidden_layer_sizes=(32,), max_iter=20,
+    ...                    random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> reg.predict_interval(X[:3], coverage=0.9).shape
+    (3, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions({"full", "diag", "spherical"})],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0, None, closed="neither")],
+        "point_estimate": [StrOptions({"mean", "top", "mode"})],
+        "missing_targets": [StrOptions({"error", "marginalize"})],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=5,
+        *,
+        covariance_type="full",
+        hidden_layer_sizes=(100, 100, 100, 100, 100),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter="auto",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        tol=1e-4,
+        reg_covar=1e-6,
+        point_estimate="mean",
+        missing_targets="error",
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.point_estimate = point_estimate
+        self.missing_targets = missing_targets
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    def _validate_fit_data(self, X, y, sample_weight):
+        allow_missing = self.missing_targets == "marginalize"
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            validate_separately=(
+                {"dtype": [np.float64, np.float32]},
+                {
+                    "ensure_2d": False,
+                    "dtype": np.float64,
+                    "ensure_all_finite": "allow-nan" if allow_missing else True,
+                },
+            ),
+        )
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got an array of shape {y.shape}.")
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: {X.shape[0]} "
+                f"and {y.shape[0]}."
+            )
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y.shape[1] == 0:
+            raise ValueError("y has 0 targets (shape (n, 0)); at least 1 is needed.")
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        y2 = y.reshape(len(y), -1)
+        keep = ~np.isnan(y2).all(axis=1)
+        if not keep.all():
+            X, y2, sample_weight = X[keep], y2[keep], sample_weight[keep]
+        if len(y2) == 0:
+            raise ValueError("Every row of y is missing (NaN); nothing to fit.")
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight must have a positive sum.")
+        return X, y, y2, sample_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the mixture density network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets. With several outputs the mixture is joint over them.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows in the likelihood and in the
+            internal standardisation.
+
+        Returns
+        -------
+        self : MDNRegressor
+            The fitted estimator.
+        """
+        hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        if hidden.ndim != 1 or not all(
+            isinstance(h, Integral | np.integer) and h > 0 for h in hidden.tolist()
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        X, y, y2, sample_weight = self._validate_fit_data(X, y, sample_weight)
+        n, d = y2.shape
+
+        self.x_mean_, self.x_scale_ = _weighted_moments(
+            X.astype(np.float64), sample_weight
+        )
+        self.y_mean_, self.y_scale_ = _weighted_moments(y2, sample_weight)
+        self.n_outputs_ = d
+        self._y_ndim = y.ndim
+
+        rng = check_random_state(self.random_state)
+        seed, split_seed, shuffle_seed = rng.randint(np.iinfo(np.int32).max, size=3)
+
+        use_valid = self.early_stopping and n >= _MIN_ROWS_EARLY_STOPPING
+        n_train = n - round(self.validation_fraction * n) if use_valid else n
+        batch_size = min(200, n_train) if self.batch_size == "auto" else self.batch_size
+        batch_size = min(batch_size, n_train)
+        if self.max_iter == "auto":
+            n_batches = math.ceil(n_train / batch_size)
+            max_iter = int(np.clip(math.ceil(_AUTO_STEPS / n_batches), *_AUTO_EPOCHS))
+        else:
+            max_iter = self.max_iter
+
+        device = _check_device(self.device)
+        dataset = TensorDataset(
+            self._to_tensor(X, self.x_mean_, self.x_scale_),
+            self._to_tensor(y2, self.y_mean_, self.y_scale_),
+            torch.as_tensor(
+                sample_weight * (n / sample_weight.sum()), dtype=torch.float32
+            ).to(device),
+        )
+        callbacks = []
+        if use_valid:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        patience=self.n_iter_no_change,
+                        threshold=self.tol,
+                        threshold_mode="abs",
+                        load_best=True,
+                    ),
+                )
+            )
+        net = MixtureNet(
+            MixtureDensityModule,
+            module__n_features=X.shape[1],
+            module__n_targets=d,
+            module__n_components=self.n_components,
+            module__hidden_layer_sizes=tuple(int(h) for h in hidden),
+            module__activation=self.activation,
+            module__covariance_type=self.covariance_type,
+            module__min_scale=math.sqrt(self.reg_covar),
+            criterion__allow_missing=self.missing_targets == "marginalize",
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.alpha,
+            optimizer__param_groups=[("*bias", {"weight_decay": 0.0})],
+            optimizer__fused=_fused_adam_available(device),
+            lr=self.learning_rate_init,
+            max_epochs=max_iter,
+            batch_size=batch_size,
+            iterator_train__seed=int(shuffle_seed),
+            iterator_valid__batch_size=_CHUNK_ROWS,
+            train_split=HoldOut(self.validation_fraction, split_seed)
+            if use_valid
+            else None,
+            callbacks=callbacks,
+            device=device,
+            verbose=self.verbose,
+        )
+        cuda_devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(int(seed))
+            try:
+                net.fit(dataset, None)
+            except NonFiniteLossError as exc:
+                raise FloatingPointError(
+                    f"Training diverged: {exc}. The estimator is left unfitted; "
+                    "try a smaller learning_rate_init or a larger reg_covar."
+                ) from None
+
+        self.net_ = net
+        history = net.history
+        log_scale = float(np.log(self.y_scale_).sum())
+        self.loss_curve_ = [v + log_scale for v in history[:, "train_loss"]]
+        self.validation_loss_curve_ = (
+            [v + log_scale for v in history[:, "valid_loss"]] if use_valid else None
+        )
+        self.n_iter_ = len(history)
+        self.n_steps_ = int(sum(history[:, "train_batch_count"]))
+        return self
+
+    def _to_tensor(self, a, mean, scale):
+        a = (np.asarray(a, dtype=np.float64) - mean) / scale
+        return torch.as_tensor(a, dtype=torch.float32).to(self.device)
+
+    # -------------------------------------------------------------- predict
+    def _iter_dists(self, X):
+        """Yield the predicted mixture of each chunk of rows of ``X``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        module = self.net_.module_
+        module.eval()
+        event_shape = () if self._y_ndim == 1 else (self.n_outputs_,)
+        with torch.inference_mode():
+            for start in range(0, max(len(X), 1), _CHUNK_ROWS):
+                chunk = X[start : start + _CHUNK_ROWS]
+                params = module(self._to_tensor(chunk, self.x_mean_, self.x_scale_))
+                params = [p.detach().cpu().numpy().astype(np.float64) for p in params]
+                yield _to_distribution(params, event_shape).affine(
+                    self.y_mean_, self.y_scale_
+                )
+
+    def _map_chunks(self, X, fn):
+        return np.concatenate([fn(dist) for dist in self._iter_dists(X)], axis=0)
+
+    def predict_dist(self, X):
+        """Predicted conditional distribution of the target for each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        dist : NormalMixture
+            One Gaussian mixture per row, in the original target units.
+        """
+        return NormalMixture.concatenate(list(self._iter_dists(X)))
+
+    def predict(self, X):
+        """Point estimate of the target, chosen by ``point_estimate``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The mixture mean, heaviest component's mean or mode, float64.
+        """
+        method = self.point_estimate
+        return self._map_chunks(X, lambda dist: getattr(dist, method)())
+
+    def predict_interval(self, X, coverage=0.9):
+        """Equal-tailed predictive interval of each target.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        coverage : float, default=0.9
+            Probability mass inside the interval, in (0, 1).
+
+        Returns
+        -------
+        interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
+            Lower and upper bounds: the ``(1 - coverage) / 2`` and
+            ``(1 + coverage) / 2`` quantiles of each target's marginal.
+        """
+        return self._map_chunks(X, lambda dist: dist.interval(coverage))
+
+    def predict_quantiles(self, X, quantiles=(0.05, 0.5, 0.95)):
+        """Quantiles of each target's predictive marginal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        quantiles : array-like of float, default=(0.05, 0.5, 0.95)
+            Levels in [0, 1].
+
+        Returns
+        -------
+        q : ndarray of shape (n_samples, n_quantiles) or \
+                (n_samples, n_outputs, n_quantiles)
+            The quantiles.
+        """
+        levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
+        return self._map_chunks(X, lambda dist: dist.ppf(levels))
+
+    def sample(self, X, n_samples=1, random_state=None):
+        """Draw targets from the predictive distribution of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples_X, n_features)
+            Inputs.
+
+        n_samples : int, default=1
+            Draws per row.
+
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws.
+
+        Returns
+        -------
+        samples : ndarray of shape (n_samples_X, n_samples) or \
+                (n_samples_X, n_samples, n_outputs)
+            Joint draws over the targets.
+        """
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"n_samples must be a positive integer, got {n_samples!r}."
+            )
+        rng = check_random_state(random_state)
+        return self._map_chunks(X, lambda dist: dist.sample(n_samples, rng))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.input_tags.sparse = False
+        return tags
+
+
+def _check_device(device):
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={str(device)!r} was asked for, but CUDA is not available."
+        )
+    return device
+
+
+def _to_distribution(params, event_shape):
+    """Numpy mixture from the module's outputs (standardised units)."""
+    logits, means, scale = params[:3]
+    logits = logits - logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    weights /= weights.sum(axis=1, keepdims=True)
+    if len(params) == 3:
+        scale_tril = scale[..., :, None] * np.eye(scale.shape[-1])
+    else:
+        # Precision factor P = diag(1 / scale) + offdiag; covariance (P P^T)^-1.
+        factor = params[3] + (1.0 / scale)[..., :, None] * np.eye(scale.shape[-1])
+        inv_factor = np.linalg.inv(factor)
+        scale_tril = np.linalg.cholesky(np.swapaxes(inv_factor, -1, -2) @ inv_factor)
+    return NormalMixture(weights, means, scale_tril, event_shape=event_shape)
