@@ -5,7 +5,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import EarlyStopping
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -14,6 +13,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from skorch.callbacks import EarlyStopping
 
 from ._module import ACTIVATIONS, MixtureDensityModule
 from ._net import HoldOut, MixtureNet, NonFiniteLossError, TensorDataset
