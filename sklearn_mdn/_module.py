@@ -94,12 +94,23 @@ class MixtureDensityModule(nn.Module):
             self.register_buffer("_offdiag_index", rows * d + cols, persistent=False)
 
     def _init_head(self) -> None:
-        """Start near equal weights, means near zero and unit scales."""
+        """Start near equal weights and unit scales, with spread-out means.
+
+        Component means start at the quantiles ``(k + 1/2) / K`` of a
+        standard normal along each (standardised) target, in an independent
+        random order per target: a Latin hypercube. Equal starting means
+        leave the mixture on a symmetric plateau (a single Gaussian) that it
+        may take hundreds of epochs to leave.
+        """
         K, d = self.n_components, self.n_targets
+        levels = (torch.arange(K, dtype=torch.float64) + 0.5) / K
+        spread = torch.special.ndtri(levels).to(torch.float32)
         with torch.no_grad():
             self.head.weight.mul_(0.1)
             bias = self.head.bias
             bias.zero_()
+            means = torch.stack([spread[torch.randperm(K)] for _ in range(d)], dim=1)
+            bias[K : K + K * d] = means.reshape(-1)
             start = K + K * d
             scale_bias = _inverse_softplus(max(1.0 - self.min_scale, 1e-3))
             bias[start : start + K * self.n_scale] = scale_bias
