@@ -1,9 +1,16 @@
 """Mixture density networks for scikit-learn."""
 
 from . import metrics
+from ._persistence import InconsistentVersionWarning
 from ._regressor import MDNRegressor
 from .distribution import NormalMixture
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["MDNRegressor", "NormalMixture", "__version__", "metrics"]
+__all__ = [
+    "InconsistentVersionWarning",
+    "MDNRegressor",
+    "NormalMixture",
+    "__version__",
+    "metrics",
+]

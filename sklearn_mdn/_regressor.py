@@ -17,6 +17,7 @@ from skorch.callbacks import EarlyStopping
 
 from ._module import ACTIVATIONS, MixtureDensityModule
 from ._net import HoldOut, MixtureNet, NonFiniteLossError, TensorDataset
+from ._persistence import add_version, pop_version
 from .distribution import NormalMixture
 
 # Rows predicted at once: bounds the memory of predictions on large inputs.
@@ -34,9 +35,13 @@ def _weighted_moments(a, sample_weight):
     w = np.where(np.isnan(a), 0.0, w)
     total = w.sum(axis=0)
     a0 = np.nan_to_num(a)
+    # Divide each column by a power of two at least its largest magnitude
+    # (exact), so squares of values near the float64 limit cannot overflow.
+    ref = np.ldexp(1.0, np.frexp(np.abs(a0).max(axis=0, initial=0.0))[1])
+    a0 = a0 / ref
     mean = (w * a0).sum(axis=0) / total
     var = (w * (a0 - mean) ** 2).sum(axis=0) / total
-    scale = np.sqrt(var)
+    mean, scale = mean * ref, np.sqrt(var) * ref
     # Constant columns keep their units: scaling them would divide by zero.
     tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
     scale[scale <= tiny] = 1.0
@@ -298,6 +303,12 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("Every row of y is missing (NaN); nothing to fit.")
         if not sample_weight.sum() > 0:
             raise ValueError("sample_weight must have a positive sum.")
+        unobserved = np.flatnonzero(sample_weight @ ~np.isnan(y2) <= 0)
+        if unobserved.size:
+            raise ValueError(
+                f"Target {unobserved[0]} has no observed (non-NaN) value with a "
+                "positive sample_weight; it cannot be fitted."
+            )
         return X, y, y2, sample_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -320,10 +331,35 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         -------
         self : MDNRegressor
             The fitted estimator.
+
+        Raises
+        ------
+        FloatingPointError
+            If the training loss stops being finite (a learning rate too
+            large, for instance).
+
+        Notes
+        -----
+        A fit that raises leaves the estimator unfitted: the state of any
+        previous fit is discarded, never mixed with the new one.
         """
-        hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            self._discard_fitted_state()
+            raise
+
+    def _discard_fitted_state(self):
+        """Remove every fitted attribute, so the estimator is unfitted."""
+        for name in [k for k in vars(self) if k.endswith("_") or k == "_y_ndim"]:
+            if not name.startswith("__"):
+                delattr(self, name)
+
+    def _fit(self, X, y, sample_weight):
+        hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))
         if hidden.ndim != 1 or not all(
-            isinstance(h, Integral | np.integer) and h > 0 for h in hidden.tolist()
+            isinstance(h, Integral | np.integer) and not isinstance(h, bool) and h > 0
+            for h in hidden.tolist()
         ):
             raise ValueError(
                 "hidden_layer_sizes must be a sequence of positive integers, got "
@@ -343,7 +379,15 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         seed, split_seed, shuffle_seed = rng.randint(np.iinfo(np.int32).max, size=3)
 
         use_valid = self.early_stopping and n >= _MIN_ROWS_EARLY_STOPPING
-        n_train = n - round(self.validation_fraction * n) if use_valid else n
+        # The number of rows HoldOut sets aside.
+        n_valid = max(1, round(self.validation_fraction * n)) if use_valid else 0
+        if n_valid >= n:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} holds out all {n} "
+                "rows, leaving none to train on; lower it or set "
+                "early_stopping=False."
+            )
+        n_train = n - n_valid
         batch_size = min(200, n_train) if self.batch_size == "auto" else self.batch_size
         batch_size = min(batch_size, n_train)
         if self.max_iter == "auto":
@@ -354,8 +398,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
         device = _check_device(self.device)
         dataset = TensorDataset(
-            self._to_tensor(X, self.x_mean_, self.x_scale_),
-            self._to_tensor(y2, self.y_mean_, self.y_scale_),
+            self._to_tensor(X, self.x_mean_, self.x_scale_, device),
+            self._to_tensor(y2, self.y_mean_, self.y_scale_, device),
             torch.as_tensor(
                 sample_weight * (n / sample_weight.sum()), dtype=torch.float32
             ).to(device),
@@ -421,9 +465,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self.n_steps_ = int(sum(history[:, "train_batch_count"]))
         return self
 
-    def _to_tensor(self, a, mean, scale):
+    def _to_tensor(self, a, mean, scale, device):
         a = (np.asarray(a, dtype=np.float64) - mean) / scale
-        return torch.as_tensor(a, dtype=torch.float32).to(self.device)
+        return torch.as_tensor(a, dtype=torch.float32).to(device)
 
     # -------------------------------------------------------------- predict
     def _iter_dists(self, X):
@@ -431,13 +475,24 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         module = self.net_.module_
+        # The net's device, not self.device: a net fitted on CUDA and loaded
+        # on a machine without it has been moved to the CPU.
+        device = self.net_.device
         module.eval()
         event_shape = () if self._y_ndim == 1 else (self.n_outputs_,)
         with torch.inference_mode():
             for start in range(0, max(len(X), 1), _CHUNK_ROWS):
                 chunk = X[start : start + _CHUNK_ROWS]
-                params = module(self._to_tensor(chunk, self.x_mean_, self.x_scale_))
+                params = module(
+                    self._to_tensor(chunk, self.x_mean_, self.x_scale_, device)
+                )
                 params = [p.detach().cpu().numpy().astype(np.float64) for p in params]
+                if not all(np.isfinite(p).all() for p in params):
+                    raise ValueError(
+                        "The network's output is not finite for some rows of X: "
+                        "their values lie too far outside the range of the "
+                        "training data."
+                    )
                 yield _to_distribution(params, event_shape).affine(
                     self.y_mean_, self.y_scale_
                 )
@@ -542,6 +597,14 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         rng = check_random_state(random_state)
         return self._map_chunks(X, lambda dist: dist.sample(n_samples, rng))
 
+    def __getstate__(self):
+        # Record the version of sklearn-mdn that pickles the estimator.
+        return add_version(super().__getstate__())
+
+    def __setstate__(self, state):
+        # Warns (InconsistentVersionWarning) when another version pickled it.
+        super().__setstate__(pop_version(state, type(self).__name__))
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
@@ -555,9 +618,23 @@ def _check_device(device):
         device = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"device={str(device)!r} is not supported; use 'cpu', 'cuda', "
+            "'cuda:<index>' or 'mps'."
+        )
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={str(device)!r} was asked for, but CUDA is not available."
+        )
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={str(device)!r} was asked for, but only "
+            f"{torch.cuda.device_count()} CUDA device(s) are visible."
+        )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={str(device)!r} was asked for, but MPS is not available."
         )
     return device
 
