@@ -4,7 +4,7 @@ import math
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 
 from ._loss import MixtureNLLLoss
 
@@ -98,6 +98,46 @@ class HoldOut:
         return dataset.subset(perm[n_valid:]), dataset.subset(perm[:n_valid])
 
 
+class EpochProgressBar(Callback):
+    """A tqdm progress bar over the epochs of a fit, with the latest losses.
+
+    Parameters
+    ----------
+    file : file-like or None, default=None
+        Where the bar is drawn; None means ``sys.stderr``.
+    """
+
+    def __init__(self, file=None):
+        self.file = file
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(
+            total=net.max_epochs, unit="epoch", file=self.file, dynamic_ncols=True
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        losses = {k: f"{row[k]:.4f}" for k in ("train_loss", "valid_loss") if k in row}
+        self.bar_.set_postfix(losses, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs):
+        # Drop the bar: it holds a stream, which would make the net unpicklable.
+        self.bar_.close()
+        del self.bar_
+
+
+def _tqdm_write():
+    """``tqdm.write`` when tqdm is installed, else None."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm.write
+
+
 class NonFiniteLossError(FloatingPointError):
     """Raised when the training loss stops being finite."""
 
@@ -108,7 +148,8 @@ class MixtureNet(NeuralNet):
     It differs from ``NeuralNet`` in three places only: batches are sliced
     from tensors (:class:`TensorBatches`), the loss receives the sample
     weights packed with the targets, and the default callbacks drop the
-    per-epoch table unless ``verbose`` is set.
+    per-epoch table unless ``verbose`` is set (then, when tqdm is installed,
+    a progress bar over the epochs is drawn below the table).
     """
 
     def __init__(self, module, *args, criterion=MixtureNLLLoss, **kwargs):
@@ -122,7 +163,12 @@ class MixtureNet(NeuralNet):
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
         if self.verbose:
-            callbacks.append(("print_log", PrintLog()))
+            write = _tqdm_write()
+            if write is None:
+                callbacks.append(("print_log", PrintLog()))
+            else:
+                callbacks.append(("progress_bar", EpochProgressBar()))
+                callbacks.append(("print_log", PrintLog(sink=write)))
         return callbacks
 
     def get_iterator(self, dataset, training=False):
