@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import sklearn
 from scipy import integrate, stats
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GridSearchCV, cross_validate
@@ -424,6 +425,34 @@ def test_scorer_errors_and_missing_targets():
     weighted = make_dist_scorer(crps, multioutput=[1.0, 0.0], missing_targets="error")
     with pytest.raises(ValueError, match="NaN"):
         weighted(est, X, y)
+
+
+def test_scorer_receives_sample_weight_through_metadata_routing():
+    rng = np.random.RandomState(18)
+    dist = random_mixture(rng, 40, 2, 1)
+    X = np.arange(40)[:, None]
+    y = draw(rng, dist, 1)[:, 0, 0]
+    sw = rng.uniform(0, 1, size=40)
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_dist_scorer(mean_negative_log_likelihood)
+        scorer.set_score_request(sample_weight=True)
+        result = cross_validate(
+            FixedDistRegressor(dist),
+            X,
+            y,
+            cv=2,
+            scoring={"nll": scorer},
+            params={"sample_weight": sw},
+            return_indices=True,
+        )
+    for fold in range(2):
+        test = result["indices"]["test"][fold]
+        expected = -mean_negative_log_likelihood(
+            y[test], dist[test], sample_weight=sw[test]
+        )
+        assert result["test_nll"][fold] == pytest.approx(expected, rel=1e-14)
+        unweighted = -mean_negative_log_likelihood(y[test], dist[test])
+        assert result["test_nll"][fold] != pytest.approx(unweighted, rel=1e-6)
 
 
 def bimodal_data(n, seed):
