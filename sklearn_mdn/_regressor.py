@@ -29,8 +29,13 @@ _AUTO_EPOCHS = (50, 1000)
 _MIN_ROWS_EARLY_STOPPING = 20
 
 
-def _weighted_moments(a, sample_weight):
-    """Column means and standard deviations, weighted, ignoring NaN."""
+def _weighted_moments(a, sample_weight, *, collapse_constant=False):
+    """Column means and standard deviations, weighted, ignoring NaN.
+
+    Columns constant to rounding error keep the scale 1, or with
+    ``collapse_constant`` the rounding scale itself: predictions of a constant
+    target then stay within rounding of the constant.
+    """
     w = np.broadcast_to(sample_weight[:, None], a.shape)
     w = np.where(np.isnan(a), 0.0, w)
     total = w.sum(axis=0)
@@ -42,9 +47,11 @@ def _weighted_moments(a, sample_weight):
     mean = (w * a0).sum(axis=0) / total
     var = (w * (a0 - mean) ** 2).sum(axis=0) / total
     mean, scale = mean * ref, np.sqrt(var) * ref
-    # Constant columns keep their units: scaling them would divide by zero.
-    tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
-    scale[scale <= tiny] = 1.0
+    # Constant is relative to the column's magnitude, so that features and
+    # targets in tiny units (1e-20) are standardised, not taken as constant.
+    tiny = 10 * np.finfo(np.float64).eps * ref
+    constant = scale <= tiny
+    scale[constant] = tiny[constant] if collapse_constant else 1.0
     return mean, scale
 
 
@@ -371,7 +378,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self.x_mean_, self.x_scale_ = _weighted_moments(
             X.astype(np.float64), sample_weight
         )
-        self.y_mean_, self.y_scale_ = _weighted_moments(y2, sample_weight)
+        self.y_mean_, self.y_scale_ = _weighted_moments(
+            y2, sample_weight, collapse_constant=True
+        )
         self.n_outputs_ = d
         self._y_ndim = y.ndim
 
@@ -453,6 +462,13 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                     f"Training diverged: {exc}. The estimator is left unfitted; "
                     "try a smaller learning_rate_init or a larger reg_covar."
                 ) from None
+        # The last step may overflow the weights after the last loss was seen.
+        if not all(torch.isfinite(p).all() for p in net.module_.parameters()):
+            raise FloatingPointError(
+                "Training diverged: the network's weights are not finite after "
+                "the last step. The estimator is left unfitted; try a smaller "
+                "learning_rate_init."
+            )
 
         self.net_ = net
         history = net.history
@@ -480,9 +496,12 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         device = self.net_.device
         module.eval()
         event_shape = () if self._y_ndim == 1 else (self.n_outputs_,)
+        # Chunks of equal size (at most _CHUNK_ROWS): no small last chunk,
+        # since float32 matrix products of a few rows take other kernels,
+        # whose results differ from those of many rows in the last bits.
+        n_chunks = -(-len(X) // _CHUNK_ROWS)
         with torch.inference_mode():
-            for start in range(0, max(len(X), 1), _CHUNK_ROWS):
-                chunk = X[start : start + _CHUNK_ROWS]
+            for chunk in np.array_split(X, n_chunks):
                 params = module(
                     self._to_tensor(chunk, self.x_mean_, self.x_scale_, device)
                 )

@@ -1,0 +1,275 @@
+"""Numerical stress and scale: extreme units, outliers, degenerate data,
+aggressive learning rates, and chunked prediction of large inputs."""
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import FitFailedWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_mdn import MDNRegressor
+from sklearn_mdn import _regressor as regressor_module
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    # The networks here are tiny: threads only add overhead on a busy machine.
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)
+
+
+def _data(n=80, p=2, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, p))
+    y = np.sin(2 * X[:, 0]) + 0.2 * rng.normal(size=n)
+    return X, y
+
+
+def _small(**params):
+    base = {"n_components": 3, "hidden_layer_sizes": (8,), "max_iter": 15}
+    return MDNRegressor(**{**base, "random_state": 0, **params})
+
+
+def _assert_sound(reg, X, n_outputs=None):
+    """Finite weights, losses and predictions of the right shape."""
+    assert all(torch.isfinite(p).all() for p in reg.net_.module_.parameters())
+    assert np.all(np.isfinite(reg.loss_curve_))
+    pred = reg.predict(X)
+    assert pred.shape == ((len(X),) if n_outputs is None else (len(X), n_outputs))
+    assert np.all(np.isfinite(pred))
+    interval = reg.predict_interval(X)
+    assert np.all(np.isfinite(interval))
+    assert np.all(interval[..., 0] <= interval[..., 1])
+    assert np.all(np.isfinite(reg.sample(X, 2, random_state=0)))
+    return pred
+
+
+# ------------------------------------------------------------------- units
+@pytest.mark.parametrize("s", [1e-8, 1e8, 1e-150, 1e150])
+def test_target_units_scale_predictions(s):
+    """Fitting y * s gives s times the predictions (standardisation is exact)."""
+    X, y = _data()
+    ref = _small().fit(X, y)
+    scaled = _small().fit(X, y * s)
+    _assert_sound(scaled, X)
+    assert_allclose(scaled.predict(X), s * ref.predict(X), rtol=1e-6)
+    assert_allclose(scaled.predict_interval(X), s * ref.predict_interval(X), rtol=1e-6)
+    # Densities change by the Jacobian.
+    assert_allclose(
+        scaled.predict_dist(X).log_prob(y * s),
+        ref.predict_dist(X).log_prob(y) - np.log(s),
+        rtol=1e-6,
+        atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("s", [1e-20, 1e20])
+def test_feature_units_do_not_matter(s):
+    """A feature in tiny or huge units is standardised, not taken as constant."""
+    X, y = _data()
+    ref = _small().fit(X, y)
+    scaled = _small().fit(X * [s, 1.0], y)
+    assert_allclose(scaled.x_scale_[0], s * ref.x_scale_[0], rtol=1e-12)
+    assert_allclose(scaled.predict(X * [s, 1.0]), ref.predict(X), rtol=1e-6)
+
+
+def test_heavy_outliers():
+    X, y = _data(n=100)
+    y[:3] = [1e6, -3e6, 5e7]
+    reg = _small(max_iter=30).fit(X, y)
+    _assert_sound(reg, X)
+    # The bulk's median is not dragged to the outliers, which lie 0.2 to 10
+    # standard deviations away. (The bulk is not resolved finer than the
+    # variance floor, reg_covar in standardised units: std ~5e6 here.)
+    median = reg.predict_quantiles(X[3:], 0.5)
+    assert np.abs(median).max() < 0.1 * reg.y_scale_[0]
+
+
+# --------------------------------------------------------- degenerate data
+@pytest.mark.parametrize("c", [0.0, 3.3, -1e10, 1e-12])
+def test_constant_target_predicts_the_constant(c):
+    X, _ = _data()
+    reg = _small().fit(X, np.full(len(X), c))
+    pred = _assert_sound(reg, X)
+    assert_allclose(pred, c, rtol=1e-12, atol=1e-13)
+    assert_allclose(reg.predict_interval(X), c, rtol=1e-12, atol=1e-13)
+    for point_estimate in ["top", "mode"]:
+        pred = reg.set_params(point_estimate=point_estimate).predict(X)
+        assert_allclose(pred, c, rtol=1e-12, atol=1e-13)
+    assert np.all(np.isfinite(reg.predict_dist(X).log_prob(np.full(len(X), c))))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_one_constant_target_among_several(covariance_type):
+    X, y = _data()
+    Y = np.column_stack([y, np.full(len(y), -2.5)])
+    reg = _small(covariance_type=covariance_type).fit(X, Y)
+    pred = _assert_sound(reg, X, n_outputs=2)
+    assert_allclose(pred[:, 1], -2.5, rtol=1e-12)
+    assert np.all(np.isfinite(reg.predict_dist(X).log_prob(Y)))
+
+
+def test_all_rows_identical():
+    X = np.ones((40, 3))
+    reg = _small().fit(X, np.full(40, 7.0))
+    assert_allclose(_assert_sound(reg, X), 7.0, rtol=1e-12)
+    # New inputs away from the single training point still predict finitely.
+    _assert_sound(reg, np.random.RandomState(0).normal(size=(5, 3)))
+
+
+def test_duplicated_rows():
+    X, y = _data(n=4)
+    reg = _small(max_iter=20).fit(np.tile(X, (25, 1)), np.tile(y, 25))
+    _assert_sound(reg, X)
+
+
+@pytest.mark.parametrize("n_samples", [1, 3])
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_more_components_than_samples(n_samples, covariance_type):
+    X, y = _data(n=n_samples)
+    Y = np.column_stack([y, -y])
+    reg = _small(n_components=20, covariance_type=covariance_type).fit(X, Y)
+    _assert_sound(reg, _data(n=10, seed=1)[0], n_outputs=2)
+    assert reg.predict_dist(X).n_components == 20
+    reg.set_params(point_estimate="mode")
+    assert np.all(np.isfinite(reg.predict(X)))
+
+
+# ------------------------------------------------------ aggressive training
+@pytest.mark.parametrize("lr", [1.0, 10.0, 1e3])
+def test_aggressive_learning_rate_never_leaves_nan(lr):
+    """Either a fitted model with finite weights, or a clear FloatingPointError."""
+    X, y = _data()
+    reg = _small(learning_rate_init=lr, max_iter=20)
+    try:
+        reg.fit(X, y)
+    except FloatingPointError as exc:
+        assert "Training diverged" in str(exc)
+        assert not hasattr(reg, "net_")
+    else:
+        _assert_sound(reg, X)
+
+
+def test_diverging_fit_raises_and_leaves_unfitted():
+    X, y = _data()
+    reg = _small(learning_rate_init=1e30)
+    with pytest.raises(FloatingPointError, match="Training diverged: the training"):
+        reg.fit(X, y)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
+def test_diverging_refit_discards_the_previous_fit():
+    """A fitted estimator refitted with a bad learning rate keeps no half state."""
+    X, y = _data()
+    reg = _small().fit(X, y)
+    reg.set_params(learning_rate_init=1e30)
+    with pytest.raises(FloatingPointError, match="left unfitted"):
+        reg.fit(X[:50], y[:50] * 100)
+    assert not [k for k in vars(reg) if k.endswith("_")]
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+    # A good learning rate fits again, as from scratch.
+    refit = reg.set_params(learning_rate_init=1e-3).fit(X, y).predict(X)
+    assert_array_equal(refit, _small().fit(X, y).predict(X))
+
+
+class _AdamBreakingLastStep(torch.optim.Adam):
+    """Adam whose 30th step (the last of the test's fit) sets a weight to NaN."""
+
+    calls = 0
+
+    def step(self, closure=None):
+        loss = super().step(closure)
+        type(self).calls += 1
+        if type(self).calls == 30:
+            with torch.no_grad():
+                self.param_groups[0]["params"][0].view(-1)[0] = float("nan")
+        return loss
+
+
+def test_non_finite_weights_after_last_step_are_caught(monkeypatch):
+    """No loss is computed after the last step: the weights are checked."""
+    X, y = _data(n=30)
+    monkeypatch.setattr(torch.optim, "Adam", _AdamBreakingLastStep)
+    _AdamBreakingLastStep.calls = 0
+    reg = _small(max_iter=30, batch_size=30, early_stopping=False)
+    with pytest.raises(FloatingPointError, match="weights are not finite"):
+        reg.fit(X, y)
+    assert _AdamBreakingLastStep.calls == 30
+    assert not hasattr(reg, "net_")
+
+
+def test_grid_search_skips_diverging_candidates():
+    """With error_score=nan a diverging candidate scores NaN, the rest win."""
+    X, y = _data()
+    search = GridSearchCV(
+        _small(),
+        {"learning_rate_init": [1e-2, 1e30]},
+        cv=2,
+        error_score=np.nan,
+    )
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    assert any(issubclass(w.category, FitFailedWarning) for w in record)
+    assert any("Training diverged" in str(w.message) for w in record)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores[0]) and np.isnan(scores[1])
+    assert search.best_params_ == {"learning_rate_init": 1e-2}
+
+
+# --------------------------------------------------------- chunked predict
+@pytest.fixture(scope="module")
+def chunk_model():
+    X, y = _data(n=60)
+    Y = np.column_stack([y, np.cos(X[:, 1])])
+    return _small().fit(X, Y), _data(n=203, seed=3)[0]
+
+
+def test_prediction_is_chunked(chunk_model, monkeypatch):
+    """The network sees at most _CHUNK_ROWS rows at once, in even chunks."""
+    reg, X = chunk_model
+    monkeypatch.setattr(regressor_module, "_CHUNK_ROWS", 16)
+    sizes = []
+    handle = reg.net_.module_.register_forward_hook(
+        lambda module, args, output: sizes.append(len(args[0]))
+    )
+    try:
+        reg.predict(X)
+    finally:
+        handle.remove()
+    assert sizes == [16] * 8 + [15] * 5
+
+
+@pytest.mark.parametrize("chunk", [24, 50, 101, 202, 203])
+def test_chunked_prediction_is_identical(chunk_model, chunk, monkeypatch):
+    """Chunked and unchunked predictions agree bit for bit.
+
+    Chunks are even, so none is smaller than half of ``_CHUNK_ROWS``
+    (16384 by default): float32 products of fewer than about a dozen rows
+    take other kernels, whose last bits differ.
+    """
+    reg, X = chunk_model
+    mode_reg = copy.deepcopy(reg).set_params(point_estimate="mode")
+    full = {
+        "predict": reg.predict(X),
+        "interval": reg.predict_interval(X, coverage=0.8),
+        "quantiles": reg.predict_quantiles(X, [0.1, 0.5]),
+        "dist": reg.predict_dist(X),
+        "mode": mode_reg.predict(X),
+    }
+    monkeypatch.setattr(regressor_module, "_CHUNK_ROWS", chunk)
+    assert_array_equal(reg.predict(X), full["predict"], strict=True)
+    assert_array_equal(reg.predict_interval(X, coverage=0.8), full["interval"])
+    assert_array_equal(reg.predict_quantiles(X, [0.1, 0.5]), full["quantiles"])
+    dist = reg.predict_dist(X)
+    for attr in ["weights", "means", "scale_tril"]:
+        assert_array_equal(getattr(dist, attr), getattr(full["dist"], attr))
+    assert_array_equal(mode_reg.predict(X), full["mode"])
