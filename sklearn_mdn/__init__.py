@@ -1,6 +1,7 @@
 """Mixture density networks for scikit-learn."""
 
 from . import metrics
+from ._compose import predict_dist, predict_interval, predict_quantiles, sample
 from ._persistence import InconsistentVersionWarning
 from ._regressor import MDNRegressor
 from .distribution import NormalMixture
@@ -13,4 +14,8 @@ __all__ = [
     "NormalMixture",
     "__version__",
     "metrics",
+    "predict_dist",
+    "predict_interval",
+    "predict_quantiles",
+    "sample",
 ]

@@ -1,0 +1,199 @@
+"""Predictive intervals, quantiles and samples through scikit-learn wrappers.
+
+A fitted ``Pipeline`` exposes only ``predict`` of its last step, and a
+``TransformedTargetRegressor`` maps only point predictions back through its
+inverse transform. The functions here reach the :class:`MDNRegressor` inside
+such wrappers (and inside fitted ``GridSearchCV`` / ``RandomizedSearchCV``),
+transform ``X`` on the way in, and map quantiles and samples back to the
+original target units on the way out. Quantiles map exactly through a
+monotone target transform (increasing or decreasing), samples through any.
+"""
+
+import numpy as np
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+
+def _unwrap(estimator, X):
+    """The innermost regressor with ``predict_dist``, ``X`` as it sees it, and
+    the fitted target transformers from the innermost outwards."""
+    transformers = []
+    while True:
+        if isinstance(estimator, BaseSearchCV):
+            check_is_fitted(estimator, "best_estimator_")
+            estimator = estimator.best_estimator_
+        elif isinstance(estimator, Pipeline):
+            if len(estimator.steps) > 1:
+                X = estimator[:-1].transform(X)
+            estimator = estimator.steps[-1][1]
+        elif isinstance(estimator, TransformedTargetRegressor):
+            check_is_fitted(estimator, "regressor_")
+            transformers.append(estimator.transformer_)
+            estimator = estimator.regressor_
+        elif hasattr(estimator, "predict_dist"):
+            return estimator, X, transformers[::-1]
+        else:
+            raise TypeError(
+                f"{type(estimator).__name__} is neither an MDNRegressor nor a "
+                "Pipeline, TransformedTargetRegressor or search wrapping one."
+            )
+
+
+def _inverse(transformer, values, target_axis):
+    """Apply ``transformer.inverse_transform`` to an array of target values.
+
+    ``target_axis`` is the axis of ``values`` that holds the targets, or None
+    for a single 1-D target.
+    """
+    if target_axis is None:
+        out = transformer.inverse_transform(values.reshape(-1, 1))
+        return np.asarray(out, dtype=np.float64).reshape(values.shape)
+    moved = np.moveaxis(values, target_axis, -1)
+    out = transformer.inverse_transform(moved.reshape(-1, moved.shape[-1]))
+    out = np.asarray(out, dtype=np.float64).reshape(moved.shape)
+    return np.moveaxis(out, -1, target_axis)
+
+
+def predict_quantiles(estimator, X, quantiles=(0.05, 0.5, 0.95)):
+    """Quantiles of the predictive marginals, through wrappers.
+
+    Parameters
+    ----------
+    estimator : MDNRegressor, Pipeline, TransformedTargetRegressor or search
+        A fitted estimator that is, or wraps, an :class:`MDNRegressor`.
+        Target transforms must be monotone in each target (``np.log``,
+        ``StandardScaler``, ``QuantileTransformer``, ``PowerTransformer``,
+        ...); increasing and decreasing transforms are both exact.
+
+    X : array-like of shape (n_samples, n_features)
+        Inputs, as the outermost estimator takes them.
+
+    quantiles : array-like of float, default=(0.05, 0.5, 0.95)
+        Levels in [0, 1].
+
+    Returns
+    -------
+    q : ndarray of shape (n_samples, n_quantiles) or \
+            (n_samples, n_outputs, n_quantiles)
+        Quantiles in the original target units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.compose import TransformedTargetRegressor
+    >>> from sklearn_mdn import MDNRegressor, predict_quantiles
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(size=(100, 1))
+    >>> y = np.exp(X[:, 0] + 0.1 * rng.normal(size=100))
+    >>> model = TransformedTargetRegressor(
+    ...     MDNRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
+    ...     func=np.log, inverse_func=np.exp).fit(X, y)
+    >>> q = predict_quantiles(model, X[:2], [0.1, 0.9])
+    >>> q.shape, bool((q > 0).all())
+    ((2, 2), True)
+    """
+    mdn, X, transformers = _unwrap(estimator, X)
+    levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
+    if levels.ndim != 1:
+        raise ValueError(f"quantiles must be a scalar or 1-D, got shape {levels.shape}")
+    if not transformers:
+        return mdn.predict_quantiles(X, levels)
+    m = len(levels)
+    # Levels p and 1 - p: a decreasing transform maps the (1 - p)-quantile of
+    # the inner target onto the p-quantile of the outer one.
+    both = mdn.predict_quantiles(
+        X, np.concatenate([levels, 1.0 - levels, [0.25, 0.75]])
+    )
+    target_axis = None if both.ndim == 2 else 1
+    for transformer in transformers:
+        both = _inverse(transformer, both, target_axis)
+    increasing = both[..., -1:] >= both[..., -2:-1]
+    return np.where(increasing, both[..., :m], both[..., m : 2 * m])
+
+
+def predict_interval(estimator, X, coverage=0.9):
+    """Equal-tailed predictive intervals, through wrappers.
+
+    Parameters
+    ----------
+    estimator : MDNRegressor, Pipeline, TransformedTargetRegressor or search
+        A fitted estimator that is, or wraps, an :class:`MDNRegressor`; see
+        :func:`predict_quantiles`.
+
+    X : array-like of shape (n_samples, n_features)
+        Inputs, as the outermost estimator takes them.
+
+    coverage : float, default=0.9
+        Probability mass inside the interval, in (0, 1).
+
+    Returns
+    -------
+    interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
+        Lower and upper bounds in the original target units.
+    """
+    if not 0 < coverage < 1:
+        raise ValueError(f"coverage must be in (0, 1), got {coverage!r}.")
+    return predict_quantiles(estimator, X, [(1 - coverage) / 2, (1 + coverage) / 2])
+
+
+def sample(estimator, X, n_samples=1, random_state=None):
+    """Draws from the predictive distribution, through wrappers.
+
+    Parameters
+    ----------
+    estimator : MDNRegressor, Pipeline, TransformedTargetRegressor or search
+        A fitted estimator that is, or wraps, an :class:`MDNRegressor`. Any
+        target transform works: samples map through it exactly.
+
+    X : array-like of shape (n_samples_X, n_features)
+        Inputs, as the outermost estimator takes them.
+
+    n_samples : int, default=1
+        Draws per row.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws.
+
+    Returns
+    -------
+    samples : ndarray of shape (n_samples_X, n_samples) or \
+            (n_samples_X, n_samples, n_outputs)
+        Joint draws in the original target units.
+    """
+    mdn, X, transformers = _unwrap(estimator, X)
+    draws = mdn.sample(X, n_samples=n_samples, random_state=random_state)
+    target_axis = None if draws.ndim == 2 else 2
+    for transformer in transformers:
+        draws = _inverse(transformer, draws, target_axis)
+    return draws
+
+
+def predict_dist(estimator, X):
+    """Predictive mixture of the :class:`MDNRegressor` inside a wrapper.
+
+    Parameters
+    ----------
+    estimator : MDNRegressor, Pipeline or search
+        A fitted estimator that is, or wraps, an :class:`MDNRegressor`,
+        without a target transform (a transformed target is no longer a
+        Gaussian mixture: use :func:`predict_quantiles`, :func:`predict_interval`
+        or :func:`sample` for those).
+
+    X : array-like of shape (n_samples, n_features)
+        Inputs, as the outermost estimator takes them.
+
+    Returns
+    -------
+    dist : NormalMixture
+        The predicted mixtures.
+    """
+    mdn, X, transformers = _unwrap(estimator, X)
+    if transformers:
+        raise TypeError(
+            "A TransformedTargetRegressor's predictive distribution is not a "
+            "Gaussian mixture; use predict_quantiles, predict_interval or sample, "
+            "which map through the target transform exactly."
+        )
+    return mdn.predict_dist(X)

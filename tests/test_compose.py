@@ -1,0 +1,111 @@
+"""Intervals, quantiles and samples through Pipeline, TTR and searches."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_mdn import (
+    MDNRegressor,
+    predict_dist,
+    predict_interval,
+    predict_quantiles,
+    sample,
+)
+
+FAST = {"hidden_layer_sizes": (16,), "max_iter": 20, "random_state": 0}
+LEVELS = [0.05, 0.25, 0.5, 0.9]
+
+
+@pytest.fixture(scope="module")
+def positive_data():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0, 10, size=(300, 2))
+    y = np.exp(0.2 * X[:, 0] + 0.3 * rng.normal(size=300))
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def log_pipeline(positive_data):
+    X, y = positive_data
+    ttr = TransformedTargetRegressor(
+        MDNRegressor(**FAST), func=np.log, inverse_func=np.exp
+    )
+    return make_pipeline(StandardScaler(), ttr).fit(X, y)
+
+
+def test_log_target_quantiles_map_exactly(log_pipeline, positive_data):
+    X, _ = positive_data
+    mdn = log_pipeline[-1].regressor_
+    inner = mdn.predict_quantiles(log_pipeline[0].transform(X), LEVELS)
+    got = predict_quantiles(log_pipeline, X, LEVELS)
+    assert got.shape == (len(X), len(LEVELS))
+    assert_allclose(got, np.exp(inner), rtol=1e-12)
+    assert (np.diff(got, axis=1) > 0).all()
+    # The median maps to the median; the mean does not (exp is convex).
+    assert_allclose(
+        got[:, 2], np.exp(mdn.predict_dist(log_pipeline[0].transform(X)).ppf(0.5))
+    )
+
+
+def test_interval_and_samples_in_original_units(log_pipeline, positive_data):
+    X, y = positive_data
+    interval = predict_interval(log_pipeline, X, coverage=0.8)
+    assert interval.shape == (len(X), 2)
+    assert (interval > 0).all() and (interval[:, 0] < interval[:, 1]).all()
+    draws = sample(log_pipeline, X, n_samples=2000, random_state=0)
+    assert draws.shape == (len(X), 2000) and (draws > 0).all()
+    # Samples and quantiles describe the same distribution.
+    inside = ((draws >= interval[:, :1]) & (draws <= interval[:, 1:])).mean()
+    assert inside == pytest.approx(0.8, abs=0.01)
+    assert_allclose(
+        sample(log_pipeline, X, n_samples=3, random_state=1),
+        sample(log_pipeline, X, n_samples=3, random_state=1),
+    )
+
+
+def test_decreasing_transform_is_exact():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 1))
+    y = X[:, 0] + 0.5 * rng.normal(size=200)
+    ttr = TransformedTargetRegressor(
+        MDNRegressor(**FAST), func=np.negative, inverse_func=np.negative
+    ).fit(X, y)
+    inner = ttr.regressor_.predict_dist(X)
+    got = predict_quantiles(ttr, X, LEVELS)
+    expected = -inner.ppf(1 - np.asarray(LEVELS))
+    assert_allclose(got, expected, rtol=1e-12)
+    assert (np.diff(got, axis=1) > 0).all()
+
+
+def test_multi_output_transformer_and_search():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 2))
+    Y = np.c_[100 * X[:, 0], X[:, 1] - 50] + rng.normal(size=(200, 2))
+    ttr = TransformedTargetRegressor(MDNRegressor(**FAST), transformer=StandardScaler())
+    search = GridSearchCV(ttr, {"regressor__n_components": [1, 2]}, cv=2).fit(X, Y)
+    q = predict_quantiles(search, X, LEVELS)
+    assert q.shape == (200, 2, len(LEVELS))
+    scaler = search.best_estimator_.transformer_
+    inner = search.best_estimator_.regressor_.predict_quantiles(X, LEVELS)
+    expected = inner * scaler.scale_[None, :, None] + scaler.mean_[None, :, None]
+    assert_allclose(q, expected, rtol=1e-10)
+    assert sample(search, X, n_samples=5, random_state=0).shape == (200, 5, 2)
+    assert predict_interval(search, X).shape == (200, 2, 2)
+
+
+def test_predict_dist_through_pipeline_and_errors(log_pipeline, positive_data):
+    X, y = positive_data
+    pipe = make_pipeline(StandardScaler(), MDNRegressor(**FAST)).fit(X, np.log(y))
+    dist = predict_dist(pipe, X)
+    assert_allclose(dist.mean(), pipe.predict(X))
+    with pytest.raises(TypeError, match="not a Gaussian mixture"):
+        predict_dist(log_pipeline, X)
+    with pytest.raises(TypeError, match="LinearRegression is neither"):
+        predict_interval(LinearRegression().fit(X, y), X)
+    with pytest.raises(ValueError, match="coverage"):
+        predict_interval(pipe, X, coverage=1.5)
