@@ -1,0 +1,266 @@
+"""Display objects, drawn with matplotlib's Agg backend."""
+
+import builtins
+import importlib
+
+import numpy as np
+import pytest
+
+mpl = pytest.importorskip("matplotlib", reason="the displays need matplotlib")
+mpl.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.collections import PolyCollection, QuadMesh  # noqa: E402
+from matplotlib.contour import QuadContourSet  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from sklearn_mdn import MDNRegressor, NormalMixture  # noqa: E402
+from sklearn_mdn.plotting import (  # noqa: E402
+    CoverageDisplay,
+    PITDisplay,
+    PredictiveDensityDisplay,
+)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(150, 2))
+    y = np.column_stack([X[:, 0], X[:, 0] - X[:, 1]]) + 0.1 * rng.normal(size=(150, 2))
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    reg = MDNRegressor(2, hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    return reg.fit(X, y[:, 0])
+
+
+@pytest.fixture(scope="module")
+def fitted_multi(data):
+    X, y = data
+    reg = MDNRegressor(2, hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    return reg.fit(X, y)
+
+
+def standard_normals(n):
+    return NormalMixture(np.ones((n, 1)), np.zeros((n, 1, 1)), np.ones((n, 1, 1, 1)))
+
+
+# ------------------------------------------------------ predictive density
+def test_density_display_draws_density_band_points_and_samples(fitted, data):
+    X, y = data
+    display = PredictiveDensityDisplay.from_estimator(
+        fitted,
+        X,
+        y[:, 0],
+        feature=1,
+        n_points=30,
+        y_grid=40,
+        coverage=0.8,
+        point_estimate=["mean", "mode", "top"],
+        n_samples=3,
+        random_state=0,
+    )
+    ax = display.ax_
+    assert isinstance(display.density_, QuadMesh)
+    assert display.density_.get_array().shape == (40, 30)
+    assert isinstance(display.interval_band_, PolyCollection)
+    assert set(display.point_lines_) == {"mean", "mode", "top"}
+    assert display.point_lines_["mean"] in ax.lines
+    # Grid along feature 1, the other feature at its median.
+    grid = np.linspace(X[:, 1].min(), X[:, 1].max(), 30)
+    np.testing.assert_allclose(display.x_grid, grid)
+    rows = np.column_stack([np.full(30, np.median(X[:, 0])), grid])
+    dist = fitted.predict_dist(rows)
+    np.testing.assert_allclose(display.point_lines_["mean"].get_ydata(), dist.mean())
+    np.testing.assert_allclose(display.point_lines_["mode"].get_ydata(), dist.mode())
+    np.testing.assert_allclose(display.interval, dist.interval(0.8))
+    y_grid = display.y_grid
+    np.testing.assert_allclose(
+        display.density,
+        dist.pdf(np.broadcast_to(y_grid[:, None], (40, 30))),
+    )
+    # The density is a probability density over y in every column.
+    assert display.density.min() >= 0
+    assert display.samples_scatter_.get_offsets().shape == (30 * 3, 2)
+    assert display.data_scatter_.get_offsets().shape == (150, 2)
+    np.testing.assert_allclose(display.data_scatter_.get_offsets()[:, 0], X[:, 1])
+    assert ax.get_xlabel() == "x1"
+    assert "80% interval" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert display.figure_ is ax.figure
+
+
+def test_density_display_on_given_axes_and_grids_with_contours(fitted, data):
+    X, _ = data
+    fig, ax = plt.subplots()
+    display = PredictiveDensityDisplay.from_estimator(
+        fitted,
+        X,
+        grid=[-0.5, 0.0, 0.5],
+        y_grid=np.linspace(-2, 2, 11),
+        coverage=None,
+        point_estimate=None,
+        kind="contour",
+        legend=False,
+        ax=ax,
+    )
+    assert display.ax_ is ax
+    assert isinstance(display.density_, QuadContourSet)
+    assert display.interval_band_ is None
+    assert display.point_lines_ == {}
+    assert display.samples_scatter_ is None and display.data_scatter_ is None
+    assert display.density.shape == (11, 3)
+    assert ax.get_legend() is None
+    assert ax.get_ylim() == (-2.0, 2.0)
+
+
+def test_density_display_multi_output_dataframe_and_pipeline(fitted_multi, data):
+    pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
+    X, y = data
+    frame = pd.DataFrame(X, columns=["depth", "temp"])
+    targets = pd.DataFrame(y, columns=["a", "b"])
+    pipe = make_pipeline(
+        StandardScaler(),
+        MDNRegressor(2, hidden_layer_sizes=(8,), max_iter=3, random_state=0),
+    ).fit(frame, targets)
+    display = PredictiveDensityDisplay.from_estimator(
+        pipe, frame, targets, feature="temp", target=1, n_points=20
+    )
+    assert display.ax_.get_xlabel() == "temp"
+    assert display.ax_.get_ylabel() == "b"
+    np.testing.assert_allclose(display.y_data, y[:, 1])
+    rows = pd.DataFrame(
+        {"depth": np.full(20, frame["depth"].median()), "temp": display.x_grid}
+    )
+    dist = pipe[-1].predict_dist(pipe[0].transform(rows)).marginal(1)
+    np.testing.assert_allclose(display.point_estimates["mean"], dist.mean())
+    with pytest.raises(ValueError, match="choose one with target=j"):
+        PredictiveDensityDisplay.from_estimator(fitted_multi, X)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"feature": 5}, "feature must be a column index"),
+        ({"feature": "temp"}, "is not a column name"),
+        ({"point_estimate": "median"}, "point_estimate must be among"),
+        ({"n_samples": -1}, "n_samples must be a non-negative integer"),
+        ({"grid": [0.0]}, "grid must be 1-D with at least 2 values"),
+        ({"kind": "surface"}, "kind must be 'image' or 'contour'"),
+    ],
+)
+def test_density_display_bad_arguments(fitted, data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PredictiveDensityDisplay.from_estimator(fitted, data[0], **kwargs)
+
+
+def test_density_display_needs_predict_dist(data):
+    from sklearn.linear_model import LinearRegression
+
+    X, y = data
+    with pytest.raises(TypeError, match="needs an estimator with a predict_dist"):
+        PredictiveDensityDisplay.from_estimator(LinearRegression().fit(X, y), X)
+
+
+# ------------------------------------------------------------- calibration
+def test_pit_display_is_flat_for_calibrated_predictions():
+    from scipy.stats import norm
+
+    n = 4000
+    # Observations at evenly spaced quantiles: PIT values exactly uniform.
+    y = norm.ppf((np.arange(n) + 0.5) / n)
+    display = PITDisplay.from_predictions(y, standard_normals(n), n_bins=8)
+    heights = np.array([bar.get_height() for bar in display.bars_])
+    np.testing.assert_allclose(heights, np.ones(8))
+    np.testing.assert_allclose(display.uniform_line_.get_ydata(), [1, 1])
+    # Bars of uniform values: counts Binomial(n, 1/8), 2 sd as a density.
+    half = 2 * np.sqrt(n * (1 / 8) * (7 / 8)) * 8 / n
+    band = display.band_.get_paths()[0].vertices[:, 1]
+    np.testing.assert_allclose([band.min(), band.max()], [1 - half, 1 + half])
+
+
+def test_pit_display_shows_over_confidence_as_a_u_shape():
+    rng = np.random.RandomState(0)
+    n = 4000
+    display = PITDisplay.from_predictions(3 * rng.normal(size=n), standard_normals(n))
+    heights = np.array([bar.get_height() for bar in display.bars_])
+    assert heights[0] > 2 and heights[-1] > 2 and heights[4] < 0.5
+
+
+def test_pit_display_from_estimator_multi_output(fitted_multi, data):
+    X, y = data
+    display = PITDisplay.from_estimator(fitted_multi, X, y)
+    assert len(display.pit_values) == 2 * len(X)
+    assert "MDNRegressor" in display.ax_.get_title()
+    display = PITDisplay.from_estimator(fitted_multi, X, y, target=1)
+    expected = fitted_multi.predict_dist(X).marginal(1).cdf(y[:, 1])
+    np.testing.assert_allclose(np.sort(display.pit_values), np.sort(expected))
+
+
+def test_coverage_display_matches_interval_coverage(fitted, data):
+    from sklearn_mdn.metrics import interval_coverage
+
+    X, y = data
+    display = CoverageDisplay.from_estimator(fitted, X, y[:, 0], levels=[0.5, 0.9])
+    intervals = [fitted.predict_interval(X, c) for c in (0.5, 0.9)]
+    expected = [interval_coverage(y[:, 0], i) for i in intervals]
+    np.testing.assert_allclose(display.line_.get_ydata(), expected)
+    np.testing.assert_allclose(display.line_.get_xdata(), [0.5, 0.9])
+    np.testing.assert_allclose(display.diagonal_.get_xydata(), [[0, 0], [1, 1]])
+    assert display.line_.get_label() == "MDNRegressor"
+
+
+def test_coverage_display_on_calibrated_predictions():
+    rng = np.random.RandomState(0)
+    fig, ax = plt.subplots()
+    display = CoverageDisplay.from_predictions(
+        rng.normal(size=5000), standard_normals(5000), ax=ax, estimator_name="N(0, 1)"
+    )
+    assert display.ax_ is ax
+    np.testing.assert_allclose(display.line_.get_ydata(), display.nominal, atol=0.03)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: PITDisplay.from_predictions([0.0], np.zeros(1)), "NormalMixture"),
+        (lambda: PITDisplay.from_predictions([0.0], standard_normals(1), n_bins=0),
+         "n_bins must be a positive integer"),
+        (lambda: CoverageDisplay.from_predictions(
+            [0.0], standard_normals(1), levels=[0.5, 1.0]), "levels must be"),
+        (lambda: PITDisplay.from_predictions([np.nan], standard_normals(1)),
+         "no PIT values"),
+    ],
+)  # fmt: skip
+def test_calibration_displays_bad_arguments(call, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        call()
+
+
+# ---------------------------------------------------------------- optional
+def test_clear_error_without_matplotlib(monkeypatch):
+    import sklearn_mdn.plotting as plotting
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    # The module itself imports without matplotlib ...
+    importlib.reload(plotting)
+    # ... and drawing says how to install it.
+    with pytest.raises(ImportError, match=r"pip install sklearn-mdn\[plot\]"):
+        plotting.PITDisplay(pit_values=[0.5]).plot()
+    monkeypatch.undo()
+    importlib.reload(plotting)
