@@ -145,19 +145,21 @@ def _load_model(path):
 
 
 def _predict_arrays(model, X, coverage, n_samples, random_state):
-    """Point estimates, intervals and samples of shape (n, d), (n, d, 2), (n, N, d)."""
+    """Point estimates, intervals and samples of shape (n, d), (n, d, 2), (n, N, d).
+
+    With ``--log-target`` the quantiles (so the interval bounds) and samples
+    are mapped back through ``exp`` exactly.
+    """
+    from ._compose import predict_interval, sample
+
     estimator = model["estimator"]
-    mdn = estimator.regressor_ if model["log_target"] else estimator
-    inverse = np.exp if model["log_target"] else (lambda a: a)
     n = len(X)
-    # Quantiles (hence interval bounds) and samples map through any increasing
-    # transform exactly, so the log-space ones are exponentiated.
     point = estimator.predict(X).reshape(n, -1)
-    interval = inverse(mdn.predict_interval(X, coverage=coverage)).reshape(n, -1, 2)
+    interval = predict_interval(estimator, X, coverage=coverage).reshape(n, -1, 2)
     samples = None
     if n_samples:
-        samples = mdn.sample(X, n_samples=n_samples, random_state=random_state)
-        samples = inverse(samples).reshape(n, n_samples, -1)
+        samples = sample(estimator, X, n_samples=n_samples, random_state=random_state)
+        samples = samples.reshape(n, n_samples, -1)
     return point, interval, samples
 
 

@@ -10,8 +10,9 @@ import numbers
 
 import numpy as np
 
+from ._compose import predict_dist
 from .distribution import NormalMixture
-from .metrics import _final_and_dist, pit
+from .metrics import pit
 
 __all__ = ["CoverageDisplay", "PITDisplay", "PredictiveDensityDisplay"]
 
@@ -387,7 +388,7 @@ class PredictiveDensityDisplay:
 
         Parameters
         ----------
-        estimator : estimator with ``predict_dist``, or a Pipeline ending in one
+        estimator : MDNRegressor, or a Pipeline or search wrapping one
             A fitted :class:`~sklearn_mdn.MDNRegressor`, for instance.
         X : array-like or DataFrame of shape (n_samples, n_features)
             Inputs: they set the grid's range and the values of the other
@@ -450,7 +451,7 @@ class PredictiveDensityDisplay:
         if grid.ndim != 1 or len(grid) < 2:
             raise ValueError("grid must be 1-D with at least 2 values.")
 
-        _, dist = _final_and_dist(estimator, _grid_inputs(X, j, grid))
+        dist = predict_dist(estimator, _grid_inputs(X, j, grid))
         dist = _select_target(dist, target)
 
         y_data = None
@@ -655,7 +656,7 @@ class PITDisplay:
 
         Parameters
         ----------
-        estimator : estimator with ``predict_dist``, or a Pipeline ending in one
+        estimator : MDNRegressor, or a Pipeline or search wrapping one
             A fitted :class:`~sklearn_mdn.MDNRegressor`, for instance.
         X : array-like of shape (n_samples, n_features)
             Inputs, preferably held out from training.
@@ -676,7 +677,7 @@ class PITDisplay:
             The drawn display.
         """
         _pyplot("PITDisplay.from_estimator")
-        _, dist = _final_and_dist(estimator, X)
+        dist = predict_dist(estimator, X)
         if estimator_name is None:
             estimator_name = type(estimator).__name__
         return cls.from_predictions(
@@ -823,7 +824,7 @@ class CoverageDisplay:
 
         Parameters
         ----------
-        estimator : estimator with ``predict_dist``, or a Pipeline ending in one
+        estimator : MDNRegressor, or a Pipeline or search wrapping one
             A fitted :class:`~sklearn_mdn.MDNRegressor`, for instance.
         X : array-like of shape (n_samples, n_features)
             Inputs, preferably held out from training.
@@ -844,7 +845,7 @@ class CoverageDisplay:
             The drawn display.
         """
         _pyplot("CoverageDisplay.from_estimator")
-        _, dist = _final_and_dist(estimator, X)
+        dist = predict_dist(estimator, X)
         if estimator_name is None:
             estimator_name = type(estimator).__name__
         return cls.from_predictions(

@@ -166,7 +166,7 @@ def test_density_display_needs_predict_dist(data):
     from sklearn.linear_model import LinearRegression
 
     X, y = data
-    with pytest.raises(TypeError, match="needs an estimator with a predict_dist"):
+    with pytest.raises(TypeError, match="is neither an MDNRegressor"):
         PredictiveDensityDisplay.from_estimator(LinearRegression().fit(X, y), X)
 
 
