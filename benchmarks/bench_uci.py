@@ -6,8 +6,8 @@ dropout, Deep Ensembles and NGBoost: the fixed train/test splits of
 protein), a fit on each training split with default settings (no per-data-set
 tuning) and, on its test split, the negative log-likelihood in nats per row on
 the original target scale, the RMSE of the predictive mean, the CRPS (closed
-form for Gaussian mixtures), and the coverage and mean width of the central
-90% interval; mean and standard error over splits.
+form for Gaussian mixtures) and the coverage and mean width of the central 90%
+interval, all from ``sklearn_mdn.metrics``; mean and standard error over splits.
 
 Usage (one command; resumable: splits already in the raw results are skipped)::
 
@@ -34,7 +34,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from scipy.special import ndtr
 
 DATASETS = {
     # name: (folder, short name, discrete target)
@@ -75,7 +74,6 @@ NGBOOST_PARAMS = {
 }
 
 COVERAGE = 0.9
-_SQRT_PI = math.sqrt(math.pi)
 
 
 # ---------------------------------------------------------------------- data
@@ -98,52 +96,18 @@ def load_dataset(data_dir, name):
 
 
 # ------------------------------------------------------------------- metrics
-def _a(mu, var):
-    """E|X| for X ~ N(mu, var), the kernel of the mixture CRPS."""
-    sd = np.sqrt(var)
-    z = mu / sd
-    return 2 * sd * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) + mu * (
-        2 * ndtr(z) - 1
-    )
+def score(dist, y):
+    """Test metrics of a univariate ``NormalMixture`` at targets ``y``."""
+    from sklearn_mdn import metrics
 
-
-def mixture_crps(weights, means, variances, y):
-    """Closed-form CRPS of 1-D Gaussian mixtures (Grimit et al., 2006).
-
-    ``CRPS = E|X - y| - E|X - X'| / 2`` with ``X, X'`` independent draws of
-    the mixture; both expectations are sums of ``E|N(m, v)|`` terms.
-    """
-    first = (weights * _a(y[:, None] - means, variances)).sum(axis=1)
-    dm = means[:, :, None] - means[:, None, :]
-    dv = variances[:, :, None] + variances[:, None, :]
-    second = (weights[:, :, None] * weights[:, None, :] * _a(dm, dv)).sum(axis=(1, 2))
-    return first - 0.5 * second
-
-
-def score_mixture(weights, means, variances, y, interval):
-    """Test metrics of 1-D Gaussian-mixture predictions (arrays of shape (n, K))."""
-    var = np.maximum(variances, np.finfo(np.float64).tiny)
-    log_comp = (
-        np.log(weights)
-        - 0.5 * (y[:, None] - means) ** 2 / var
-        - 0.5 * np.log(2 * math.pi * var)
-    )
-    top = log_comp.max(axis=1, keepdims=True)
-    log_prob = top[:, 0] + np.log(np.exp(log_comp - top).sum(axis=1))
-    mean = (weights * means).sum(axis=1)
-    lo, hi = interval[:, 0], interval[:, 1]
+    interval = dist.interval(COVERAGE)
     return {
-        "nll": float(-log_prob.mean()),
-        "rmse": float(np.sqrt(np.mean((y - mean) ** 2))),
-        "crps": float(mixture_crps(weights, means, variances, y).mean()),
-        "coverage": float(np.mean((y >= lo) & (y <= hi))),
-        "width": float(np.mean(hi - lo)),
+        "nll": float(metrics.mean_negative_log_likelihood(y, dist)),
+        "rmse": float(np.sqrt(np.mean((y - dist.mean()) ** 2))),
+        "crps": float(metrics.crps(y, dist)),
+        "coverage": float(metrics.interval_coverage(y, interval)),
+        "width": float(metrics.mean_interval_width(interval)),
     }
-
-
-def _mixture_arrays(dist):
-    """Weights, means and variances (n, K) of a univariate NormalMixture."""
-    return dist.weights, dist.means[..., 0], dist.scale_tril[..., 0, 0] ** 2
 
 
 # -------------------------------------------------------------------- models
@@ -171,7 +135,7 @@ def fit_mdn(X, y, X_test, y_test, params, seed, n_members=1):
             np.concatenate([d.scale_tril for d in dists], axis=1),
             event_shape=(),
         )
-    scores = score_mixture(*_mixture_arrays(dist), y_test, dist.interval(COVERAGE))
+    scores = score(dist, y_test)
     scores["reg_covar"] = reg.reg_covar
     scores["n_iter"] = float(np.mean(info["n_iter"]))
     scores["n_steps"] = float(np.mean(info["n_steps"]))
@@ -181,16 +145,21 @@ def fit_mdn(X, y, X_test, y_test, params, seed, n_members=1):
 def fit_ngboost(X, y, X_test, y_test, params, seed):
     """Fit NGBoost (Normal, log score) and score it like the MDN."""
     from ngboost import NGBRegressor
-    from scipy.stats import norm
+
+    from sklearn_mdn.distribution import NormalMixture
 
     reg = NGBRegressor(**params, random_state=seed, verbose=False)
     with contextlib.redirect_stdout(io.StringIO()):  # its early-stopping notes
         reg.fit(X, y)
-    dist = reg.pred_dist(X_test)
-    loc, scale = dist.params["loc"], dist.params["scale"]
-    interval = np.stack(norm.interval(COVERAGE, loc=loc, scale=scale), axis=1)
-    ones = np.ones((len(y_test), 1))
-    scores = score_mixture(ones, loc[:, None], scale[:, None] ** 2, y_test, interval)
+    pred = reg.pred_dist(X_test).params
+    n = len(y_test)
+    dist = NormalMixture(
+        np.ones((n, 1)),
+        pred["loc"].reshape(n, 1, 1),
+        pred["scale"].reshape(n, 1, 1, 1),
+        event_shape=(),
+    )
+    scores = score(dist, y_test)
     scores["n_iter"] = float(reg.best_val_loss_itr or reg.n_estimators)
     return scores
 
