@@ -185,6 +185,25 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     sklearn.neural_network.MLPRegressor : Point predictions from an MLP.
     sklearn.mixture.GaussianMixture : Unconditional Gaussian mixtures.
 
+    Notes
+    -----
+    *Threads.* Fitting and predicting never change torch's thread settings:
+    they use the threads of the process they run in. In a search with
+    ``n_jobs=k`` on joblib's default loky backend, each worker process starts
+    with ``OMP_NUM_THREADS = max(n_cpus // k, 1)`` (unless you set it), which
+    torch follows, so the workers share the cores without oversubscription.
+    Dask ``distributed`` workers, used through
+    ``joblib.parallel_backend("dask")``, run one torch thread each. With
+    joblib's threading backend, call ``torch.set_num_threads`` yourself.
+
+    *Persistence.* A pickled model records the sklearn-mdn version and warns
+    with :class:`~sklearn_mdn.InconsistentVersionWarning` when loaded by
+    another version. A model fitted on CUDA loads and predicts on a machine
+    without it: its network moves to the CPU, ``device`` keeps its value.
+
+    *Divergence.* If the training loss or the weights stop being finite,
+    ``fit`` raises ``FloatingPointError`` and leaves the estimator unfitted.
+
     References
     ----------
     .. [1] C. M. Bishop, "Mixture Density Networks", Technical Report
