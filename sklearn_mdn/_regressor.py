@@ -148,7 +148,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         and torch random states are never touched.
 
     verbose : int, default=0
-        Print one line per epoch when positive.
+        Print one line per epoch when positive, below a progress bar over
+        the epochs when tqdm is installed (the ``progress`` extra).
 
     Attributes
     ----------
