@@ -1,0 +1,527 @@
+"""Speed of MDNRegressor against the floor: a bare torch MSE loop on the same trunk.
+
+One command measures, in one run on this machine:
+
+1. time per gradient step of ``MDNRegressor`` (5x100 ReLU trunk, K=5,
+   batch 200, no early stopping) against the same trunk trained with MSE by
+   a bare torch loop over pre-made tensor batches (the floor; torch's default
+   ``Adam`` and ``Adam(fused=True)``) and by skorch's ``NeuralNetRegressor``,
+   for one target and for full covariance over three targets;
+2. ``predict`` and ``predict_interval`` throughput in rows per second;
+3. peak memory growth when predicting 1,000,000 rows, each measured in a
+   fresh subprocess so that its peak is its own;
+4. fit time for 10^3, 10^4 and 10^5 rows, with a fixed number of epochs and
+   with the defaults, and the exponent of its growth in the rows.
+
+Usage::
+
+    python benchmarks/bench_speed.py [--quick] [--out benchmarks/results/speed.md]
+
+Timings of the training step are CPU time of the process (``time.process_time``)
+by default, with torch limited to one thread: on a machine shared with other
+work, wall time mostly measures the other work, while CPU time of a
+single-threaded process is what the step itself costs. Wall times are reported
+alongside. Every contender is measured in turn within each repeat (the order
+rotates), and the table gives medians over repeats.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import skorch
+import torch
+from torch import nn
+
+import sklearn_mdn
+from sklearn_mdn import MDNRegressor
+
+N_FEATURES = 20
+HIDDEN = (100, 100, 100, 100, 100)
+BATCH = 200
+
+
+# ---------------------------------------------------------------------- data
+def make_data(n, d, seed=0):
+    """Inputs of ``N_FEATURES`` columns and ``d`` noisy, correlated targets."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, N_FEATURES))
+    W = rng.normal(size=(N_FEATURES, d)) / np.sqrt(N_FEATURES)
+    y = np.tanh(X @ W) + 0.3 * rng.normal(size=(n, d)) * (1 + np.abs(X[:, :1]))
+    return X, (y[:, 0] if d == 1 else y)
+
+
+def trunk(d):
+    """The MLP trunk of the default MDNRegressor, with a linear layer to ``d``."""
+    layers, width = [], N_FEATURES
+    for size in HIDDEN:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    return nn.Sequential(*layers, nn.Linear(width, d))
+
+
+class Trunk(nn.Module):
+    """:func:`trunk` as a module class, for skorch to instantiate."""
+
+    def __init__(self, d=1):
+        super().__init__()
+        self.net = trunk(d)
+
+    def forward(self, X):
+        return self.net(X)
+
+
+class Clock:
+    """CPU time of the process and wall time, read together."""
+
+    def __init__(self):
+        self.cpu, self.wall = time.process_time(), time.perf_counter()
+
+    def since(self):
+        return time.process_time() - self.cpu, time.perf_counter() - self.wall
+
+
+# ------------------------------------------------------------ step contenders
+class BareLoop:
+    """The floor: MSE on the trunk, a bare loop over pre-made tensor batches."""
+
+    def __init__(self, X, y, fused):
+        y = y.reshape(len(y), -1)
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            self.model = trunk(y.shape[1])
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3, fused=fused)
+        Xt = torch.as_tensor(X, dtype=torch.float32)
+        yt = torch.as_tensor(y, dtype=torch.float32)
+        self.batches = [
+            (Xt[i : i + BATCH], yt[i : i + BATCH]) for i in range(0, len(Xt), BATCH)
+        ]
+        self.epoch()  # warm-up: the first step initialises Adam's state
+
+    def epoch(self):
+        model, opt, loss_fn = self.model, self.opt, nn.functional.mse_loss
+        for xb, yb in self.batches:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+
+    def time_steps(self, epochs):
+        clock = Clock()
+        for _ in range(epochs):
+            self.epoch()
+        return (*clock.since(), epochs * len(self.batches))
+
+
+class FitDifference:
+    """Steps timed as the difference of a ``1 + epochs`` and a 1-epoch fit.
+
+    Subtracting the 1-epoch fit removes what a fit costs besides its steps
+    (validation, standardisation, building the net, the first epoch's
+    allocations), so only the training loop is timed.
+    """
+
+    def __init__(self, make, X, y):
+        self.make, self.X, self.y = make, X, y
+        self.fit(1)  # warm-up: imports done by the first fit and optimizer
+
+    def fit(self, epochs):
+        est = self.make(epochs)
+        clock = Clock()
+        est.fit(self.X, self.y)
+        cpu, wall = clock.since()
+        return cpu, wall, self.n_steps(est)
+
+    def time_steps(self, epochs):
+        cpu0, wall0, steps0 = self.fit(1)
+        cpu1, wall1, steps1 = self.fit(1 + epochs)
+        return cpu1 - cpu0, wall1 - wall0, steps1 - steps0
+
+    @staticmethod
+    def n_steps(est):
+        if hasattr(est, "n_steps_"):
+            return est.n_steps_
+        return int(sum(est.history[:, "train_batch_count"]))
+
+
+def make_mdn(epochs):
+    return MDNRegressor(early_stopping=False, max_iter=epochs, random_state=0)
+
+
+def make_skorch(d):
+    from skorch import NeuralNetRegressor
+
+    def make(epochs):
+        return NeuralNetRegressor(
+            Trunk,
+            module__d=d,
+            criterion=nn.MSELoss,
+            optimizer=torch.optim.Adam,
+            lr=1e-3,
+            batch_size=BATCH,
+            max_epochs=epochs,
+            iterator_train__shuffle=True,
+            train_split=None,
+            verbose=0,
+        )
+
+    return make
+
+
+class SkorchFit(FitDifference):
+    """skorch wants float32 arrays and a 2-D target."""
+
+    def __init__(self, make, X, y):
+        y = y.reshape(len(y), -1)
+        super().__init__(make, X.astype(np.float32), y.astype(np.float32))
+
+
+def bench_steps(n_rows, epochs, repeats):
+    rows = []
+    for d in (1, 3):
+        X, y = make_data(n_rows, d)
+        contenders = {
+            "floor: bare torch loop, MSE, Adam()": BareLoop(X, y, fused=False),
+            "bare torch loop, MSE, Adam(fused=True)": BareLoop(X, y, fused=True),
+            "skorch NeuralNetRegressor, MSE": SkorchFit(make_skorch(d), X, y),
+            "MDNRegressor": FitDifference(make_mdn, X, y),
+        }
+        names = list(contenders)
+        times = {name: [] for name in names}
+        for r in range(repeats):
+            order = names[r % len(names) :] + names[: r % len(names)]
+            for name in order:
+                cpu, wall, steps = contenders[name].time_steps(epochs)
+                times[name].append((cpu / steps, wall / steps))
+        floor = np.median([t[0] for t in times[names[0]]])
+        floor_wall = np.median([t[1] for t in times[names[0]]])
+        for name in names:
+            cpu = np.median([t[0] for t in times[name]])
+            wall = np.median([t[1] for t in times[name]])
+            spread = np.percentile([t[0] for t in times[name]], [25, 75])
+            rows.append(
+                {
+                    "targets": "1" if d == 1 else "3, full covariance",
+                    "contender": name,
+                    "cpu_us": 1e6 * cpu,
+                    "iqr_us": 1e6 * (spread[1] - spread[0]),
+                    "ratio": cpu / floor,
+                    "wall_us": 1e6 * wall,
+                    "wall_ratio": wall / floor_wall,
+                }
+            )
+            print(f"  d={d} {name}: {1e6 * cpu:.0f} us/step ({cpu / floor:.2f}x)")
+    return rows
+
+
+# ---------------------------------------------------------------- prediction
+def fit_small(d, n=2000, epochs=2):
+    X, y = make_data(n, d)
+    return MDNRegressor(early_stopping=False, max_iter=epochs, random_state=0).fit(X, y)
+
+
+def bench_predict(n_rows, repeats):
+    rows = []
+    for d in (1, 3):
+        est = fit_small(d)
+        X, _ = make_data(n_rows, d, seed=1)
+        est.predict(X[:1000])
+        for method in ("predict", "predict_interval"):
+            fn = getattr(est, method)
+            walls, cpus = [], []
+            for _ in range(repeats):
+                clock = Clock()
+                fn(X)
+                cpu, wall = clock.since()
+                cpus.append(cpu)
+                walls.append(wall)
+            rows.append(
+                {
+                    "targets": "1" if d == 1 else "3, full covariance",
+                    "method": method,
+                    "rows": n_rows,
+                    "rows_per_s_cpu": n_rows / np.median(cpus),
+                    "rows_per_s_wall": n_rows / np.median(walls),
+                }
+            )
+            print(f"  d={d} {method}: {n_rows / np.median(cpus):,.0f} rows/s (CPU)")
+    return rows
+
+
+_MEMORY_CHILD = """
+import json, re, resource, sys, time, tracemalloc
+import joblib, numpy as np, torch
+torch.set_num_threads({threads})
+
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return 1024 * int(re.search(key + r":\\s+(\\d+)", f.read()).group(1))
+
+
+est = joblib.load({path!r})
+rng = np.random.RandomState(2)
+X = rng.normal(size=({n_rows}, est.n_features_in_))
+getattr(est, {method!r})(X[:100])  # warm-up: lazy imports, first allocations
+rss0 = status("VmRSS")
+try:  # reset the high-water mark (VmHWM) to the current RSS (Linux)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    hwm0, how = status("VmHWM"), "VmHWM"
+except OSError:
+    hwm0, how = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "maxrss"
+tracemalloc.start()
+start = time.perf_counter()
+out = getattr(est, {method!r})(X)
+wall = time.perf_counter() - start
+numpy_peak = tracemalloc.get_traced_memory()[1]
+tracemalloc.stop()
+hwm1 = (
+    status("VmHWM")
+    if how == "VmHWM"
+    else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+)
+print(json.dumps({{"rss_growth": hwm1 - max(hwm0, rss0), "numpy_peak": numpy_peak,
+                   "output": out.nbytes, "input": X.nbytes, "wall": wall,
+                   "how": how}}))
+"""
+
+
+def bench_memory(n_rows, threads):
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for d in (1, 3):
+            import joblib
+
+            path = os.path.join(tmp, f"mdn{d}.joblib")
+            joblib.dump(fit_small(d), path)
+            for method in ("predict", "predict_interval"):
+                code = _MEMORY_CHILD.format(
+                    threads=threads, path=path, n_rows=n_rows, method=method
+                )
+                proc = subprocess.run(
+                    [sys.executable, "-c", code],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                result = json.loads(proc.stdout.strip().splitlines()[-1])
+                result.update(
+                    targets="1" if d == 1 else "3, full covariance",
+                    method=method,
+                    rows=n_rows,
+                )
+                rows.append(result)
+                print(
+                    f"  d={d} {method}: peak RSS growth "
+                    f"{result['rss_growth'] / 2**20:.0f} MiB"
+                )
+    return rows
+
+
+# ------------------------------------------------------------------- scaling
+def bench_scaling(sizes, epochs):
+    rows = []
+    for n in sizes:
+        X, y = make_data(n, 1, seed=3)
+        for setting, est in (
+            (
+                f"{epochs} epochs",
+                MDNRegressor(early_stopping=False, max_iter=epochs, random_state=0),
+            ),
+            ("defaults", MDNRegressor(random_state=0)),
+        ):
+            clock = Clock()
+            est.fit(X, y)
+            cpu, wall = clock.since()
+            rows.append(
+                {
+                    "setting": setting,
+                    "rows": n,
+                    "cpu_s": cpu,
+                    "wall_s": wall,
+                    "epochs": est.n_iter_,
+                    "steps": est.n_steps_,
+                }
+            )
+            print(f"  n={n} {setting}: {cpu:.2f} s CPU, {est.n_steps_} steps")
+    return rows
+
+
+def growth_exponent(rows, setting, key="cpu_s"):
+    """Least-squares slope of log(time) on log(rows)."""
+    pts = [(r["rows"], r[key]) for r in rows if r["setting"] == setting]
+    x, t = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    return float(np.polyfit(x, t, 1)[0])
+
+
+# -------------------------------------------------------------------- report
+def report(args, meta, steps, predict, memory, scaling):
+    out = [
+        "# Speed of sklearn-mdn",
+        "",
+        f"Command: `{meta['command']}`",
+        "",
+        f"Machine: {meta['machine']}. {meta['versions']}. Torch threads: "
+        f"{args.threads}. Load average (1 min) at start {meta['load0']:.1f}, at end "
+        f"{meta['load1']:.1f}, on {os.cpu_count()} cores: **the machine was shared "
+        "with other engineers' tests and benchmarks during this run**, so times "
+        "are CPU time of this process (`time.process_time`, single-threaded "
+        "torch), which other work inflates far less than wall time; wall times "
+        "are given alongside. Medians over repeats; every contender runs once per "
+        "repeat, in rotating order.",
+        "",
+        "## Time per gradient step",
+        "",
+        f"{meta['step_rows']:,} rows, {N_FEATURES} features, batch {BATCH}, "
+        f"trunk {len(HIDDEN)}x{HIDDEN[0]} ReLU; {args.epochs} epochs "
+        f"({args.epochs * meta['step_rows'] // BATCH} steps) per contender and "
+        f"repeat, {args.repeats} repeats. The floor is the trunk plus a linear layer "
+        "to the targets, trained with MSE by a bare torch loop over pre-made "
+        "tensor batches with torch's default `Adam`. skorch's `NeuralNetRegressor` "
+        "runs the same trunk with MSE, `Adam(lr=1e-3)`, its own DataLoader "
+        "(shuffled) and `train_split=None`. `MDNRegressor` runs its defaults "
+        "(K=5 components, full covariance, fused Adam with weight decay) with "
+        "`early_stopping=False`. skorch and MDNRegressor steps are timed as the "
+        "difference between a `1 + epochs` and a 1-epoch fit, which leaves out "
+        "what a fit costs besides its steps.",
+        "",
+        "| targets | contender | CPU us/step | IQR | x floor | wall us/step "
+        "| x floor (wall) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in steps:
+        out.append(
+            f"| {r['targets']} | {r['contender']} | {r['cpu_us']:.0f} | "
+            f"{r['iqr_us']:.0f} | **{r['ratio']:.2f}** | {r['wall_us']:.0f} | "
+            f"{r['wall_ratio']:.2f} |"
+        )
+    out += [
+        "",
+        "## Prediction throughput",
+        "",
+        f"Rows per second on {predict[0]['rows']:,} rows (a model fitted for 2 "
+        "epochs; the network's cost does not depend on training).",
+        "",
+        "| targets | method | rows/s (CPU) | rows/s (wall) |",
+        "|---|---|---:|---:|",
+    ]
+    for r in predict:
+        out.append(
+            f"| {r['targets']} | `{r['method']}` | {r['rows_per_s_cpu']:,.0f} | "
+            f"{r['rows_per_s_wall']:,.0f} |"
+        )
+    out += [
+        "",
+        "## Peak memory when predicting",
+        "",
+        f"{memory[0]['rows']:,} rows ({memory[0]['input'] / 2**20:.0f} MiB of "
+        "float64 input, allocated before measuring), each call in a fresh "
+        "subprocess: growth of the peak resident set size over the call (the "
+        "high-water mark `VmHWM`, reset just before the call through "
+        "`/proc/self/clear_refs`), and the peak of numpy's allocations traced by "
+        "`tracemalloc`. Both include the returned array; the wall time is taken "
+        "with tracing on.",
+        "",
+        "| targets | method | peak RSS growth (MiB) | numpy peak (MiB) "
+        "| output (MiB) | wall (s) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in memory:
+        out.append(
+            f"| {r['targets']} | `{r['method']}` | {r['rss_growth'] / 2**20:.0f} | "
+            f"{r['numpy_peak'] / 2**20:.0f} | {r['output'] / 2**20:.0f} | "
+            f"{r['wall']:.1f} |"
+        )
+    out += [
+        "",
+        "## Fit time against rows",
+        "",
+        "One target, 20 features, one fit each (CPU seconds). The growth exponent "
+        "is the least-squares slope of log(time) on log(rows); 1 is linear. With "
+        "the defaults, `max_iter='auto'` aims at about 10,000 steps within 50 to "
+        "1000 epochs and early stopping may end sooner.",
+        "",
+        "| setting | rows | epochs | steps | CPU (s) | wall (s) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in scaling:
+        out.append(
+            f"| {r['setting']} | {r['rows']:,} | {r['epochs']} | {r['steps']:,} | "
+            f"{r['cpu_s']:.2f} | {r['wall_s']:.2f} |"
+        )
+    out.append("")
+    for setting in dict.fromkeys(r["setting"] for r in scaling):
+        out.append(
+            f"- growth exponent, {setting}: "
+            f"**{growth_exponent(scaling, setting):.2f}** (CPU), "
+            f"{growth_exponent(scaling, setting, 'wall_s'):.2f} (wall)"
+        )
+    out.append("")
+    return "\n".join(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, for a smoke test"
+    )
+    parser.add_argument(
+        "--out", default="benchmarks/results/speed.md", help="Markdown output"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (default 1)"
+    )
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None)
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.repeats = args.repeats or (2 if quick else 9)
+    args.epochs = args.epochs or (1 if quick else 5)
+    step_rows = 2_000 if quick else 20_000
+    predict_rows = 10_000 if quick else 100_000
+    memory_rows = 100_000 if quick else 1_000_000
+    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
+    torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore", category=UserWarning)
+
+    meta = {
+        "command": " ".join(["python", *sys.argv]),
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
+        f"Python {platform.python_version()}",
+        "versions": f"torch {torch.__version__}, skorch {skorch.__version__}, "
+        f"scikit-learn {sklearn.__version__}, sklearn-mdn {sklearn_mdn.__version__}",
+        "load0": os.getloadavg()[0],
+        "step_rows": step_rows,
+    }
+    print("time per gradient step")
+    steps = bench_steps(step_rows, args.epochs, args.repeats)
+    print("prediction throughput")
+    predict = bench_predict(predict_rows, 3)
+    print("peak memory of prediction")
+    memory = bench_memory(memory_rows, args.threads)
+    print("fit time against rows")
+    scaling = bench_scaling(sizes, 2 if quick else 5)
+    meta["load1"] = os.getloadavg()[0]
+    text = report(args, meta, steps, predict, memory, scaling)
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"written to {out}")
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"(benchmark process peak RSS {maxrss / 1024:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
