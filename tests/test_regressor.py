@@ -201,7 +201,8 @@ def test_pandas_input_keeps_feature_names(data):
     df = pd.DataFrame(X, columns=["a", "b"])
     reg = MDNRegressor(**FAST).fit(df, pd.Series(y))
     assert_array_equal(reg.feature_names_in_, ["a", "b"])
-    assert_array_equal(reg.predict(df), reg.predict(X))
+    with pytest.warns(UserWarning, match="fitted with feature names"):
+        assert_array_equal(reg.predict(df), reg.predict(X))
     with pytest.raises(ValueError, match="feature names"):
         reg.predict(df.rename(columns={"a": "c"}))
 
