@@ -49,7 +49,7 @@ def _weighted_moments(a, sample_weight, *, collapse_constant=False):
     mean, scale = mean * ref, np.sqrt(var) * ref
     # Constant is relative to the column's magnitude, so that features and
     # targets in tiny units (1e-20) are standardised, not taken as constant.
-    tiny = 10 * np.finfo(np.float64).eps * ref
+    tiny = np.maximum(10 * np.finfo(np.float64).eps * ref, np.finfo(np.float64).tiny)
     constant = scale <= tiny
     scale[constant] = tiny[constant] if collapse_constant else 1.0
     return mean, scale
@@ -330,6 +330,11 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("Every row of y is missing (NaN); nothing to fit.")
         if not sample_weight.sum() > 0:
             raise ValueError("sample_weight must have a positive sum.")
+        # Rows of weight zero are left out: they add nothing to the likelihood,
+        # and far-off ones would still feed huge values to the network.
+        positive = sample_weight > 0
+        if not positive.all():
+            X, y2, sample_weight = X[positive], y2[positive], sample_weight[positive]
         unobserved = np.flatnonzero(sample_weight @ ~np.isnan(y2) <= 0)
         if unobserved.size:
             raise ValueError(
@@ -477,7 +482,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             torch.manual_seed(int(seed))
             try:
                 net.fit(dataset, None)
-            except NonFiniteLossError as exc:
+            except (NonFiniteLossError, torch.linalg.LinAlgError) as exc:
                 raise FloatingPointError(
                     f"Training diverged: {exc}. The estimator is left unfitted; "
                     "try a smaller learning_rate_init or a larger reg_covar."
@@ -690,5 +695,10 @@ def _to_distribution(params, event_shape):
         # Precision factor P = diag(1 / scale) + offdiag; covariance (P P^T)^-1.
         factor = params[3] + (1.0 / scale)[..., :, None] * np.eye(scale.shape[-1])
         inv_factor = np.linalg.inv(factor)
-        scale_tril = np.linalg.cholesky(np.swapaxes(inv_factor, -1, -2) @ inv_factor)
+        # Covariance P^-T P^-1 = R^T R with P^-1 = Q R: R^T is its Cholesky
+        # factor (up to signs), without the Cholesky factorisation that fails
+        # when rounding makes an ill-conditioned covariance indefinite.
+        r = np.linalg.qr(inv_factor, mode="r")
+        sign = np.where(np.diagonal(r, axis1=-2, axis2=-1) < 0, -1.0, 1.0)
+        scale_tril = np.swapaxes(r * sign[..., :, None], -1, -2)
     return NormalMixture(weights, means, scale_tril, event_shape=event_shape)

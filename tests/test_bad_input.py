@@ -266,6 +266,19 @@ def test_sparse_sample_weights_work(sample_weight):
     _assert_finite_predictions(reg, X0)
 
 
+def test_zero_weight_rows_are_left_out():
+    """Rows of weight zero change nothing, however far off they lie."""
+    far = np.vstack([X0, [[1e100, -1e100]]])
+    weights = np.r_[np.ones(N), 0.0]
+    reg = _tiny(missing_targets="marginalize").fit(
+        far, np.r_[Y0, np.nan], sample_weight=weights
+    )
+    ref = _tiny(missing_targets="marginalize").fit(X0, Y0)
+    np.testing.assert_array_equal(reg.predict(X0), ref.predict(X0))
+    reg = _tiny().fit(far, np.r_[Y0, 1e100], sample_weight=weights)
+    np.testing.assert_array_equal(reg.predict(X0), _tiny().fit(X0, Y0).predict(X0))
+
+
 def test_missing_targets_marginalized():
     y = _with(YY, (0, 0), np.nan)
     y[1, :] = np.nan  # a row with every target missing is dropped

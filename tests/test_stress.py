@@ -206,6 +206,61 @@ def test_non_finite_weights_after_last_step_are_caught(monkeypatch):
     assert not hasattr(reg, "net_")
 
 
+def test_linalg_failure_in_training_is_a_floating_point_error(monkeypatch):
+    """A factorisation failing inside the loss is reported like divergence."""
+    X, y = _data()
+    Y = np.column_stack([y, _with_nan(-y)])
+
+    def failing_cholesky(*args, **kwargs):
+        raise torch.linalg.LinAlgError("linalg.cholesky: not positive-definite")
+
+    monkeypatch.setattr(torch.linalg, "cholesky", failing_cholesky)
+    reg = _small(missing_targets="marginalize", covariance_type="full")
+    with pytest.raises(FloatingPointError, match="Training diverged.*cholesky"):
+        reg.fit(X, Y)
+    assert not hasattr(reg, "net_")
+
+
+def _with_nan(a):
+    a = a.copy()
+    a[::3] = np.nan
+    return a
+
+
+def test_full_covariance_factor_without_cholesky():
+    """The Cholesky factor comes from a QR decomposition: it matches the
+    Cholesky factorisation where that works, and also where rounding makes
+    the covariance indefinite."""
+    rng = np.random.RandomState(0)
+    n, K, d = 50, 3, 3
+    logits = rng.normal(size=(n, K))
+    means = rng.normal(size=(n, K, d))
+    scale = rng.uniform(0.1, 2, size=(n, K, d))
+    offdiag = np.tril(rng.normal(size=(n, K, d, d)), -1)
+    dist = regressor_module._to_distribution(
+        [logits, means, scale, offdiag], event_shape=(d,)
+    )
+    factor = offdiag + (1 / scale)[..., None] * np.eye(d)
+    inv = np.linalg.inv(factor)
+    cov = np.swapaxes(inv, -1, -2) @ inv
+    assert_allclose(dist.scale_tril, np.linalg.cholesky(cov), rtol=1e-10, atol=1e-12)
+    # An ill-conditioned precision factor: Cholesky of the rounded covariance
+    # fails, the QR route still gives a valid factor of it.
+    bad_scale = np.ones((1, 1, 2))
+    bad_offdiag = np.array([[[[0.0, 0.0], [1e8, 0.0]]]])
+    factor = bad_offdiag + (1 / bad_scale)[..., None] * np.eye(2)
+    inv = np.linalg.inv(factor)
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(np.swapaxes(inv, -1, -2) @ inv)
+    dist = regressor_module._to_distribution(
+        [np.zeros((1, 1)), np.zeros((1, 1, 2)), bad_scale, bad_offdiag],
+        event_shape=(2,),
+    )
+    L = dist.scale_tril[0, 0]
+    assert np.all(np.diag(L) > 0) and L[0, 1] == 0
+    assert_allclose(L @ L.T, (np.swapaxes(inv, -1, -2) @ inv)[0, 0], rtol=1e-9)
+
+
 def test_grid_search_skips_diverging_candidates():
     """With error_score=nan a diverging candidate scores NaN, the rest win."""
     X, y = _data()
