@@ -32,9 +32,10 @@ _MIN_ROWS_EARLY_STOPPING = 20
 def _weighted_moments(a, sample_weight, *, collapse_constant=False):
     """Column means and standard deviations, weighted, ignoring NaN.
 
-    Columns constant to rounding error keep the scale 1, or with
-    ``collapse_constant`` the rounding scale itself: predictions of a constant
-    target then stay within rounding of the constant.
+    Columns constant to rounding error get the scale 1 (or their rounding
+    scale, if larger), or with ``collapse_constant`` the rounding scale
+    itself: predictions of a constant target then stay within rounding of
+    the constant.
     """
     w = np.broadcast_to(sample_weight[:, None], a.shape)
     w = np.where(np.isnan(a), 0.0, w)
@@ -51,7 +52,10 @@ def _weighted_moments(a, sample_weight, *, collapse_constant=False):
     # targets in tiny units (1e-20) are standardised, not taken as constant.
     tiny = np.maximum(10 * np.finfo(np.float64).eps * ref, np.finfo(np.float64).tiny)
     constant = scale <= tiny
-    scale[constant] = tiny[constant] if collapse_constant else 1.0
+    # Unit scale at least the rounding scale: a huge constant's rounding
+    # residuals are huge in absolute terms.
+    floor = tiny if collapse_constant else np.maximum(1.0, tiny)
+    scale[constant] = floor[constant]
     return mean, scale
 
 

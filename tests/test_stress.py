@@ -115,12 +115,13 @@ def test_one_constant_target_among_several(covariance_type):
     assert np.all(np.isfinite(reg.predict_dist(X).log_prob(Y)))
 
 
-def test_all_rows_identical():
-    X = np.ones((40, 3))
+@pytest.mark.parametrize("x", [1.0, 1e100, -3e200])
+def test_all_rows_identical(x):
+    X = np.full((40, 3), x)
     reg = _small().fit(X, np.full(40, 7.0))
     assert_allclose(_assert_sound(reg, X), 7.0, rtol=1e-12)
     # New inputs away from the single training point still predict finitely.
-    _assert_sound(reg, np.random.RandomState(0).normal(size=(5, 3)))
+    _assert_sound(reg, x + np.random.RandomState(0).normal(size=(5, 3)))
 
 
 def test_duplicated_rows():
