@@ -125,7 +125,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Epochs without improvement before early stopping.
 
     tol : float, default=1e-4
-        Minimum relative improvement of the validation loss that counts.
+        Minimum decrease of the validation negative log-likelihood, in nats
+        per row, that counts as an improvement for early stopping.
 
     reg_covar : float, default=1e-6
         Floor on the variance of each component, in standardised target
