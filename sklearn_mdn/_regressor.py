@@ -327,6 +327,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        # Only ratios of weights matter: scaling by a power of two (exact)
+        # keeps sums of weights near 1e308 or 1e-320 in range.
+        if sample_weight.max() > 0:
+            sample_weight = np.ldexp(sample_weight, -np.frexp(sample_weight.max())[1])
         y2 = y.reshape(len(y), -1)
         keep = ~np.isnan(y2).all(axis=1)
         if not keep.all():

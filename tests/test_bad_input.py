@@ -266,6 +266,14 @@ def test_sparse_sample_weights_work(sample_weight):
     _assert_finite_predictions(reg, X0)
 
 
+@pytest.mark.parametrize("w", [1e308, 1e-300, 5e-324], ids=str)
+def test_extreme_uniform_weights_equal_no_weights(w):
+    """Only ratios of weights matter, even at the ends of the float range."""
+    reg = _tiny().fit(X0, Y0, sample_weight=np.full(N, w))
+    ref = _tiny().fit(X0, Y0)
+    np.testing.assert_allclose(reg.predict(X0), ref.predict(X0), rtol=1e-5)
+
+
 def test_zero_weight_rows_are_left_out():
     """Rows of weight zero change nothing, however far off they lie."""
     far = np.vstack([X0, [[1e100, -1e100]]])
