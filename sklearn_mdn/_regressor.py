@@ -15,6 +15,7 @@ from sklearn.utils.validation import (
 )
 from skorch.callbacks import EarlyStopping
 
+from ._base import DistributionRegressorMixin
 from ._module import ACTIVATIONS, MixtureDensityModule
 from ._net import HoldOut, MixtureNet, NonFiniteLossError, TensorDataset
 from ._persistence import add_version, pop_version
@@ -64,7 +65,7 @@ def _fused_adam_available(device):
     return torch.device(device).type == "cuda" or (major, minor) >= (2, 4)
 
 
-class MDNRegressor(RegressorMixin, BaseEstimator):
+class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     """Mixture density network: a neural network predicting a Gaussian mixture.
 
     For every input row the network predicts the weights, means and
@@ -549,106 +550,6 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 yield _to_distribution(params, event_shape).affine(
                     self.y_mean_, self.y_scale_
                 )
-
-    def _map_chunks(self, X, fn):
-        return np.concatenate([fn(dist) for dist in self._iter_dists(X)], axis=0)
-
-    def predict_dist(self, X):
-        """Predicted conditional distribution of the target for each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        dist : NormalMixture
-            One Gaussian mixture per row, in the original target units.
-        """
-        return NormalMixture.concatenate(list(self._iter_dists(X)))
-
-    def predict(self, X):
-        """Point estimate of the target, chosen by ``point_estimate``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The mixture mean, heaviest component's mean or mode, float64.
-        """
-        method = self.point_estimate
-        return self._map_chunks(X, lambda dist: getattr(dist, method)())
-
-    def predict_interval(self, X, coverage=0.9):
-        """Equal-tailed predictive interval of each target.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        coverage : float, default=0.9
-            Probability mass inside the interval, in (0, 1).
-
-        Returns
-        -------
-        interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
-            Lower and upper bounds: the ``(1 - coverage) / 2`` and
-            ``(1 + coverage) / 2`` quantiles of each target's marginal.
-        """
-        return self._map_chunks(X, lambda dist: dist.interval(coverage))
-
-    def predict_quantiles(self, X, quantiles=(0.05, 0.5, 0.95)):
-        """Quantiles of each target's predictive marginal.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        quantiles : array-like of float, default=(0.05, 0.5, 0.95)
-            Levels in [0, 1].
-
-        Returns
-        -------
-        q : ndarray of shape (n_samples, n_quantiles) or \
-                (n_samples, n_outputs, n_quantiles)
-            The quantiles.
-        """
-        levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
-        return self._map_chunks(X, lambda dist: dist.ppf(levels))
-
-    def sample(self, X, n_samples=1, random_state=None):
-        """Draw targets from the predictive distribution of each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples_X, n_features)
-            Inputs.
-
-        n_samples : int, default=1
-            Draws per row.
-
-        random_state : int, RandomState instance or None, default=None
-            Seeds the draws.
-
-        Returns
-        -------
-        samples : ndarray of shape (n_samples_X, n_samples) or \
-                (n_samples_X, n_samples, n_outputs)
-            Joint draws over the targets.
-        """
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer, got {n_samples!r}."
-            )
-        rng = check_random_state(random_state)
-        return self._map_chunks(X, lambda dist: dist.sample(n_samples, rng))
 
     def __getstate__(self):
         # Record the version of sklearn-mdn that pickles the estimator.
