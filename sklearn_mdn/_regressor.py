@@ -353,7 +353,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             )
         return X, y, y2, sample_weight
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the mixture density network.
 
@@ -397,6 +396,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             if not name.startswith("__"):
                 delattr(self, name)
 
+    # Parameters are validated inside the try of fit, so that invalid ones
+    # also leave the estimator unfitted.
+    @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, y, sample_weight):
         hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))
         if hidden.ndim != 1 or not all(
@@ -535,21 +537,30 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         # since float32 matrix products of a few rows take other kernels,
         # whose results differ from those of many rows in the last bits.
         n_chunks = -(-len(X) // _CHUNK_ROWS)
-        with torch.inference_mode():
-            for chunk in np.array_split(X, n_chunks):
+        far_off = (
+            "The network's output is not finite or degenerate for some rows of "
+            "X: their values lie too far outside the range of the training data."
+        )
+        for chunk in np.array_split(X, n_chunks):
+            # Inference mode only around the forward pass: held across the
+            # yield, it would stay on in the caller's thread, and disable
+            # autograd there, whenever the caller stops early (an exception).
+            with torch.inference_mode():
                 params = module(
                     self._to_tensor(chunk, self.x_mean_, self.x_scale_, device)
                 )
                 params = [p.detach().cpu().numpy().astype(np.float64) for p in params]
-                if not all(np.isfinite(p).all() for p in params):
-                    raise ValueError(
-                        "The network's output is not finite for some rows of X: "
-                        "their values lie too far outside the range of the "
-                        "training data."
-                    )
-                yield _to_distribution(params, event_shape).affine(
+            if not all(np.isfinite(p).all() for p in params):
+                raise ValueError(far_off)
+            try:
+                dist = _to_distribution(params, event_shape).affine(
                     self.y_mean_, self.y_scale_
                 )
+            except ValueError as exc:  # np.linalg.LinAlgError included
+                # Finite outputs so extreme that a factor or a scale under- or
+                # overflows.
+                raise ValueError(far_off) from exc
+            yield dist
 
     def __getstate__(self):
         # Record the version of sklearn-mdn that pickles the estimator.

@@ -5,6 +5,8 @@ the problem, or gives finite outputs of the right shape. No case may surface a
 torch error or a NaN.
 """
 
+import copy
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -340,6 +342,7 @@ PREDICT_METHODS = {
 def test_predict_rejects_bad_input(fitted, method, X, exc, match):
     with pytest.raises(exc, match=match):
         PREDICT_METHODS[method](fitted, X)
+    assert not torch.is_inference_mode_enabled()
 
 
 def test_unfitted_predict_raises():
@@ -369,8 +372,13 @@ PREDICT_ARG_ERRORS = [
     ids=[case[0] for case in PREDICT_ARG_ERRORS],
 )
 def test_prediction_arguments_validated(fitted, call, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match) as excinfo:
         call(fitted)
+    # No torch mode is left behind, even while the traceback (and with it the
+    # interrupted prediction) is alive: autograd still works.
+    assert excinfo.traceback
+    assert not torch.is_inference_mode_enabled()
+    assert torch.is_grad_enabled()
 
 
 def test_extreme_quantile_levels_are_infinite_not_nan(fitted):
@@ -415,6 +423,15 @@ def test_invalid_constructor_value(name, value):
     # InvalidParameterError subclasses both ValueError and TypeError.
     with pytest.raises((ValueError, TypeError), match=f"'{name}' parameter"):
         _tiny(**{name: value}).fit(X0, Y0)
+
+
+@pytest.mark.parametrize("name", INVALID_PARAMS)
+def test_invalid_parameter_on_refit_leaves_unfitted(fitted, name):
+    reg = copy.deepcopy(fitted).set_params(**{name: INVALID_PARAMS[name][0]})
+    with pytest.raises((ValueError, TypeError), match=f"'{name}' parameter"):
+        reg.fit(X0, Y0)
+    with pytest.raises(NotFittedError):
+        reg.predict(X0)
 
 
 @pytest.mark.parametrize(
