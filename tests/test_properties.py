@@ -255,3 +255,40 @@ def test_samples_are_finite_and_reproducible(dist, n_samples):
     assert a.shape == (len(dist), n_samples, *dist.event_shape)
     assert np.all(np.isfinite(a))
     assert np.array_equal(a, b)
+
+
+# Known limitations of NormalMixture found by wider searches than the above
+# (reported to its owner); strict, so a fix shows up as an XPASS failure.
+@pytest.mark.xfail(
+    strict=True,
+    raises=np.linalg.LinAlgError,
+    reason="mode() solves with the summed precisions, singular in float64 for "
+    "a covariance of condition number ~1e18",
+)
+def test_mode_of_ill_conditioned_component():
+    L = np.array([[[[1.0, 0.0], [1e9, 1.0]]]])
+    dist = NormalMixture(np.ones((1, 1)), np.zeros((1, 1, 2)), L)
+    assert_allclose(dist.mode(), [[0.0, 0.0]])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ppf stops at a step of 1e-12 * (|x| + sigma): for a narrow "
+    "component far from zero that is coarser than sigma",
+)
+def test_ppf_of_narrow_component_far_from_zero():
+    dist = NormalMixture([[1.0]], [[[1e10]]], [[[[1e-3]]]])
+    assert_allclose(dist.cdf(dist.ppf(0.75)), 0.75, rtol=1e-8)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="marginal scales are sqrt(sum L**2), which over- or underflows for "
+    "scales beyond about 1e+-154",
+)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("sigma", [1e-170, 1e170])
+def test_ppf_and_std_of_extreme_scales(sigma):
+    dist = NormalMixture([[1.0]], [[[0.0]]], [[[[sigma]]]])
+    assert_allclose(dist.std(), [sigma], rtol=1e-12)
+    assert_allclose(dist.ppf(0.75), [0.6744897501960817 * sigma], rtol=1e-9)
