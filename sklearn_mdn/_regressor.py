@@ -311,10 +311,15 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 {
                     "ensure_2d": False,
                     "dtype": np.float64,
-                    "ensure_all_finite": "allow-nan" if allow_missing else True,
+                    "ensure_all_finite": "allow-nan",
                 },
             ),
         )
+        if self.missing_targets == "error" and np.isnan(y).any():
+            raise ValueError(
+                "Input y contains NaN. Set missing_targets='marginalize' to treat "
+                "NaN targets as missing."
+            )
         if y.ndim > 2:
             raise ValueError(f"y must be 1-D or 2-D, got an array of shape {y.shape}.")
         if y.shape[0] != X.shape[0]:
