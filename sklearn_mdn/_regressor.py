@@ -301,7 +301,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _validate_fit_data(self, X, y, sample_weight):
-        allow_missing = self.missing_targets == "marginalize"
         X, y = validate_data(
             self,
             X,
