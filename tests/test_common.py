@@ -1,11 +1,12 @@
 """scikit-learn's own estimator checks."""
 
+import pytest
 from sklearn.utils.estimator_checks import (
     check_param_validation,
     parametrize_with_checks,
 )
 
-from sklearn_mdn import MDNRegressor
+from sklearn_mdn import MDNEnsembleRegressor, MDNRegressor
 
 
 def _small_estimator():
@@ -32,13 +33,18 @@ EXPECTED_FAILED_CHECKS: dict[str, str] = {
 }
 
 
+def _small_ensemble():
+    return MDNEnsembleRegressor(_small_estimator(), n_estimators=2, random_state=0)
+
+
 @parametrize_with_checks(
-    [_small_estimator()],
+    [_small_estimator(), _small_ensemble()],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
-def test_param_validation():
-    check_param_validation("MDNRegressor", _small_estimator())
+@pytest.mark.parametrize("estimator", [_small_estimator(), _small_ensemble()])
+def test_param_validation(estimator):
+    check_param_validation(type(estimator).__name__, estimator)

@@ -1,0 +1,73 @@
+"""MDNEnsembleRegressor: the average of its members' mixtures."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import logsumexp
+
+from sklearn_mdn import MDNEnsembleRegressor, MDNRegressor
+
+MEMBER = MDNRegressor(
+    n_components=2, hidden_layer_sizes=(16,), learning_rate_init=1e-2, max_iter=60
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(300, 2))
+    y = np.sin(3 * X[:, 0]) + (0.1 + 0.3 * (X[:, 1] > 0)) * rng.normal(size=300)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def ensemble(data):
+    X, y = data
+    return MDNEnsembleRegressor(MEMBER, n_estimators=3, random_state=0).fit(X, y)
+
+
+def test_distribution_is_the_average_of_the_members(ensemble, data):
+    X, y = data
+    dist = ensemble.predict_dist(X)
+    assert dist.n_components == 3 * MEMBER.n_components
+    members = np.array([m.predict_dist(X).log_prob(y) for m in ensemble.estimators_])
+    assert_allclose(dist.log_prob(y), logsumexp(members, axis=0) - np.log(3))
+    # Jensen: the ensemble's log density is at least the members' average.
+    assert (dist.log_prob(y) >= members.mean(axis=0) - 1e-12).all()
+    mean = np.mean([m.predict(X) for m in ensemble.estimators_], axis=0)
+    assert_allclose(ensemble.predict(X), mean)
+
+
+def test_members_differ_and_fit_is_reproducible(ensemble, data):
+    X, y = data
+    preds = [m.predict(X) for m in ensemble.estimators_]
+    assert not np.allclose(preds[0], preds[1])
+    again = MDNEnsembleRegressor(MEMBER, n_estimators=3, random_state=0)
+    expected = ensemble.predict_interval(X)
+    assert_array_equal(again.fit(X, y).predict_interval(X), expected)
+    # Workers run one torch thread each (joblib limits them): the float32
+    # sums then take another order, so equality holds to rounding only.
+    again.set_params(n_jobs=2).fit(X, y)
+    assert_allclose(again.predict_interval(X), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_predictions_and_multi_output(data):
+    X, y = data
+    Y = np.c_[y, -y + 0.1 * X[:, 0]]
+    ens = MDNEnsembleRegressor(MEMBER, n_estimators=2, random_state=0).fit(X, Y)
+    assert ens.predict(X).shape == (300, 2)
+    assert ens.predict_interval(X).shape == (300, 2, 2)
+    assert ens.predict_quantiles(X, [0.1, 0.9]).shape == (300, 2, 2)
+    assert ens.sample(X, n_samples=3, random_state=0).shape == (300, 3, 2)
+    assert ens.score(X, Y) > 0.5
+
+
+def test_default_member_and_errors(data):
+    X, y = data
+    ens = MDNEnsembleRegressor(n_estimators=1, random_state=0)
+    with pytest.raises(ValueError, match="n_estimators"):
+        MDNEnsembleRegressor(n_estimators=0).fit(X, y)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        ens.fit(X, np.where(np.arange(300) == 3, np.nan, y))
+    with pytest.raises(ValueError, match="features"):
+        MDNEnsembleRegressor(MEMBER, n_estimators=1).fit(X, y).predict(X[:, :1])
