@@ -301,7 +301,9 @@ def test_prediction_is_chunked(chunk_model, monkeypatch):
         reg.predict(X)
     finally:
         handle.remove()
-    assert sizes == [16] * 8 + [15] * 5
+    # 203 rows in 13 even chunks of 15 or 16 rows (a chunk may be padded).
+    assert len(sizes) == 13
+    assert all(15 <= size <= 16 for size in sizes)
 
 
 @pytest.mark.parametrize("chunk", [24, 50, 101, 202, 203])
