@@ -23,6 +23,8 @@ from .distribution import NormalMixture
 
 # Rows predicted at once: bounds the memory of predictions on large inputs.
 _CHUNK_ROWS = 16_384
+# Fewest rows the network predicts at once (padded with zeros).
+_MIN_PREDICT_ROWS = 16
 # Gradient steps that ``max_iter="auto"`` aims for, and its bounds in epochs.
 _AUTO_STEPS = 10_000
 _AUTO_EPOCHS = (50, 1000)
@@ -550,10 +552,16 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             # yield, it would stay on in the caller's thread, and disable
             # autograd there, whenever the caller stops early (an exception).
             with torch.inference_mode():
-                params = module(
-                    self._to_tensor(chunk, self.x_mean_, self.x_scale_, device)
-                )
-                params = [p.detach().cpu().numpy().astype(np.float64) for p in params]
+                inputs = self._to_tensor(chunk, self.x_mean_, self.x_scale_, device)
+                # Inputs of fewer than 4 rows take other float32 kernels too:
+                # pad them with zero rows, so that a row's prediction never
+                # depends on how many rows are predicted with it.
+                n_pad = max(_MIN_PREDICT_ROWS - len(chunk), 0)
+                params = module(torch.nn.functional.pad(inputs, (0, 0, 0, n_pad)))
+                params = [
+                    p[: len(chunk)].detach().cpu().numpy().astype(np.float64)
+                    for p in params
+                ]
             if not all(np.isfinite(p).all() for p in params):
                 raise ValueError(far_off)
             try:
