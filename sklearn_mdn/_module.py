@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._loss import head_nll
+
 ACTIVATIONS = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
@@ -114,6 +116,26 @@ class MixtureDensityModule(nn.Module):
             start = K + K * d
             scale_bias = _inverse_softplus(max(1.0 - self.min_scale, 1e-3))
             bias[start : start + K * self.n_scale] = scale_bias
+
+    def nll(self, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
+        """Mean negative log-likelihood of ``y``, for training.
+
+        The value of ``MixtureNLLLoss()(self(X), y, sample_weight)`` up to
+        rounding, computed by the fused :func:`~sklearn_mdn._loss.head_nll`
+        from the head's output, which is formed transposed (one row per
+        output unit, so that each mixture parameter is a contiguous block).
+        """
+        head = self.head
+        h_t = torch.addmm(head.bias.unsqueeze(1), head.weight, self.trunk(X).t())
+        return head_nll(
+            h_t,
+            y,
+            sample_weight,
+            n_components=self.n_components,
+            n_scale=self.n_scale,
+            min_scale=self.min_scale,
+            full=self.full,
+        )
 
     def forward(self, X: torch.Tensor):
         h = self.head(self.trunk(X))

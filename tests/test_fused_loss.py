@@ -1,0 +1,98 @@
+"""The fused training loss (head_nll) against autograd through the module."""
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_mdn import MDNRegressor
+from sklearn_mdn._loss import MixtureNLLLoss, head_nll
+from sklearn_mdn._module import MixtureDensityModule
+
+
+def _module(d, covariance_type, K, seed=0):
+    torch.manual_seed(seed)
+    module = MixtureDensityModule(4, d, K, (6,), "tanh", covariance_type, 1e-2)
+    module = module.double()
+    with torch.no_grad():  # away from the near-uniform initialisation
+        for p in module.parameters():
+            p.add_(0.5 * torch.randn_like(p))
+    return module
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_fused_loss_and_gradient_match_autograd(d, covariance_type, weighted):
+    module = _module(d, covariance_type, K=3)
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(9, 4, generator=g, dtype=torch.float64)
+    y = torch.randn(9, d, generator=g, dtype=torch.float64)
+    w = torch.rand(9, generator=g, dtype=torch.float64) if weighted else None
+    params = list(module.parameters())
+
+    expected = MixtureNLLLoss()(module(X), y, w)
+    expected_grad = torch.autograd.grad(expected, params)
+    got = module.nll(X, y, w)
+    got_grad = torch.autograd.grad(got, params)
+
+    assert got.item() == pytest.approx(expected.item(), rel=1e-12)
+    for a, b in zip(got_grad, expected_grad):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "spherical"])
+def test_fused_gradient_passes_gradcheck(covariance_type):
+    module = _module(3, covariance_type, K=2)
+    g = torch.Generator().manual_seed(2)
+    h_t = torch.randn(
+        module.head.out_features, 5, generator=g, dtype=torch.float64
+    ).requires_grad_()
+    y = torch.randn(5, 3, generator=g, dtype=torch.float64)
+    w = torch.rand(5, generator=g, dtype=torch.float64)
+
+    def loss(h_t):
+        return head_nll(
+            h_t,
+            y,
+            w,
+            n_components=2,
+            n_scale=module.n_scale,
+            min_scale=module.min_scale,
+            full=module.full,
+        )
+
+    assert torch.autograd.gradcheck(loss, (h_t,))
+
+
+def test_fused_loss_without_grad_gives_the_value_only():
+    module = _module(2, "full", K=2)
+    X, y = torch.randn(4, 4, dtype=torch.float64), torch.randn(4, 2).double()
+    with torch.no_grad():
+        loss = module.nll(X, y)
+    assert not loss.requires_grad
+    assert loss.item() == pytest.approx(MixtureNLLLoss()(module(X), y).item())
+
+
+def test_training_history_and_reproducibility():
+    """Batch losses are recorded per batch; same seed, same fit, global RNG kept."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3))
+    y = np.c_[X[:, 0], X[:, 1] * X[:, 2]] + 0.1 * rng.normal(size=(300, 2))
+    state = torch.get_rng_state()
+    fits = [
+        MDNRegressor(hidden_layer_sizes=(16,), max_iter=4, random_state=3).fit(X, y)
+        for _ in range(2)
+    ]
+    assert torch.equal(state, torch.get_rng_state())
+    first, second = (fit.net_.module_.parameters() for fit in fits)
+    for a, b in zip(first, second):
+        assert torch.equal(a, b)
+    history = fits[0].net_.history
+    for epoch in history:
+        train = [b for b in epoch["batches"] if "train_loss" in b]
+        assert len(train) == epoch["train_batch_count"]
+        sizes = [b["train_batch_size"] for b in train]
+        losses = [b["train_loss"] for b in train]
+        assert sum(sizes) == 270  # 10% held out for early stopping
+        assert np.all(np.isfinite(losses))
+        assert epoch["train_loss"] == pytest.approx(np.average(losses, weights=sizes))
