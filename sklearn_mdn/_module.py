@@ -121,14 +121,21 @@ class MixtureDensityModule(nn.Module):
         """Mean negative log-likelihood of ``y``, for training.
 
         The value of ``MixtureNLLLoss()(self(X), y, sample_weight)`` up to
-        rounding, computed by the fused :func:`~sklearn_mdn._loss.head_nll`
-        from the head's output, which is formed transposed (one row per
-        output unit, so that each mixture parameter is a contiguous block).
+        rounding, from the fused :func:`~sklearn_mdn._loss.head_nll`. The
+        activations are carried transposed, one row per unit (``W @ h + b``):
+        with the rows of the batch as the matrices' last dimension, the
+        products of the forward and backward passes run faster, and the
+        head's output comes out with each mixture parameter a contiguous
+        block.
         """
+        h = X.t()
+        layers = iter(self.trunk)
+        for linear, activation in zip(layers, layers):
+            h = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h)
+            h = activation.forward(h)
         head = self.head
-        h_t = torch.addmm(head.bias.unsqueeze(1), head.weight, self.trunk(X).t())
         return head_nll(
-            h_t,
+            torch.addmm(head.bias.unsqueeze(1), head.weight, h),
             y,
             sample_weight,
             n_components=self.n_components,
