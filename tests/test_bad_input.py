@@ -18,13 +18,7 @@ from sklearn_mdn import MDNRegressor
 N, P = 30, 2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # The networks here are tiny: threads only add overhead on a busy machine.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _data(n=N, p=P, seed=0):

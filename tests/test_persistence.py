@@ -18,14 +18,7 @@ from skorch.exceptions import DeviceWarning
 import sklearn_mdn
 from sklearn_mdn import InconsistentVersionWarning, MDNRegressor
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # The networks here are tiny: threads only add overhead on a busy machine.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _data(n_outputs):

@@ -14,14 +14,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn_mdn import MDNRegressor
 from sklearn_mdn import _regressor as regressor_module
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # The networks here are tiny: threads only add overhead on a busy machine.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _data(n=80, p=2, seed=0):
