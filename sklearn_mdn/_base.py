@@ -17,6 +17,13 @@ class DistributionRegressorMixin:
     memory of every prediction on large inputs.
     """
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.input_tags.sparse = False
+        return tags
+
     def _map_chunks(self, X, fn):
         return np.concatenate([fn(dist) for dist in self._iter_dists(X)], axis=0)
 

@@ -152,10 +152,3 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
                 np.concatenate([d.scale_tril for d in dists], axis=1),
                 event_shape=dists[0].event_shape,
             )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        tags.input_tags.sparse = False
-        return tags

@@ -582,13 +582,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         # Warns (InconsistentVersionWarning) when another version pickled it.
         super().__setstate__(pop_version(state, type(self).__name__))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        tags.input_tags.sparse = False
-        return tags
-
 
 def _check_device(device):
     try:
