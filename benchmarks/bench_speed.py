@@ -115,7 +115,7 @@ class TransposedTrunk(nn.Module):
 class BareLoop:
     """The floor: MSE on the trunk, a bare loop over pre-made tensor batches."""
 
-    def __init__(self, X, y, fused, transposed=False):
+    def __init__(self, X, y, fused, transposed=False, batch=BATCH):
         y = y.reshape(len(y), -1)
         with torch.random.fork_rng():
             torch.manual_seed(0)
@@ -124,7 +124,7 @@ class BareLoop:
         Xt = torch.as_tensor(X, dtype=torch.float32)
         yt = torch.as_tensor(y, dtype=torch.float32)
         self.batches = [
-            (Xt[i : i + BATCH], yt[i : i + BATCH]) for i in range(0, len(Xt), BATCH)
+            (Xt[i : i + batch], yt[i : i + batch]) for i in range(0, len(Xt), batch)
         ]
         self.epoch()  # warm-up: the first step initialises Adam's state
 
@@ -174,11 +174,16 @@ class FitDifference:
         return int(sum(est.history[:, "train_batch_count"]))
 
 
-def make_mdn(epochs):
-    return MDNRegressor(early_stopping=False, max_iter=epochs, random_state=0)
+def make_mdn(batch=BATCH):
+    def make(epochs):
+        return MDNRegressor(
+            batch_size=batch, early_stopping=False, max_iter=epochs, random_state=0
+        )
+
+    return make
 
 
-def make_skorch(d):
+def make_skorch(d, batch=BATCH):
     from skorch import NeuralNetRegressor
 
     def make(epochs):
@@ -188,7 +193,7 @@ def make_skorch(d):
             criterion=nn.MSELoss,
             optimizer=torch.optim.Adam,
             lr=1e-3,
-            batch_size=BATCH,
+            batch_size=batch,
             max_epochs=epochs,
             iterator_train__shuffle=True,
             train_split=None,
@@ -206,18 +211,24 @@ class SkorchFit(FitDifference):
         super().__init__(make, X.astype(np.float32), y.astype(np.float32))
 
 
-def bench_steps(n_rows, epochs, repeats):
+def bench_steps(n_rows, epochs, repeats, batch=BATCH):
     rows = []
+    # About as many steps per contender and repeat whatever the batch size.
+    epochs = max(1, round(epochs * batch / BATCH))
     for d in (1, 3):
         X, y = make_data(n_rows, d)
         contenders = {
-            "floor: bare torch loop, MSE, Adam()": BareLoop(X, y, fused=False),
-            "bare torch loop, MSE, Adam(fused=True)": BareLoop(X, y, fused=True),
-            "bare torch loop, MSE, Adam(fused=True), transposed layout": BareLoop(
-                X, y, fused=True, transposed=True
+            "floor: bare torch loop, MSE, Adam()": BareLoop(
+                X, y, fused=False, batch=batch
             ),
-            "skorch NeuralNetRegressor, MSE": SkorchFit(make_skorch(d), X, y),
-            "MDNRegressor": FitDifference(make_mdn, X, y),
+            "bare torch loop, MSE, Adam(fused=True)": BareLoop(
+                X, y, fused=True, batch=batch
+            ),
+            "bare torch loop, MSE, Adam(fused=True), transposed layout": BareLoop(
+                X, y, fused=True, transposed=True, batch=batch
+            ),
+            "skorch NeuralNetRegressor, MSE": SkorchFit(make_skorch(d, batch), X, y),
+            "MDNRegressor": FitDifference(make_mdn(batch), X, y),
         }
         names = list(contenders)
         times = {name: [] for name in names}
@@ -234,6 +245,7 @@ def bench_steps(n_rows, epochs, repeats):
             spread = np.percentile([t[0] for t in times[name]], [25, 75])
             rows.append(
                 {
+                    "batch": batch,
                     "targets": "1" if d == 1 else "3, full covariance",
                     "contender": name,
                     "cpu_us": 1e6 * cpu,
@@ -243,7 +255,10 @@ def bench_steps(n_rows, epochs, repeats):
                     "wall_ratio": wall / floor_wall,
                 }
             )
-            print(f"  d={d} {name}: {1e6 * cpu:.0f} us/step ({cpu / floor:.2f}x)")
+            print(
+                f"  batch {batch} d={d} {name}: {1e6 * cpu:.0f} us/step "
+                f"({cpu / floor:.2f}x)"
+            )
     return rows
 
 
@@ -393,7 +408,7 @@ def report(args, meta, steps, predict, memory, scaling, plot=None):
     out = [
         "# Speed of sklearn-mdn",
         "",
-        f"Command: `{meta['command']}`",
+        f"Command: `{meta['command']}`, at {meta['revision']}.",
         "",
         f"Machine: {meta['machine']}. {meta['versions']}. Torch threads: "
         f"{args.threads}. Load average (1 min) at start {meta['load0']:.1f}, at end "
@@ -406,31 +421,35 @@ def report(args, meta, steps, predict, memory, scaling, plot=None):
         "",
         "## Time per gradient step",
         "",
-        f"{meta['step_rows']:,} rows, {N_FEATURES} features, batch {BATCH}, "
-        f"trunk {len(HIDDEN)}x{HIDDEN[0]} ReLU; {args.epochs} epochs "
-        f"({args.epochs * meta['step_rows'] // BATCH} steps) per contender and "
-        f"repeat, {args.repeats} repeats. The floor is the trunk plus a linear layer "
+        f"{meta['step_rows']:,} rows, {N_FEATURES} features, "
+        f"trunk {len(HIDDEN)}x{HIDDEN[0]} ReLU; about {args.epochs} epochs of "
+        f"batch {BATCH} ({args.epochs * meta['step_rows'] // BATCH} steps) per "
+        f"contender and repeat, {args.repeats} repeats. Batch {BATCH} is the "
+        "measure of issue 4; smaller batches, where per-step overheads weigh "
+        "more, follow. The floor is the trunk plus a linear layer "
         "to the targets, trained with MSE by a bare torch loop over pre-made "
         "tensor batches with torch's default `Adam`. skorch's `NeuralNetRegressor` "
         "runs the same trunk with MSE, `Adam(lr=1e-3)`, its own DataLoader "
         "(shuffled) and `train_split=None`. `MDNRegressor` runs its defaults "
         "(K=5 components, full covariance, fused Adam with weight decay) with "
-        "`early_stopping=False`. skorch and MDNRegressor steps are timed as the "
-        "difference between a `1 + epochs` and a 1-epoch fit, which leaves out "
-        "what a fit costs besides its steps.",
+        "the batch size of the row and `early_stopping=False`. skorch and "
+        "MDNRegressor steps are timed as the difference between a `1 + epochs` "
+        "and a 1-epoch fit, which leaves out what a fit costs besides its steps.",
         "",
-        "| targets | contender | CPU us/step | IQR | x floor | wall us/step "
+        "| batch | targets | contender | CPU us/step | IQR | x floor | wall us/step "
         "| x floor (wall) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "|---:|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in steps:
         out.append(
-            f"| {r['targets']} | {r['contender']} | {r['cpu_us']:.0f} | "
-            f"{r['iqr_us']:.0f} | **{r['ratio']:.2f}** | {r['wall_us']:.0f} | "
-            f"{r['wall_ratio']:.2f} |"
+            f"| {r['batch']} | {r['targets']} | {r['contender']} | "
+            f"{r['cpu_us']:.0f} | {r['iqr_us']:.0f} | **{r['ratio']:.2f}** | "
+            f"{r['wall_us']:.0f} | {r['wall_ratio']:.2f} |"
         )
-    out += ["", "Targets of issue 4:", ""]
-    ratio = {(r["targets"], r["contender"]): r["ratio"] for r in steps}
+    out += ["", f"Targets of issue 4 (batch {BATCH}):", ""]
+    ratio = {
+        (r["targets"], r["contender"]): r["ratio"] for r in steps if r["batch"] == BATCH
+    }
     for targets, limit in (("1", 1.0), ("3, full covariance", 1.3)):
         mdn = ratio[(targets, "MDNRegressor")]
         skorch_ratio = ratio[(targets, "skorch NeuralNetRegressor, MSE")]
@@ -527,22 +546,22 @@ def make_plot(path, steps, scaling):
         print("matplotlib is not installed: no plot")
         return None
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    targets = list(dict.fromkeys(r["targets"] for r in steps))
+    series = list(dict.fromkeys((r["batch"], r["targets"]) for r in steps))
     names = list(dict.fromkeys(r["contender"] for r in steps))
-    width = 0.8 / len(targets)
-    for i, t in enumerate(targets):
-        values = [
-            next(r["ratio"] for r in steps if r["targets"] == t and r["contender"] == c)
-            for c in names
-        ]
+    width = 0.8 / len(series)
+    ratio = {(r["batch"], r["targets"], r["contender"]): r["ratio"] for r in steps}
+    for i, (batch, targets) in enumerate(series):
         ax1.barh(
-            np.arange(len(names)) + i * width, values, width, label=f"{t} target(s)"
+            np.arange(len(names)) + i * width,
+            [ratio[batch, targets, name] for name in names],
+            width,
+            label=f"batch {batch}, {targets} target(s)",
         )
     ax1.axvline(1.0, color="k", lw=0.8)
     labels = [textwrap.fill(name, 30) for name in names]
-    ax1.set_yticks(np.arange(len(names)) + width / 2, labels, fontsize=7)
+    ax1.set_yticks(np.arange(len(names)) + 0.4 - width / 2, labels, fontsize=7)
     ax1.invert_yaxis()
-    ax1.set_xlabel("time per gradient step / floor (CPU time)")
+    ax1.set_xlabel("time per gradient step / floor at the same batch (CPU time)")
     ax1.legend(fontsize=8, loc="lower right")
     for setting in dict.fromkeys(r["setting"] for r in scaling):
         pts = [(r["rows"], r["cpu_s"]) for r in scaling if r["setting"] == setting]
@@ -556,6 +575,25 @@ def make_plot(path, steps, scaling):
     return path
 
 
+def _revision():
+    """The git commit of the package, with the files changed since, if any."""
+    root = Path(sklearn_mdn.__file__).resolve().parent.parent
+
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True
+        ).stdout
+
+    commit = git("rev-parse", "--short", "HEAD").strip()
+    if not commit:
+        return "an unknown revision"
+    changed = git("status", "--porcelain", "--untracked-files=no", "sklearn_mdn")
+    changed = [line[3:] for line in changed.splitlines()]
+    return f"commit {commit}" + (
+        f" with uncommitted changes to {', '.join(changed)}" if changed else ""
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -566,6 +604,13 @@ def main(argv=None):
     )
     parser.add_argument(
         "--threads", type=int, default=1, help="torch intra-op threads (default 1)"
+    )
+    parser.add_argument(
+        "--batches",
+        type=lambda text: [int(b) for b in text.split(",")],
+        default=[BATCH, 32],
+        help="batch sizes of the time-per-step table, comma-separated "
+        f"(default {BATCH},32; the first is the measure of issue 4)",
     )
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=None)
@@ -587,10 +632,15 @@ def main(argv=None):
         "versions": f"torch {torch.__version__}, skorch {skorch.__version__}, "
         f"scikit-learn {sklearn.__version__}, sklearn-mdn {sklearn_mdn.__version__}",
         "load0": os.getloadavg()[0],
+        "revision": _revision(),
         "step_rows": step_rows,
     }
     print("time per gradient step")
-    steps = bench_steps(step_rows, args.epochs, args.repeats)
+    steps = [
+        row
+        for batch in args.batches
+        for row in bench_steps(step_rows, args.epochs, args.repeats, batch)
+    ]
     print("prediction throughput")
     predict = bench_predict(predict_rows, 3)
     print("peak memory of prediction")
