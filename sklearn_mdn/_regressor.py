@@ -25,6 +25,9 @@ from .distribution import NormalMixture
 _CHUNK_ROWS = 16_384
 # Fewest rows the network predicts at once (padded with zeros).
 _MIN_PREDICT_ROWS = 16
+# Rows per gradient step of ``batch_size="auto"`` (chosen on the UCI benchmark,
+# benchmarks/README.md: small batches give small data sets enough steps).
+_AUTO_BATCH = 32
 # Gradient steps that ``max_iter="auto"`` aims for, and its bounds in epochs.
 _AUTO_STEPS = 10_000
 _AUTO_EPOCHS = (50, 1000)
@@ -106,7 +109,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         ``alpha / 2 * ||W||^2``.
 
     batch_size : int or "auto", default="auto"
-        Rows per gradient step. ``"auto"`` uses ``min(200, n_samples)``.
+        Rows per gradient step. ``"auto"`` uses ``min(32, n_samples)``.
 
     learning_rate_init : float, default=1e-3
         Learning rate of the Adam optimizer.
@@ -121,10 +124,10 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         ``n_iter_no_change`` epochs; the weights of the best epoch are kept.
         Not applied when fewer than 20 rows are given.
 
-    validation_fraction : float, default=0.1
+    validation_fraction : float, default=0.2
         Fraction of the rows held out for early stopping.
 
-    n_iter_no_change : int, default=20
+    n_iter_no_change : int, default=100
         Epochs without improvement before early stopping.
 
     tol : float, default=1e-4
@@ -272,8 +275,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         learning_rate_init=1e-3,
         max_iter="auto",
         early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=20,
+        validation_fraction=0.2,
+        n_iter_no_change=100,
         tol=1e-4,
         reg_covar=1e-6,
         point_estimate="mean",
@@ -440,7 +443,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 "early_stopping=False."
             )
         n_train = n - n_valid
-        batch_size = min(200, n_train) if self.batch_size == "auto" else self.batch_size
+        auto = self.batch_size == "auto"
+        batch_size = min(_AUTO_BATCH, n_train) if auto else self.batch_size
         batch_size = min(batch_size, n_train)
         if self.max_iter == "auto":
             n_batches = math.ceil(n_train / batch_size)

@@ -177,7 +177,14 @@ def test_sample_weight_equivalent_to_repetition():
     X = rng.normal(size=(30, 3))
     y = X[:, 0] + 0.1 * rng.normal(size=30)
     sw = rng.randint(0, 4, size=30)
-    params = {"hidden_layer_sizes": (16,), "max_iter": 5, "early_stopping": False}
+    # One batch holding every row: the weighted and repeated fits then take
+    # the same steps.
+    params = {
+        "hidden_layer_sizes": (16,),
+        "max_iter": 5,
+        "early_stopping": False,
+        "batch_size": 200,
+    }
     weighted = MDNRegressor(**params, random_state=0).fit(X, y, sample_weight=sw)
     repeated = MDNRegressor(**params, random_state=0).fit(
         np.repeat(X, sw, axis=0), np.repeat(y, sw)
