@@ -267,10 +267,14 @@ def markdown_tables(records, models):
             cells = [n, str(n_rows), str(splits)]
             for m, s in zip(present, stats):
                 cell = _fmt(s["nll"]) if s else "-"
-                cells.append(f"**{cell}**" if s and means[m] == best else cell)
+                if s and s["nll"][2] != splits:
+                    cell += f" ({s['nll'][2]} splits)"
+                bold = s and means[m] == best and not discrete
+                cells.append(f"**{cell}**" if bold else cell)
             for p in PUBLISHED:
                 v = PUBLISHED[p][n]
-                cells.append(f"**{v:.2f}**" if v == best else f"{v:.2f}")
+                bold = v == best and not discrete
+                cells.append(f"**{v:.2f}**" if bold else f"{v:.2f}")
             if discrete:
                 rc = {
                     summary[(m, n)]["reg_covar"]
@@ -283,7 +287,8 @@ def markdown_tables(records, models):
         if not discrete:
             lines += _wins(summary, names, mdn_models) + [""]
         lines += [f"### {title}: RMSE, CRPS, 90% interval coverage and width", ""]
-        head = ["data set", "model", "RMSE", "CRPS", "coverage", "width", "fit s"]
+        head = ["data set", "model", "splits", "RMSE", "CRPS", "coverage", "width"]
+        head.append("fit s")
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
         for n in names:
@@ -291,7 +296,7 @@ def markdown_tables(records, models):
                 s = summary.get((m, n))
                 if not s:
                     continue
-                cells = [n, m]
+                cells = [n, m, str(s["nll"][2])]
                 for metric in ("rmse", "crps", "coverage", "width"):
                     cells.append(_fmt(s[metric], _metric_digits(metric, n)))
                 cells.append(f"{s['fit_seconds'][0]:.1f}")
@@ -304,7 +309,7 @@ def _wins(summary, names, mdn_models):
     out = []
     for m in mdn_models:
         vs_ngb = vs_de = vs_best = in_band = 0
-        total = 0
+        total = n_ngb = 0
         for n in names:
             s = summary.get((m, n))
             if not s:
@@ -312,12 +317,13 @@ def _wins(summary, names, mdn_models):
             total += 1
             nll = s["nll"][0]
             ngb = summary.get(("ngboost", n))
+            n_ngb += bool(ngb)
             vs_ngb += bool(ngb and nll < ngb["nll"][0])
             vs_de += nll < PUBLISHED["Deep Ensembles"][n]
             vs_best += nll < min(PUBLISHED[p][n] for p in PUBLISHED)
             in_band += 0.85 <= s["coverage"][0] <= 0.95
         out.append(
-            f"- `{m}`: NLL below measured NGBoost on {vs_ngb}/{total}, below "
+            f"- `{m}`: NLL below measured NGBoost on {vs_ngb}/{n_ngb}, below "
             f"Deep Ensembles on {vs_de}/{total}, below the best published on "
             f"{vs_best}/{total}; mean 90% coverage within 0.85-0.95 on "
             f"{in_band}/{total}."
@@ -454,7 +460,7 @@ def main(argv=None):
         f"raw per-split results in `{raw.name}`. Parameters on top of each "
         "estimator's defaults: "
         + "; ".join(f"{m}: `{p}`" for m, p in used.items())
-        + ". Bold: lowest NLL in the row.",
+        + ". Bold: lowest NLL in the row (continuous targets only).",
         "",
     ]
     out.write_text("\n".join(header) + "\n" + markdown_tables(records, all_models))
