@@ -562,7 +562,7 @@ def make_plot(path, steps, scaling):
     ax1.set_yticks(np.arange(len(names)) + 0.4 - width / 2, labels, fontsize=7)
     ax1.invert_yaxis()
     ax1.set_xlabel("time per gradient step / floor at the same batch (CPU time)")
-    ax1.legend(fontsize=8, loc="lower right")
+    ax1.legend(fontsize=7, loc="upper right")
     for setting in dict.fromkeys(r["setting"] for r in scaling):
         pts = [(r["rows"], r["cpu_s"]) for r in scaling if r["setting"] == setting]
         ax2.loglog(*zip(*pts), "o-", label=setting)
