@@ -6,7 +6,9 @@ needs no network access: there is deliberately no intersphinx mapping.
 """
 
 import os
+import shutil
 import warnings
+from pathlib import Path
 
 import sklearn_mdn
 
@@ -22,7 +24,21 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "myst_parser",
 ]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+# The benchmark reports link to each other as files of the repository.
+suppress_warnings = ["myst.xref_missing"]
+
+# The benchmark reports are written by benchmarks/*.py as Markdown next to
+# their plots; the build shows copies of them (docs/benchmarks/, generated).
+_RESULTS = Path(__file__).parent.parent / "benchmarks" / "results"
+_COPIES = Path(__file__).parent / "benchmarks"
+shutil.rmtree(_COPIES, ignore_errors=True)
+_COPIES.mkdir()
+for _name in ("speed.md", "speed.png", "uci.md", "uci.png"):
+    if (_RESULTS / _name).exists():
+        shutil.copy(_RESULTS / _name, _COPIES / _name)
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
