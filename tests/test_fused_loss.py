@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
 from sklearn_mdn import MDNRegressor
 from sklearn_mdn._loss import MixtureNLLLoss, head_nll
@@ -79,10 +80,15 @@ def test_training_history_and_reproducibility():
     X = rng.normal(size=(300, 3))
     y = np.c_[X[:, 0], X[:, 1] * X[:, 2]] + 0.1 * rng.normal(size=(300, 2))
     state = torch.get_rng_state()
-    fits = [
-        MDNRegressor(hidden_layer_sizes=(16,), max_iter=4, random_state=3).fit(X, y)
-        for _ in range(2)
-    ]
+    # Explicit settings: the test must not follow the defaults' evolution.
+    reg = MDNRegressor(
+        hidden_layer_sizes=(16,),
+        batch_size=50,
+        max_iter=4,
+        validation_fraction=0.1,
+        random_state=3,
+    )
+    fits = [clone(reg).fit(X, y) for _ in range(2)]
     assert torch.equal(state, torch.get_rng_state())
     first, second = (fit.net_.module_.parameters() for fit in fits)
     for a, b in zip(first, second):
