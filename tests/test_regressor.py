@@ -49,8 +49,8 @@ def test_learns_heteroscedastic_noise():
     """
     X, y = _heteroscedastic(1500, seed=1)
     X_test, y_test = _heteroscedastic(2000, seed=2)
-    reg = MDNRegressor(hidden_layer_sizes=(32, 32), random_state=0).fit(X, y)
-    nll = -reg.predict_dist(X_test).log_prob(y_test).mean()
+    reg = MDNRegressor(hidden_layer_sizes=(32, 32), max_iter=100, random_state=0)
+    nll = -reg.fit(X, y).predict_dist(X_test).log_prob(y_test).mean()
     resid = y_test - np.sin(3 * X_test[:, 0])
     homoscedastic = -norm(0, resid.std()).logpdf(resid).mean()
     assert nll < homoscedastic - 0.2, (nll, homoscedastic)
@@ -59,13 +59,15 @@ def test_learns_heteroscedastic_noise():
 def test_learns_bimodal_targets():
     """On a two-branch inverse problem the mixture beats any single Gaussian."""
     rng = np.random.RandomState(0)
-    X = rng.uniform(0, 1, size=(2000, 1))
-    branch = rng.choice([-1.0, 1.0], size=2000)
-    y = branch * (0.5 + X[:, 0]) + 0.05 * rng.normal(size=2000)
+    X = rng.uniform(0, 1, size=(1000, 1))
+    branch = rng.choice([-1.0, 1.0], size=1000)
+    y = branch * (0.5 + X[:, 0]) + 0.05 * rng.normal(size=1000)
     X_test = rng.uniform(0, 1, size=(500, 1))
     branch = rng.choice([-1.0, 1.0], size=500)
     y_test = branch * (0.5 + X_test[:, 0]) + 0.05 * rng.normal(size=500)
-    reg = MDNRegressor(n_components=3, hidden_layer_sizes=(64, 64), random_state=0)
+    reg = MDNRegressor(
+        n_components=3, hidden_layer_sizes=(32, 32), max_iter=60, random_state=0
+    )
     nll = -reg.fit(X, y).predict_dist(X_test).log_prob(y_test).mean()
     # Best single Gaussian given the true conditional mean (0) and variance.
     single = -norm(0, y_test.std()).logpdf(y_test).mean()
@@ -93,7 +95,10 @@ def test_multi_output(covariance_type):
     noise = rng.multivariate_normal([0, 0], [[1, 0.9], [0.9, 1]], size=400)
     Y = np.c_[X[:, 0], X[:, 1]] + 0.3 * noise
     reg = MDNRegressor(
-        covariance_type=covariance_type, hidden_layer_sizes=(32, 32), random_state=0
+        covariance_type=covariance_type,
+        hidden_layer_sizes=(32, 32),
+        max_iter=300,
+        random_state=0,
     ).fit(X, Y)
     assert reg.n_outputs_ == 2
     assert reg.predict(X).shape == (400, 2)
@@ -301,8 +306,8 @@ def test_intervals_are_calibrated():
     """
     X, y = _heteroscedastic(3000, seed=3)
     X_test, y_test = _heteroscedastic(4000, seed=4)
-    reg = MDNRegressor(hidden_layer_sizes=(32, 32), random_state=0).fit(X, y)
-    interval = reg.predict_interval(X_test, coverage=0.9)
+    reg = MDNRegressor(hidden_layer_sizes=(32, 32), max_iter=60, random_state=0)
+    interval = reg.fit(X, y).predict_interval(X_test, coverage=0.9)
     inside = (interval[:, 0] <= y_test) & (y_test <= interval[:, 1])
     assert inside.mean() == pytest.approx(0.9, abs=0.03)
     # Conditional calibration: in the low-noise and in the high-noise half.
