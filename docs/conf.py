@@ -27,8 +27,9 @@ extensions = [
     "myst_parser",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-# The benchmark reports link to each other as files of the repository.
-suppress_warnings = ["myst.xref_missing"]
+# The benchmark reports link to each other as files of the repository, and
+# their heading levels are those of a README, not of a docs page.
+suppress_warnings = ["myst.xref_missing", "myst.header"]
 
 # The benchmark reports are written by benchmarks/*.py as Markdown next to
 # their plots; the build shows copies of them (docs/benchmarks/, generated).
