@@ -32,8 +32,12 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
     Parameters
     ----------
     estimator : MDNRegressor, default=None
-        The member to clone. None means ``MDNRegressor()``. Its
-        ``random_state`` is replaced by a seed drawn from ``random_state``.
+        The member to clone. None means ``MDNRegressor(calibrate=False)``:
+        the ensemble's extra spread comes from its members' disagreement,
+        and members calibrated on their own held-out rows as well make it
+        over-dispersed (slightly worse held-out likelihood on the UCI
+        benchmark). Its ``random_state`` is replaced by a seed drawn from
+        ``random_state``.
 
     n_estimators : int, default=5
         Number of members.
@@ -130,7 +134,9 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         # the validated array. y goes to the members as given, so that their
         # own rules (missing targets, for instance) apply.
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        base = MDNRegressor() if self.estimator is None else self.estimator
+        base = (
+            MDNRegressor(calibrate=False) if self.estimator is None else self.estimator
+        )
         seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=self.n_estimators
         )
