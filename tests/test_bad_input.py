@@ -413,6 +413,7 @@ INVALID_PARAMS = {
     "validation_fraction": [0.0, 1.0, -0.1, 1.5, None],
     "n_iter_no_change": [0, -1, 2.5, None],
     "tol": [-1.0, "0", None],
+    "calibrate": ["yes", 2, None],
     "reg_covar": [0.0, -1e-6, None],
     "point_estimate": ["median", None],
     "missing_targets": ["drop", None, False],
