@@ -146,8 +146,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     reg_covar : float, default=1e-6
         Floor on the variance of each component, in standardised target
         units: every component's covariance has a determinant of at least
-        ``reg_covar ** n_outputs``. It keeps the likelihood bounded when
-        targets repeat exactly.
+        ``reg_covar ** n_outputs`` in training (calibration then multiplies
+        it by ``spread_factor_ ** (2 * n_outputs)``). It keeps the
+        likelihood bounded when targets repeat exactly.
 
     point_estimate : {"mean", "top", "mode"}, default="mean"
         What :meth:`predict` returns: the mixture mean, the mean of the
