@@ -141,7 +141,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         ``spread_factor_``, multiplies the scale of every component (means
         and weights are kept), chosen to minimise the held-out negative
         log-likelihood. It corrects the overconfidence of a network fitted
-        to few rows. Without early stopping the factor is 1.
+        to few rows. Held-out rows with a missing target are left out of
+        this fit. Without early stopping the factor is 1.
 
     reg_covar : float, default=1e-6
         Floor on the variance of each component, in standardised target
