@@ -71,3 +71,15 @@ def test_default_member_and_errors(data):
         ens.fit(X, np.where(np.arange(300) == 3, np.nan, y))
     with pytest.raises(ValueError, match="features"):
         MDNEnsembleRegressor(MEMBER, n_estimators=1).fit(X, y).predict(X[:, :1])
+
+
+def test_default_member_is_not_calibrated(ensemble, data):
+    """The default member leaves the spread to the ensemble; a given one keeps
+    its own ``calibrate``."""
+    X, y = data
+    ens = MDNEnsembleRegressor(n_estimators=1, random_state=0).fit(X[:40], y[:40])
+    (member,) = ens.estimators_
+    assert member.calibrate is False
+    assert member.spread_factor_ == 1.0
+    assert all(m.calibrate for m in ensemble.estimators_)
+    assert any(m.spread_factor_ != 1.0 for m in ensemble.estimators_)
