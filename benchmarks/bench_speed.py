@@ -412,8 +412,13 @@ def report(args, meta, steps, predict, memory, scaling, plot=None):
         "",
         f"Machine: {meta['machine']}. {meta['versions']}. Torch threads: "
         f"{args.threads}. Load average (1 min) at start {meta['load0']:.1f}, at end "
-        f"{meta['load1']:.1f}, on {os.cpu_count()} cores: **the machine was shared "
-        "with other engineers' tests and benchmarks during this run**, so times "
+        f"{meta['load1']:.1f}, on {os.cpu_count()} cores"
+        + (
+            ": **the machine was shared with other work during this run**"
+            if max(meta["load0"], meta["load1"]) > 1.5
+            else ""
+        )
+        + ". Times "
         "are CPU time of this process (`time.process_time`, single-threaded "
         "torch), which other work inflates far less than wall time; wall times "
         "are given alongside. Medians over repeats; every contender runs once per "
