@@ -622,7 +622,11 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     def __setstate__(self, state):
         # Warns (InconsistentVersionWarning) when another version pickled it.
-        super().__setstate__(pop_version(state, type(self).__name__))
+        state = pop_version(state, type(self).__name__)
+        # Models fitted before spread calibration existed predict as before.
+        if "net_" in state:
+            state.setdefault("spread_factor_", 1.0)
+        super().__setstate__(state)
 
 
 def _check_device(device):

@@ -155,6 +155,19 @@ def test_pickle_without_version_warns_unknown(fitted):
         restored.__setstate__(state)
 
 
+def test_pickle_from_before_calibration_predicts(fitted):
+    """A model pickled before ``spread_factor_`` existed predicts unscaled."""
+    reg, X = fitted
+    state = reg.__getstate__()
+    del state["spread_factor_"]
+    restored = MDNRegressor.__new__(MDNRegressor)
+    restored.__setstate__(state)
+    assert restored.spread_factor_ == 1.0
+    reg = pickle.loads(pickle.dumps(reg))
+    reg.spread_factor_ = 1.0
+    _assert_identical(_all_predictions(restored, X), _all_predictions(reg, X))
+
+
 def test_version_warning_can_be_filtered(fitted, monkeypatch):
     reg, _ = fitted
     monkeypatch.setattr(sklearn_mdn, "__version__", "0.0.1")
