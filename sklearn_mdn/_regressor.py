@@ -27,8 +27,10 @@ _CHUNK_ROWS = 16_384
 # Fewest rows the network predicts at once (padded with zeros).
 _MIN_PREDICT_ROWS = 16
 # Rows per gradient step of ``batch_size="auto"`` (chosen on the UCI benchmark,
-# benchmarks/README.md: small batches give small data sets enough steps).
+# benchmarks/README.md: small batches give small data sets enough steps), or
+# more on large data, so that an epoch stays near _AUTO_EPOCH_STEPS steps.
 _AUTO_BATCH = 32
+_AUTO_EPOCH_STEPS = 1024
 # Gradient steps that ``max_iter="auto"`` aims for, and its bounds in epochs.
 _AUTO_STEPS = 10_000
 _AUTO_EPOCHS = (50, 1000)
@@ -110,7 +112,10 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         ``alpha / 2 * ||W||^2``.
 
     batch_size : int or "auto", default="auto"
-        Rows per gradient step. ``"auto"`` uses ``min(32, n_samples)``.
+        Rows per gradient step. ``"auto"`` uses 32, or on large data
+        ``n_train // 1024`` so that an epoch is about 1024 steps, where
+        ``n_train`` is the number of rows left after the early-stopping
+        hold-out (at most all of them).
 
     learning_rate_init : float, default=1e-3
         Learning rate of the Adam optimizer.
@@ -462,7 +467,10 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             )
         n_train = n - n_valid
         auto = self.batch_size == "auto"
-        batch_size = min(_AUTO_BATCH, n_train) if auto else self.batch_size
+        if auto:
+            batch_size = max(_AUTO_BATCH, n_train // _AUTO_EPOCH_STEPS)
+        else:
+            batch_size = self.batch_size
         batch_size = min(batch_size, n_train)
         if self.max_iter == "auto":
             n_batches = math.ceil(n_train / batch_size)

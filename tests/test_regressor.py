@@ -172,6 +172,28 @@ def _dataset_of(reg, X, y):
     )
 
 
+@pytest.mark.parametrize(
+    "n, early_stopping, steps",
+    [
+        (20_000, False, 625),  # 32 rows per step
+        (70_000, False, 1030),  # 70,000 // 1024 = 68 rows per step
+        (70_000, True, 1038),  # 56,000 rows after the hold-out: 54 per step
+    ],
+)
+def test_auto_batch_grows_on_large_data(n, early_stopping, steps):
+    """``batch_size="auto"`` keeps an epoch near 1024 steps on large data."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(n, 2))
+    reg = MDNRegressor(
+        n_components=1,
+        hidden_layer_sizes=(4,),
+        max_iter=1,
+        early_stopping=early_stopping,
+        random_state=0,
+    ).fit(X, X[:, 0])
+    assert reg.n_steps_ == steps
+
+
 def test_sample_weight_equivalent_to_repetition():
     """Integer weights and repeated rows give the same full-batch objective.
 
