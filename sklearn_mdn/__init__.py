@@ -1,10 +1,10 @@
 """Mixture density networks for scikit-learn."""
 
+import importlib
+
 from . import metrics
 from ._compose import predict_dist, predict_interval, predict_quantiles, sample
-from ._ensemble import MDNEnsembleRegressor
 from ._persistence import InconsistentVersionWarning
-from ._regressor import MDNRegressor
 from .distribution import NormalMixture
 
 __version__ = "0.1.0.dev0"
@@ -21,3 +21,20 @@ __all__ = [
     "predict_quantiles",
     "sample",
 ]
+
+# The estimators need torch and skorch, about two seconds to import: they are
+# imported on first use, so that the command line's help and errors, the
+# metrics and NormalMixture do not wait for them.
+_LAZY = {"MDNRegressor": "._regressor", "MDNEnsembleRegressor": "._ensemble"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

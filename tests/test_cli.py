@@ -275,3 +275,28 @@ def test_usage_errors_exit_2(argv, words, capsys):
         main(argv)
     assert info.value.code == 2
     assert words in capsys.readouterr().err
+
+
+def test_help_and_package_import_leave_torch_unloaded(tmp_path):
+    """torch (and skorch) load on first use of an estimator, not before."""
+    code = (
+        "import sys, sklearn_mdn\n"
+        "from sklearn_mdn import NormalMixture, metrics\n"
+        "assert 'torch' not in sys.modules, 'import'\n"
+        "from sklearn_mdn._cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "assert 'torch' not in sys.modules, '--help'\n"
+        "assert sklearn_mdn.MDNEnsembleRegressor.__name__ == 'MDNEnsembleRegressor'\n"
+        "assert 'torch' in sys.modules\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    with pytest.raises(AttributeError, match="no attribute 'Missing'"):
+        import sklearn_mdn
+
+        sklearn_mdn.Missing
