@@ -40,10 +40,11 @@ def test_recovers_known_factor(d, true_factor):
 def test_missing_rows_and_weights():
     dist, y = _mixture_and_draws(500, 2, 1.7, seed=1)
     expected = fit_spread_factor(dist, y)
+    # Rows with one or every target missing are left out.
     y_missing = np.vstack([y, np.full((100, 2), np.nan)])
-    y_missing[:100, 1] = np.nan  # rows with one target missing are left out
+    y_missing[:100, 1] = np.nan
     padded = NormalMixture.concatenate([dist, dist[:100]])
-    assert fit_spread_factor(padded[100:], y_missing[100:]) == pytest.approx(
+    assert fit_spread_factor(padded, y_missing) == pytest.approx(
         fit_spread_factor(dist[100:], y[100:]), rel=1e-6
     )
     # Integer weights act as repeated rows; zero weights drop rows.
