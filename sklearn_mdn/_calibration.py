@@ -36,11 +36,10 @@ def fit_spread_factor(dist, y, sample_weight=None):
     """
     y = np.asarray(y, dtype=np.float64).reshape(len(dist), -1)
     w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
-    L = dist.scale_tril
     with np.errstate(all="ignore"):
-        z = _solve_lower(L, y[:, None, :] - dist.means)
+        z = _solve_lower(dist.scale_tril, y[:, None, :] - dist.means)
         mahalanobis = np.einsum("nki,nki->nk", z, z)
-        log_det = np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(axis=-1)
+        log_det = dist._half_log_det()
         log_weights = np.log(dist.weights)
     usable = np.isfinite(mahalanobis).all(axis=1) & (w > 0)
     if not usable.any():

@@ -466,8 +466,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 "early_stopping=False."
             )
         n_train = n - n_valid
-        auto = self.batch_size == "auto"
-        if auto:
+        if self.batch_size == "auto":
             batch_size = max(_AUTO_BATCH, n_train // _AUTO_EPOCH_STEPS)
         else:
             batch_size = self.batch_size
@@ -560,11 +559,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     def _fit_spread_factor(self, valid):
         """Spread factor fitted on the held-out rows (standardised units)."""
-        module = self.net_.module_
-        module.eval()
-        with torch.inference_mode():
-            outputs = [module(x) for x in valid.X.split(_CHUNK_ROWS)]
-        params = [torch.cat(p).cpu().numpy().astype(np.float64) for p in zip(*outputs)]
+        outputs = [self._forward(x) for x in valid.X.split(_CHUNK_ROWS)]
+        params = [np.concatenate(p) for p in zip(*outputs)]
         if not all(np.isfinite(p).all() for p in params):
             return 1.0
         w = valid.sample_weight
@@ -578,16 +574,32 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         a = (np.asarray(a, dtype=np.float64) - mean) / scale
         return torch.as_tensor(a, dtype=torch.float32).to(device)
 
+    def _forward(self, inputs):
+        """The module's outputs for standardised inputs, as float64 arrays."""
+        module = self.net_.module_
+        module.eval()
+        # Inference mode only around the forward pass: held across a yield of
+        # the caller, it would stay on in the caller's thread, and disable
+        # autograd there, whenever the caller stops early (an exception).
+        with torch.inference_mode():
+            # Inputs of fewer than 4 rows take other float32 kernels too: pad
+            # them with zero rows, so that a row's prediction never depends
+            # on how many rows are predicted with it.
+            n_pad = max(_MIN_PREDICT_ROWS - len(inputs), 0)
+            params = module(torch.nn.functional.pad(inputs, (0, 0, 0, n_pad)))
+            return [
+                p[: len(inputs)].detach().cpu().numpy().astype(np.float64)
+                for p in params
+            ]
+
     # -------------------------------------------------------------- predict
     def _iter_dists(self, X):
         """Yield the predicted mixture of each chunk of rows of ``X``."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        module = self.net_.module_
         # The net's device, not self.device: a net fitted on CUDA and loaded
         # on a machine without it has been moved to the CPU.
         device = self.net_.device
-        module.eval()
         event_shape = () if self._y_ndim == 1 else (self.n_outputs_,)
         # Chunks of equal size (at most _CHUNK_ROWS): no small last chunk,
         # since float32 matrix products of a few rows take other kernels,
@@ -598,20 +610,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             "X: their values lie too far outside the range of the training data."
         )
         for chunk in np.array_split(X, n_chunks):
-            # Inference mode only around the forward pass: held across the
-            # yield, it would stay on in the caller's thread, and disable
-            # autograd there, whenever the caller stops early (an exception).
-            with torch.inference_mode():
-                inputs = self._to_tensor(chunk, self.x_mean_, self.x_scale_, device)
-                # Inputs of fewer than 4 rows take other float32 kernels too:
-                # pad them with zero rows, so that a row's prediction never
-                # depends on how many rows are predicted with it.
-                n_pad = max(_MIN_PREDICT_ROWS - len(chunk), 0)
-                params = module(torch.nn.functional.pad(inputs, (0, 0, 0, n_pad)))
-                params = [
-                    p[: len(chunk)].detach().cpu().numpy().astype(np.float64)
-                    for p in params
-                ]
+            params = self._forward(
+                self._to_tensor(chunk, self.x_mean_, self.x_scale_, device)
+            )
             if not all(np.isfinite(p).all() for p in params):
                 raise ValueError(far_off)
             try:
