@@ -11,9 +11,15 @@ monotone target transform (increasing or decreasing), samples through any.
 
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
+
+
+def _is_search(estimator) -> bool:
+    """Whether ``estimator`` is a hyper-parameter search (``GridSearchCV``,
+    ``RandomizedSearchCV``, the halving searches): told by duck typing, since
+    their base class is private to scikit-learn."""
+    return all(hasattr(estimator, name) for name in ("estimator", "cv", "refit"))
 
 
 def _unwrap(estimator, X):
@@ -21,7 +27,7 @@ def _unwrap(estimator, X):
     the fitted target transformers from the innermost outwards."""
     transformers = []
     while True:
-        if isinstance(estimator, BaseSearchCV):
+        if _is_search(estimator):
             check_is_fitted(estimator, "best_estimator_")
             estimator = estimator.best_estimator_
         elif isinstance(estimator, Pipeline):

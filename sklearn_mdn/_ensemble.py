@@ -4,12 +4,12 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import DistributionRegressorMixin
+from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._regressor import _CHUNK_ROWS, MDNRegressor
 from .distribution import NormalMixture
 

@@ -5,18 +5,14 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 
 from ._base import DistributionRegressorMixin
 from ._calibration import fit_spread_factor
+from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._module import ACTIVATIONS, MixtureDensityModule
 from ._net import HoldOut, MixtureNet, NonFiniteLossError, TensorDataset
 from ._persistence import add_version, pop_version

@@ -7,10 +7,9 @@ from inspect import signature
 
 import numpy as np
 from scipy.special import erf
-from sklearn.metrics._scorer import _BaseScorer
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import _check_sample_weight
 
+from ._compat import _BaseScorer, _check_sample_weight
 from .distribution import NormalMixture
 
 __all__ = [
