@@ -2,11 +2,12 @@
 
 scikit-learn documents parameter validation (``Interval``, ``StrOptions``,
 ``HasMethods`` and ``_fit_context``) and ``_check_sample_weight`` for
-third-party estimators, but keeps them in private modules; ``_BaseScorer`` gives the
-distribution scorers metadata routing (``set_score_request``), which a plain
-callable scorer lacks. A release may move any of them. They are imported here only, so that such a move is fixed in one file,
-and ``tests/test_compat.py`` checks them on the versions CI installs (the
-newest, and the declared minimum in ``tox -e mindeps``).
+third-party estimators, but keeps them in private modules; ``_BaseScorer``
+gives the distribution scorers metadata routing (``set_score_request``),
+which a plain callable scorer lacks. A release may move any of them. They
+are imported here only, so that such a move is fixed in one file, and
+``tests/test_compat.py`` checks them on the versions CI installs (the newest,
+and the declared minimum in ``tox -e mindeps``).
 
 The skorch hooks named in :data:`SKORCH_PRIVATE_METHODS` are methods of
 ``NeuralNet`` that the training fast path calls (see ``_training.py``): skorch
