@@ -11,10 +11,11 @@ from .distribution import NormalMixture
 class DistributionRegressorMixin:
     """Point estimates, intervals, quantiles and samples from ``_iter_dists``.
 
-    A subclass implements ``_iter_dists(X)``, which validates ``X`` and yields
-    the predicted :class:`NormalMixture` of consecutive chunks of its rows,
-    and has a ``point_estimate`` parameter. Working chunk by chunk bounds the
-    memory of every prediction on large inputs.
+    A subclass implements ``_fit(X, y, sample_weight)``, called by ``fit``
+    through :meth:`_guarded_fit`, and ``_iter_dists(X)``, which validates
+    ``X`` and yields the predicted :class:`NormalMixture` of consecutive
+    chunks of its rows, and has a ``point_estimate`` parameter. Working
+    chunk by chunk bounds the memory of every prediction on large inputs.
     """
 
     def __sklearn_tags__(self):
@@ -23,6 +24,21 @@ class DistributionRegressorMixin:
         tags.target_tags.single_output = True
         tags.input_tags.sparse = False
         return tags
+
+    def _guarded_fit(self, X, y, sample_weight):
+        """``self._fit(X, y, sample_weight)``; unfitted if it raises.
+
+        A fit that raises discards the state of any previous fit, so that
+        it is never mixed with the new one (a stale ``estimators_`` beside
+        a new ``n_features_in_``, for instance).
+        """
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            for name in [k for k in vars(self) if k.endswith("_") or k == "_y_ndim"]:
+                if not name.startswith("__"):
+                    delattr(self, name)
+            raise
 
     def _map_chunks(self, X, fn):
         return np.concatenate([fn(dist) for dist in self._iter_dists(X)], axis=0)

@@ -110,7 +110,6 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit every member on ``X`` and ``y``.
 
@@ -129,7 +128,16 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         -------
         self : MDNEnsembleRegressor
             The fitted ensemble.
+
+        Notes
+        -----
+        A fit that raises (a member that diverges, for instance) leaves the
+        ensemble unfitted, without the members of any previous fit.
         """
+        return self._guarded_fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def _fit(self, X, y, sample_weight):
         # X is validated (and its feature names recorded) here; members see
         # the validated array. y goes to the members as given, so that their
         # own rules (missing targets, for instance) apply.

@@ -1,12 +1,20 @@
-"""The torch module: an MLP trunk and a Gaussian-mixture head."""
+"""The torch module, the mixture parameters it outputs, and their meaning.
+
+This is the one file that knows how the network encodes a Gaussian mixture:
+the layout of the head's output (:meth:`MixtureDensityModule.split_head`),
+the parameters it stands for (:class:`MixtureParams`) and their conversion
+to a :class:`~sklearn_mdn.NormalMixture` (:func:`to_distribution`).
+"""
 
 import math
+from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._loss import head_nll
+from .distribution import NormalMixture
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -22,25 +30,38 @@ def _inverse_softplus(value: float) -> float:
     return value + math.log(-math.expm1(-value))
 
 
-class MixtureDensityModule(nn.Module):
-    """MLP trunk followed by a head that parametrises a Gaussian mixture.
-
-    ``forward`` returns a tuple ``(logits, means, scale)`` or, for ``"full"``
-    covariance with more than one target, ``(logits, means, scale, offdiag)``:
-
-    - ``logits`` of shape ``(n, K)``: unnormalised log mixture weights;
-    - ``means`` of shape ``(n, K, d)``;
-    - ``scale`` of shape ``(n, K, d)``: ``softplus(raw) + min_scale``;
-    - ``offdiag`` of shape ``(n, K, d, d)``, strictly lower triangular.
+class MixtureParams(NamedTuple):
+    """The Gaussian mixture of each row, as the module outputs it.
 
     Each component's precision matrix is ``P @ P.T`` with the lower-triangular
-    factor ``P = diag(1 / scale) + offdiag``. With a diagonal covariance,
-    ``scale`` is the standard deviation of each target. In every case the
-    determinant of the covariance is ``prod(scale) ** 2``, so the floor bounds
-    every component's density by ``(2 pi)^(-d/2) min_scale^(-d)``: no component
+    factor ``P = diag(1 / scale) + offdiag``. With a diagonal covariance
+    (``offdiag`` None), ``scale`` is the standard deviation of each target.
+    In every case the determinant of the covariance is ``prod(scale) ** 2``,
+    so a floor on ``scale`` bounds every component's density: no component
     can collapse onto a point. Parametrising the precision rather than the
     covariance turns the triangular solve of the likelihood into a product,
     which is what makes full covariance cheap to train.
+
+    The fields are torch tensors or numpy arrays.
+    """
+
+    #: Unnormalised log mixture weights, shape ``(n, K)``.
+    logits: object
+    #: Component means, shape ``(n, K, d)``.
+    means: object
+    #: Diagonal of the inverse precision factor, shape ``(n, K, d)``, positive.
+    scale: object
+    #: Strictly lower-triangular part of the precision factor, shape
+    #: ``(n, K, d, d)``, or None for a diagonal covariance.
+    offdiag: object = None
+
+
+class MixtureDensityModule(nn.Module):
+    """MLP trunk followed by a head that parametrises a Gaussian mixture.
+
+    ``forward`` returns the :class:`MixtureParams` of each row, with
+    ``scale = softplus(raw) + min_scale`` and ``offdiag`` set for ``"full"``
+    covariance with more than one target.
 
     Parameters
     ----------
@@ -117,16 +138,14 @@ class MixtureDensityModule(nn.Module):
             scale_bias = _inverse_softplus(max(1.0 - self.min_scale, 1e-3))
             bias[start : start + K * self.n_scale] = scale_bias
 
-    def nll(self, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
-        """Mean negative log-likelihood of ``y``, for training.
+    def forward_t(self, X: torch.Tensor) -> torch.Tensor:
+        """The head's output for the rows of ``X``, transposed, for training.
 
-        The value of ``MixtureNLLLoss()(self(X), y, sample_weight)`` up to
-        rounding, from the fused :func:`~sklearn_mdn._loss.head_nll`. The
-        activations are carried transposed, one row per unit (``W @ h + b``):
-        with the rows of the batch as the matrices' last dimension, the
-        products of the forward and backward passes run faster, and the
-        head's output comes out with each mixture parameter a contiguous
-        block.
+        The activations are carried transposed, one row per unit
+        (``W @ h + b``): with the rows of the batch as the matrices' last
+        dimension, the products of the forward and backward passes run
+        faster, and each mixture parameter comes out a contiguous block of
+        rows (see :meth:`split_head`).
         """
         h = X.t()
         layers = iter(self.trunk)
@@ -134,29 +153,60 @@ class MixtureDensityModule(nn.Module):
             h = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h)
             h = activation.forward(h)
         head = self.head
-        return head_nll(
-            torch.addmm(head.bias.unsqueeze(1), head.weight, h),
-            y,
-            sample_weight,
-            n_components=self.n_components,
-            n_scale=self.n_scale,
-            min_scale=self.min_scale,
-            full=self.full,
-        )
+        return torch.addmm(head.bias.unsqueeze(1), head.weight, h)
 
-    def forward(self, X: torch.Tensor):
+    def split_head(self, h: torch.Tensor, dim: int = 1):
+        """The blocks ``(logits, means, raw_scale, offdiag)`` of the head's output.
+
+        ``h`` is the head's output with its units along ``dim`` (1 for
+        :meth:`forward`'s rows-first layout, 0 for :meth:`forward_t`'s);
+        ``offdiag`` is an empty block without full covariance. The blocks
+        hold ``K``, ``K * d``, ``K * n_scale`` and ``K * n_offdiag`` units, in
+        component-major order.
+        """
+        K, d = self.n_components, self.n_targets
+        sizes = [K, K * d, K * self.n_scale, K * self.n_offdiag]
+        return torch.split(h, sizes, dim=dim)
+
+    def forward(self, X: torch.Tensor) -> MixtureParams:
         h = self.head(self.trunk(X))
         n, K, d = h.shape[0], self.n_components, self.n_targets
-        logits, means, raw_scale, offdiag = torch.split(
-            h, [K, K * d, K * self.n_scale, K * self.n_offdiag], dim=1
-        )
+        logits, means, raw_scale, offdiag = self.split_head(h)
         means = means.reshape(n, K, d)
         diag = F.softplus(raw_scale.reshape(n, K, self.n_scale)) + self.min_scale
         if self.n_scale != d:
             diag = diag.expand(n, K, d)
         if not self.full:
-            return logits, means, diag
+            return MixtureParams(logits, means, diag)
         offdiag = h.new_zeros(n, K, d * d).index_copy(
             2, self._offdiag_index, offdiag.reshape(n, K, -1)
         )
-        return logits, means, diag, offdiag.reshape(n, K, d, d)
+        return MixtureParams(logits, means, diag, offdiag.reshape(n, K, d, d))
+
+
+def to_distribution(
+    params: MixtureParams, event_shape: tuple, spread_factor: float = 1.0
+) -> NormalMixture:
+    """The :class:`NormalMixture` of float64 numpy :class:`MixtureParams`.
+
+    ``spread_factor`` multiplies the scale of every component.
+    """
+    logits = params.logits - params.logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    weights /= weights.sum(axis=1, keepdims=True)
+    scale = params.scale
+    eye = np.eye(scale.shape[-1])
+    if params.offdiag is None:
+        scale_tril = scale[..., :, None] * eye
+    else:
+        # Precision factor P = diag(1 / scale) + offdiag; covariance (P P^T)^-1.
+        inv_factor = np.linalg.inv(params.offdiag + (1.0 / scale)[..., :, None] * eye)
+        # Covariance P^-T P^-1 = R^T R with P^-1 = Q R: R^T is its Cholesky
+        # factor (up to signs), without the Cholesky factorisation that fails
+        # when rounding makes an ill-conditioned covariance indefinite.
+        r = np.linalg.qr(inv_factor, mode="r")
+        sign = np.where(np.diagonal(r, axis1=-2, axis2=-1) < 0, -1.0, 1.0)
+        scale_tril = np.swapaxes(r * sign[..., :, None], -1, -2)
+    return NormalMixture(
+        weights, params.means, spread_factor * scale_tril, event_shape=event_shape
+    )

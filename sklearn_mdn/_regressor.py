@@ -2,6 +2,7 @@
 
 import math
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -13,10 +14,16 @@ from skorch.callbacks import EarlyStopping
 from ._base import DistributionRegressorMixin
 from ._calibration import fit_spread_factor
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._module import ACTIVATIONS, MixtureDensityModule
-from ._net import HoldOut, MixtureNet, NonFiniteLossError, TensorDataset
+from ._module import ACTIVATIONS, MixtureDensityModule, MixtureParams, to_distribution
 from ._persistence import add_version, pop_version
-from .distribution import NormalMixture
+from ._preprocessing import _weighted_moments, to_tensor
+from ._training import (
+    HoldOut,
+    MixtureNet,
+    NonFiniteLossError,
+    TensorDataset,
+    n_holdout,
+)
 
 # Rows predicted at once: bounds the memory of predictions on large inputs.
 _CHUNK_ROWS = 16_384
@@ -34,34 +41,12 @@ _AUTO_EPOCHS = (50, 1000)
 _MIN_ROWS_EARLY_STOPPING = 20
 
 
-def _weighted_moments(a, sample_weight, *, collapse_constant=False):
-    """Column means and standard deviations, weighted, ignoring NaN.
+class _Budget(NamedTuple):
+    """How a fit trains: with a hold-out or not, rows per step, epochs."""
 
-    Columns constant to rounding error get the scale 1 (or their rounding
-    scale, if larger), or with ``collapse_constant`` the rounding scale
-    itself: predictions of a constant target then stay within rounding of
-    the constant.
-    """
-    w = np.broadcast_to(sample_weight[:, None], a.shape)
-    w = np.where(np.isnan(a), 0.0, w)
-    total = w.sum(axis=0)
-    a0 = np.nan_to_num(a)
-    # Divide each column by a power of two at least its largest magnitude
-    # (exact), so squares of values near the float64 limit cannot overflow.
-    ref = np.ldexp(1.0, np.frexp(np.abs(a0).max(axis=0, initial=0.0))[1])
-    a0 = a0 / ref
-    mean = (w * a0).sum(axis=0) / total
-    var = (w * (a0 - mean) ** 2).sum(axis=0) / total
-    mean, scale = mean * ref, np.sqrt(var) * ref
-    # Constant is relative to the column's magnitude, so that features and
-    # targets in tiny units (1e-20) are standardised, not taken as constant.
-    tiny = np.maximum(10 * np.finfo(np.float64).eps * ref, np.finfo(np.float64).tiny)
-    constant = scale <= tiny
-    # Unit scale at least the rounding scale: a huge constant's rounding
-    # residuals are huge in absolute terms.
-    floor = tiny if collapse_constant else np.maximum(1.0, tiny)
-    scale[constant] = floor[constant]
-    return mean, scale
+    use_valid: bool
+    batch_size: int
+    max_iter: int
 
 
 def _fused_adam_available(device):
@@ -412,22 +397,29 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         A fit that raises leaves the estimator unfitted: the state of any
         previous fit is discarded, never mixed with the new one.
         """
-        try:
-            return self._fit(X, y, sample_weight)
-        except BaseException:
-            self._discard_fitted_state()
-            raise
-
-    def _discard_fitted_state(self):
-        """Remove every fitted attribute, so the estimator is unfitted."""
-        for name in [k for k in vars(self) if k.endswith("_") or k == "_y_ndim"]:
-            if not name.startswith("__"):
-                delattr(self, name)
+        return self._guarded_fit(X, y, sample_weight)
 
     # Parameters are validated inside the try of fit, so that invalid ones
     # also leave the estimator unfitted.
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, y, sample_weight):
+        hidden = self._check_hidden_layer_sizes()
+        X, y, y2, sample_weight = self._validate_fit_data(X, y, sample_weight)
+        rng = check_random_state(self.random_state)
+        init_seed, split_seed, shuffle_seed = rng.randint(
+            np.iinfo(np.int32).max, size=3
+        )
+        budget = self._budget(len(y2))
+        device = _check_device(self.device)
+        dataset = self._standardise(X, y, y2, sample_weight, device)
+        net = self._build_net(
+            X.shape[1], hidden, budget, device, split_seed, shuffle_seed
+        )
+        self._train(net, dataset, init_seed)
+        self._set_fitted_state(net, dataset, budget)
+        return self
+
+    def _check_hidden_layer_sizes(self) -> tuple:
         hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))
         if hidden.ndim != 1 or not all(
             isinstance(h, Integral | np.integer) and not isinstance(h, bool) and h > 0
@@ -437,24 +429,12 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 "hidden_layer_sizes must be a sequence of positive integers, got "
                 f"{self.hidden_layer_sizes!r}."
             )
-        X, y, y2, sample_weight = self._validate_fit_data(X, y, sample_weight)
-        n, d = y2.shape
+        return tuple(int(h) for h in hidden)
 
-        self.x_mean_, self.x_scale_ = _weighted_moments(
-            X.astype(np.float64), sample_weight
-        )
-        self.y_mean_, self.y_scale_ = _weighted_moments(
-            y2, sample_weight, collapse_constant=True
-        )
-        self.n_outputs_ = d
-        self._y_ndim = y.ndim
-
-        rng = check_random_state(self.random_state)
-        seed, split_seed, shuffle_seed = rng.randint(np.iinfo(np.int32).max, size=3)
-
+    def _budget(self, n: int) -> _Budget:
+        """Hold-out, batch size and epochs for ``n`` training rows."""
         use_valid = self.early_stopping and n >= _MIN_ROWS_EARLY_STOPPING
-        # The number of rows HoldOut sets aside.
-        n_valid = max(1, round(self.validation_fraction * n)) if use_valid else 0
+        n_valid = n_holdout(n, self.validation_fraction) if use_valid else 0
         if n_valid >= n:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} holds out all {n} "
@@ -472,17 +452,31 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             max_iter = int(np.clip(math.ceil(_AUTO_STEPS / n_batches), *_AUTO_EPOCHS))
         else:
             max_iter = self.max_iter
+        return _Budget(use_valid, batch_size, max_iter)
 
-        device = _check_device(self.device)
-        dataset = TensorDataset(
-            self._to_tensor(X, self.x_mean_, self.x_scale_, device),
-            self._to_tensor(y2, self.y_mean_, self.y_scale_, device),
+    def _standardise(self, X, y, y2, sample_weight, device) -> TensorDataset:
+        """Record the standardisation of ``X`` and ``y``; the training tensors."""
+        self.x_mean_, self.x_scale_ = _weighted_moments(
+            X.astype(np.float64), sample_weight
+        )
+        self.y_mean_, self.y_scale_ = _weighted_moments(
+            y2, sample_weight, collapse_constant=True
+        )
+        self.n_outputs_ = y2.shape[1]
+        self._y_ndim = y.ndim
+        n = len(y2)
+        return TensorDataset(
+            to_tensor(X, self.x_mean_, self.x_scale_, device),
+            to_tensor(y2, self.y_mean_, self.y_scale_, device),
             torch.as_tensor(
                 sample_weight * (n / sample_weight.sum()), dtype=torch.float32
             ).to(device),
         )
+
+    def _build_net(self, n_features, hidden, budget, device, split_seed, shuffle_seed):
+        """The skorch net, not yet initialised."""
         callbacks = []
-        if use_valid:
+        if budget.use_valid:
             callbacks.append(
                 (
                     "early_stopping",
@@ -494,12 +488,12 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                     ),
                 )
             )
-        net = MixtureNet(
+        return MixtureNet(
             MixtureDensityModule,
-            module__n_features=X.shape[1],
-            module__n_targets=d,
+            module__n_features=n_features,
+            module__n_targets=self.n_outputs_,
             module__n_components=self.n_components,
-            module__hidden_layer_sizes=tuple(int(h) for h in hidden),
+            module__hidden_layer_sizes=hidden,
             module__activation=self.activation,
             module__covariance_type=self.covariance_type,
             module__min_scale=math.sqrt(self.reg_covar),
@@ -509,20 +503,24 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             optimizer__param_groups=[("*bias", {"weight_decay": 0.0})],
             optimizer__fused=_fused_adam_available(device),
             lr=self.learning_rate_init,
-            max_epochs=max_iter,
-            batch_size=batch_size,
+            max_epochs=budget.max_iter,
+            batch_size=budget.batch_size,
             iterator_train__seed=int(shuffle_seed),
             iterator_valid__batch_size=_CHUNK_ROWS,
             train_split=HoldOut(self.validation_fraction, split_seed)
-            if use_valid
+            if budget.use_valid
             else None,
             callbacks=callbacks,
             device=device,
             verbose=self.verbose,
         )
+
+    def _train(self, net, dataset, init_seed):
+        """Initialise and train ``net``; raise if training diverges."""
+        device = torch.device(net.device)
         cuda_devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(int(seed))
+            torch.manual_seed(int(init_seed))
             try:
                 net.fit(dataset, None)
             except (NonFiniteLossError, torch.linalg.LinAlgError) as exc:
@@ -538,39 +536,38 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 "learning_rate_init."
             )
 
+    def _set_fitted_state(self, net, dataset, budget):
+        """The fitted attributes of a trained ``net``."""
         self.net_ = net
         history = net.history
         log_scale = float(np.log(self.y_scale_).sum())
         self.loss_curve_ = [v + log_scale for v in history[:, "train_loss"]]
         self.validation_loss_curve_ = (
-            [v + log_scale for v in history[:, "valid_loss"]] if use_valid else None
+            [v + log_scale for v in history[:, "valid_loss"]]
+            if budget.use_valid
+            else None
         )
         self.n_iter_ = len(history)
         self.n_steps_ = int(sum(history[:, "train_batch_count"]))
         self.spread_factor_ = 1.0
-        if use_valid and self.calibrate:
+        if budget.use_valid and self.calibrate:
             _, valid = net.train_split(dataset)
             self.spread_factor_ = self._fit_spread_factor(valid)
-        return self
 
     def _fit_spread_factor(self, valid):
         """Spread factor fitted on the held-out rows (standardised units)."""
         outputs = [self._forward(x) for x in valid.X.split(_CHUNK_ROWS)]
-        params = [np.concatenate(p) for p in zip(*outputs)]
-        if not all(np.isfinite(p).all() for p in params):
+        params = MixtureParams(*(_concat(p) for p in zip(*outputs)))
+        if not _all_finite(params):
             return 1.0
         w = valid.sample_weight
         return fit_spread_factor(
-            _to_distribution(params, (self.n_outputs_,)),
+            to_distribution(params, (self.n_outputs_,)),
             valid.y.cpu().numpy(),
             None if w is None else w.cpu().numpy(),
         )
 
-    def _to_tensor(self, a, mean, scale, device):
-        a = (np.asarray(a, dtype=np.float64) - mean) / scale
-        return torch.as_tensor(a, dtype=torch.float32).to(device)
-
-    def _forward(self, inputs):
+    def _forward(self, inputs) -> MixtureParams:
         """The module's outputs for standardised inputs, as float64 arrays."""
         module = self.net_.module_
         module.eval()
@@ -583,10 +580,14 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             # on how many rows are predicted with it.
             n_pad = max(_MIN_PREDICT_ROWS - len(inputs), 0)
             params = module(torch.nn.functional.pad(inputs, (0, 0, 0, n_pad)))
-            return [
-                p[: len(inputs)].detach().cpu().numpy().astype(np.float64)
-                for p in params
-            ]
+            return MixtureParams(
+                *(
+                    None
+                    if p is None
+                    else p[: len(inputs)].detach().cpu().numpy().astype(np.float64)
+                    for p in params
+                )
+            )
 
     # -------------------------------------------------------------- predict
     def _iter_dists(self, X):
@@ -607,14 +608,14 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         )
         for chunk in np.array_split(X, n_chunks):
             params = self._forward(
-                self._to_tensor(chunk, self.x_mean_, self.x_scale_, device)
+                to_tensor(chunk, self.x_mean_, self.x_scale_, device)
             )
-            if not all(np.isfinite(p).all() for p in params):
+            if not _all_finite(params):
                 raise ValueError(far_off)
             try:
-                dist = _to_distribution(
-                    params, event_shape, self.spread_factor_
-                ).affine(self.y_mean_, self.y_scale_)
+                dist = to_distribution(params, event_shape, self.spread_factor_).affine(
+                    self.y_mean_, self.y_scale_
+                )
             except ValueError as exc:  # np.linalg.LinAlgError included
                 # Finite outputs so extreme that a factor or a scale under- or
                 # overflows.
@@ -627,11 +628,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     def __setstate__(self, state):
         # Warns (InconsistentVersionWarning) when another version pickled it.
-        state = pop_version(state, type(self).__name__)
-        # Models fitted before spread calibration existed predict as before.
-        if "net_" in state:
-            state.setdefault("spread_factor_", 1.0)
-        super().__setstate__(state)
+        super().__setstate__(pop_version(state, type(self).__name__))
 
 
 def _check_device(device):
@@ -660,27 +657,10 @@ def _check_device(device):
     return device
 
 
-def _to_distribution(params, event_shape, spread_factor=1.0):
-    """Numpy mixture from the module's outputs (standardised units).
+def _concat(arrays):
+    """Concatenate chunks of one parameter (None for an absent one)."""
+    return None if arrays[0] is None else np.concatenate(arrays)
 
-    ``spread_factor`` multiplies the scale of every component.
-    """
-    logits, means, scale = params[:3]
-    logits = logits - logits.max(axis=1, keepdims=True)
-    weights = np.exp(logits)
-    weights /= weights.sum(axis=1, keepdims=True)
-    if len(params) == 3:
-        scale_tril = scale[..., :, None] * np.eye(scale.shape[-1])
-    else:
-        # Precision factor P = diag(1 / scale) + offdiag; covariance (P P^T)^-1.
-        factor = params[3] + (1.0 / scale)[..., :, None] * np.eye(scale.shape[-1])
-        inv_factor = np.linalg.inv(factor)
-        # Covariance P^-T P^-1 = R^T R with P^-1 = Q R: R^T is its Cholesky
-        # factor (up to signs), without the Cholesky factorisation that fails
-        # when rounding makes an ill-conditioned covariance indefinite.
-        r = np.linalg.qr(inv_factor, mode="r")
-        sign = np.where(np.diagonal(r, axis1=-2, axis2=-1) < 0, -1.0, 1.0)
-        scale_tril = np.swapaxes(r * sign[..., :, None], -1, -2)
-    return NormalMixture(
-        weights, means, spread_factor * scale_tril, event_shape=event_shape
-    )
+
+def _all_finite(params: MixtureParams) -> bool:
+    return all(p is None or np.isfinite(p).all() for p in params)

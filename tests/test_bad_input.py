@@ -11,26 +11,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from _helpers import linear_data, tiny_mdn
 from sklearn.exceptions import NotFittedError
 
 from sklearn_mdn import MDNRegressor
 
 N, P = 30, 2
-
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def _data(n=N, p=P, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, p))
-    y = X[:, 0] + 0.1 * rng.normal(size=n)
-    return X, y
-
-
-def _tiny(**params):
-    base = {"n_components": 2, "hidden_layer_sizes": (4,), "max_iter": 2}
-    return MDNRegressor(**{**base, "random_state": 0, **params})
 
 
 def _with(a, index, value):
@@ -55,7 +41,7 @@ def _assert_finite_predictions(reg, X, n_outputs=None):
     assert np.all(np.isfinite(dist.log_prob(pred)))
 
 
-X0, Y0 = _data()
+X0, Y0 = linear_data(N, p=P)
 YY = np.column_stack([Y0, -Y0])
 X_NONE = X0.astype(object)
 X_NONE[0, 0] = None
@@ -207,7 +193,7 @@ FIT_ERRORS = [
 )
 def test_fit_rejects_bad_input(params, X, y, fit_kwargs, exc, match):
     with pytest.raises(exc, match=match):
-        _tiny(**params).fit(X, y, **fit_kwargs)
+        tiny_mdn(**params).fit(X, y, **fit_kwargs)
 
 
 @pytest.mark.parametrize(
@@ -217,10 +203,10 @@ def test_fit_rejects_bad_input(params, X, y, fit_kwargs, exc, match):
 )
 def test_failed_fit_discards_previous_fit(params, X, y, fit_kwargs, exc, match):
     """A refit that raises leaves the estimator unfitted, not half-fitted."""
-    reg = _tiny(**params)
+    reg = tiny_mdn(**params)
     # The first fit may itself fail for a bad parameter: fit good data with
     # default parameters first, then switch.
-    reg.set_params(**_tiny().get_params()).fit(X0, Y0)
+    reg.set_params(**tiny_mdn().get_params()).fit(X0, Y0)
     reg.set_params(**params)
     with pytest.raises(exc):
         reg.fit(X, y, **fit_kwargs)
@@ -256,14 +242,14 @@ FIT_OK = {
 @pytest.mark.parametrize("case", FIT_OK, ids=list(FIT_OK))
 def test_fit_accepts_odd_but_valid_input(case):
     X, y, X_test = FIT_OK[case]()
-    reg = _tiny().fit(X, y)
+    reg = tiny_mdn().fit(X, y)
     n_outputs = 1 if np.ndim(y) == 2 else None
     _assert_finite_predictions(reg, X_test, n_outputs)
 
 
 def test_pandas_feature_names_checked_at_predict():
     pd = pytest.importorskip("pandas", reason="pandas is needed for this test")
-    reg = _tiny().fit(pd.DataFrame(X0, columns=["a", "b"]), Y0)
+    reg = tiny_mdn().fit(pd.DataFrame(X0, columns=["a", "b"]), Y0)
     assert list(reg.feature_names_in_) == ["a", "b"]
     with pytest.raises(ValueError, match="feature names"):
         reg.predict(pd.DataFrame(X0, columns=["b", "c"]))
@@ -275,15 +261,15 @@ def test_pandas_feature_names_checked_at_predict():
     ids=["single-positive-weight", "most-weights-zero"],
 )
 def test_sparse_sample_weights_work(sample_weight):
-    reg = _tiny().fit(X0, Y0, sample_weight=sample_weight)
+    reg = tiny_mdn().fit(X0, Y0, sample_weight=sample_weight)
     _assert_finite_predictions(reg, X0)
 
 
 @pytest.mark.parametrize("w", [1e308, 1e-300, 5e-324], ids=str)
 def test_extreme_uniform_weights_equal_no_weights(w):
     """Only ratios of weights matter, even at the ends of the float range."""
-    reg = _tiny().fit(X0, Y0, sample_weight=np.full(N, w))
-    ref = _tiny().fit(X0, Y0)
+    reg = tiny_mdn().fit(X0, Y0, sample_weight=np.full(N, w))
+    ref = tiny_mdn().fit(X0, Y0)
     np.testing.assert_allclose(reg.predict(X0), ref.predict(X0), rtol=1e-5)
 
 
@@ -291,29 +277,29 @@ def test_zero_weight_rows_are_left_out():
     """Rows of weight zero change nothing, however far off they lie."""
     far = np.vstack([X0, [[1e100, -1e100]]])
     weights = np.r_[np.ones(N), 0.0]
-    reg = _tiny(missing_targets="marginalize").fit(
+    reg = tiny_mdn(missing_targets="marginalize").fit(
         far, np.r_[Y0, np.nan], sample_weight=weights
     )
-    ref = _tiny(missing_targets="marginalize").fit(X0, Y0)
+    ref = tiny_mdn(missing_targets="marginalize").fit(X0, Y0)
     np.testing.assert_array_equal(reg.predict(X0), ref.predict(X0))
-    reg = _tiny().fit(far, np.r_[Y0, 1e100], sample_weight=weights)
-    np.testing.assert_array_equal(reg.predict(X0), _tiny().fit(X0, Y0).predict(X0))
+    reg = tiny_mdn().fit(far, np.r_[Y0, 1e100], sample_weight=weights)
+    np.testing.assert_array_equal(reg.predict(X0), tiny_mdn().fit(X0, Y0).predict(X0))
 
 
 def test_missing_targets_marginalized():
     y = _with(YY, (0, 0), np.nan)
     y[1, :] = np.nan  # a row with every target missing is dropped
-    reg = _tiny(missing_targets="marginalize").fit(X0, y)
+    reg = tiny_mdn(missing_targets="marginalize").fit(X0, y)
     _assert_finite_predictions(reg, X0, n_outputs=2)
     y1 = _with(Y0, [0, 5], np.nan)
-    reg = _tiny(missing_targets="marginalize").fit(X0, y1)
+    reg = tiny_mdn(missing_targets="marginalize").fit(X0, y1)
     _assert_finite_predictions(reg, X0)
 
 
 # ------------------------------------------------------------- predict errors
 @pytest.fixture(scope="module")
 def fitted():
-    return _tiny().fit(X0, Y0)
+    return tiny_mdn().fit(X0, Y0)
 
 
 PREDICT_ERRORS = [
@@ -359,7 +345,7 @@ def test_predict_rejects_bad_input(fitted, method, X, exc, match):
 def test_unfitted_predict_raises():
     for method in PREDICT_METHODS.values():
         with pytest.raises(NotFittedError, match="not fitted yet"):
-            method(_tiny(), X0)
+            method(tiny_mdn(), X0)
 
 
 # (id, method call, exception, pattern)
@@ -434,7 +420,7 @@ def test_invalid_params_table_covers_every_constraint():
 def test_invalid_constructor_value(name, value):
     # InvalidParameterError subclasses both ValueError and TypeError.
     with pytest.raises((ValueError, TypeError), match=f"'{name}' parameter"):
-        _tiny(**{name: value}).fit(X0, Y0)
+        tiny_mdn(**{name: value}).fit(X0, Y0)
 
 
 @pytest.mark.parametrize("name", INVALID_PARAMS)
@@ -453,7 +439,7 @@ def test_invalid_parameter_on_refit_leaves_unfitted(fitted, name):
 )
 def test_invalid_hidden_layer_sizes_contents(value):
     with pytest.raises(ValueError, match="hidden_layer_sizes must be a sequence"):
-        _tiny(hidden_layer_sizes=value).fit(X0, Y0)
+        tiny_mdn(hidden_layer_sizes=value).fit(X0, Y0)
 
 
 @pytest.mark.parametrize(
@@ -462,7 +448,7 @@ def test_invalid_hidden_layer_sizes_contents(value):
     ids=repr,
 )
 def test_valid_hidden_layer_sizes(value, widths):
-    reg = _tiny(hidden_layer_sizes=value).fit(X0, Y0)
+    reg = tiny_mdn(hidden_layer_sizes=value).fit(X0, Y0)
     linear = [m for m in reg.net_.module_.trunk if isinstance(m, torch.nn.Linear)]
     assert [m.out_features for m in linear] == widths
     _assert_finite_predictions(reg, X0)
@@ -488,9 +474,9 @@ else:
 @pytest.mark.parametrize("device, match", BAD_DEVICES, ids=str)
 def test_invalid_device(device, match):
     with pytest.raises(ValueError, match=match):
-        _tiny(device=device).fit(X0, Y0)
+        tiny_mdn(device=device).fit(X0, Y0)
 
 
 @pytest.mark.parametrize("device", ["cpu", torch.device("cpu"), "cpu:0"], ids=str)
 def test_cpu_device_spellings(device):
-    _assert_finite_predictions(_tiny(device=device).fit(X0, Y0), X0)
+    _assert_finite_predictions(tiny_mdn(device=device).fit(X0, Y0), X0)

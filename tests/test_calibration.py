@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _helpers import sine_data
 from numpy.testing import assert_allclose
 
 from sklearn_mdn import MDNRegressor, NormalMixture
@@ -65,19 +66,12 @@ def test_no_usable_rows_and_bounds():
     assert fit_spread_factor(dist, y) == pytest.approx(SPREAD_BOUNDS[1], rel=1e-3)
 
 
-def _data(n=400, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.uniform(-1, 1, size=(n, 2))
-    y = np.sin(3 * X[:, 0]) + 0.3 * rng.normal(size=n)
-    return X, y
-
-
 FAST = {"hidden_layer_sizes": (32, 32), "max_iter": 60, "random_state": 0}
 
 
 def test_estimator_scales_only_the_spread():
     """Calibration leaves the network alone and multiplies every scale."""
-    X, y = _data()
+    X, y = sine_data(400, noise=0.3)
     calibrated = MDNRegressor(**FAST).fit(X, y)
     plain = MDNRegressor(calibrate=False, **FAST).fit(X, y)
     assert plain.spread_factor_ == 1.0
@@ -92,14 +86,15 @@ def test_estimator_scales_only_the_spread():
 
 def test_estimator_factor_fits_held_out_rows():
     """The factor is the best one for the rows held out for early stopping."""
-    X, y = _data()
+    X, y = sine_data(400, noise=0.3)
     reg = MDNRegressor(**FAST).fit(X, y)
     n = len(X)
-    from sklearn_mdn._net import TensorDataset
+    from sklearn_mdn._preprocessing import to_tensor
+    from sklearn_mdn._training import TensorDataset
 
     dataset = TensorDataset(
-        reg._to_tensor(X, reg.x_mean_, reg.x_scale_, "cpu"),
-        reg._to_tensor(y.reshape(n, 1), reg.y_mean_, reg.y_scale_, "cpu"),
+        to_tensor(X, reg.x_mean_, reg.x_scale_, "cpu"),
+        to_tensor(y.reshape(n, 1), reg.y_mean_, reg.y_scale_, "cpu"),
         torch.ones(n),
     )
     valid = reg.net_.train_split(dataset)[1]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import logsumexp
+from sklearn.exceptions import NotFittedError
 
 from sklearn_mdn import MDNEnsembleRegressor, MDNRegressor
 
@@ -83,3 +84,18 @@ def test_default_member_is_not_calibrated(ensemble, data):
     assert member.spread_factor_ == 1.0
     assert all(m.calibrate for m in ensemble.estimators_)
     assert any(m.spread_factor_ != 1.0 for m in ensemble.estimators_)
+
+
+def test_failed_refit_leaves_no_stale_members():
+    """A refit whose member raises leaves the ensemble unfitted."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 2))
+    member = MDNRegressor(hidden_layer_sizes=(4,), max_iter=2)
+    ens = MDNEnsembleRegressor(member, n_estimators=2, random_state=0).fit(X, X[:, 0])
+    y_bad = np.full(60, np.nan)  # every target missing: each member raises
+    with pytest.raises(ValueError):
+        ens.fit(X[:, :1], y_bad)
+    assert not hasattr(ens, "estimators_")
+    assert not hasattr(ens, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        ens.predict(X)

@@ -9,7 +9,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from sklearn_mdn._loss import MixtureNLLLoss, mixture_log_prob
-from sklearn_mdn._module import MixtureDensityModule
+from sklearn_mdn._module import MixtureDensityModule, MixtureParams
 
 
 def _random_params(n, K, d, full, seed=0):
@@ -18,19 +18,19 @@ def _random_params(n, K, d, full, seed=0):
     means = torch.randn(n, K, d, generator=g, dtype=torch.float64)
     scale = 0.3 + torch.rand(n, K, d, generator=g, dtype=torch.float64)
     if not full:
-        return (logits, means, scale)
+        return MixtureParams(logits, means, scale)
     offdiag = torch.tril(
         0.5 * torch.randn(n, K, d, d, generator=g, dtype=torch.float64), -1
     )
-    return (logits, means, scale, offdiag)
+    return MixtureParams(logits, means, scale, offdiag)
 
 
 def _covariances(params):
     scale = params[2].numpy()
     d = scale.shape[-1]
     factor = (1.0 / scale)[..., :, None] * np.eye(d)
-    if len(params) == 4:
-        factor = factor + params[3].numpy()
+    if params.offdiag is not None:
+        factor = factor + params.offdiag.numpy()
     return np.linalg.inv(factor @ np.swapaxes(factor, -1, -2))
 
 
@@ -98,7 +98,7 @@ def test_module_output_shapes_and_floor(covariance_type):
     assert params[1].shape == (11, 5, 3)
     assert params[2].shape == (11, 5, 3)
     assert (params[2] >= 1e-3).all()
-    assert len(params) == (4 if covariance_type == "full" else 3)
+    assert (params.offdiag is not None) == (covariance_type == "full")
     if covariance_type == "full":
         assert torch.equal(params[3], torch.tril(params[3], -1))
     if covariance_type == "spherical":

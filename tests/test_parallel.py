@@ -15,19 +15,13 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _helpers import sine_data
 from numpy.testing import assert_allclose
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sklearn_mdn import MDNRegressor
 
 GRID = {"learning_rate_init": [3e-3, 3e-2]}
-
-
-def _data(n=60, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.uniform(-1, 1, size=(n, 2))
-    y = np.sin(3 * X[:, 0]) + 0.2 * rng.normal(size=n)
-    return X, y
 
 
 def _estimator():
@@ -52,7 +46,7 @@ def _search(n_jobs):
 
 @pytest.fixture(scope="module")
 def serial_search():
-    X, y = _data()
+    X, y = sine_data(60)
     # One thread: faster for a tiny net on a busy machine, and restored.
     n_threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -82,7 +76,7 @@ def _expected_loky_threads(n_jobs):
 
 
 def test_grid_search_loky_no_oversubscription(serial_search):
-    X, y = _data()
+    X, y = sine_data(60)
     main_threads = torch.get_num_threads()
     search = _search(n_jobs=2)
     with joblib.parallel_backend("loky"):
@@ -119,7 +113,7 @@ def dask_client():
 
 def test_grid_search_on_dask_cluster(dask_client, serial_search):
     """The documented path for searches beyond one machine."""
-    X, y = _data()
+    X, y = sine_data(60)
     search = _search(n_jobs=2)
     with joblib.parallel_backend("dask"):
         search.fit(X, y)
@@ -133,7 +127,7 @@ def test_grid_search_on_dask_cluster(dask_client, serial_search):
 
 def test_fitted_model_travels_through_dask(dask_client):
     """A model fitted on the cluster comes back and predicts identically."""
-    X, y = _data()
+    X, y = sine_data(60)
     future = dask_client.submit(lambda est: est.fit(X, y), _estimator(), pure=False)
     remote = future.result()
     local = _estimator().fit(X, y)

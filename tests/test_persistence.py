@@ -18,8 +18,6 @@ from skorch.exceptions import DeviceWarning
 import sklearn_mdn
 from sklearn_mdn import InconsistentVersionWarning, MDNRegressor
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 
 def _data(n_outputs):
     rng = np.random.RandomState(0)
@@ -153,19 +151,6 @@ def test_pickle_without_version_warns_unknown(fitted):
     restored = MDNRegressor.__new__(MDNRegressor)
     with pytest.warns(InconsistentVersionWarning, match="version unknown"):
         restored.__setstate__(state)
-
-
-def test_pickle_from_before_calibration_predicts(fitted):
-    """A model pickled before ``spread_factor_`` existed predicts unscaled."""
-    reg, X = fitted
-    state = reg.__getstate__()
-    del state["spread_factor_"]
-    restored = MDNRegressor.__new__(MDNRegressor)
-    restored.__setstate__(state)
-    assert restored.spread_factor_ == 1.0
-    reg = pickle.loads(pickle.dumps(reg))
-    reg.spread_factor_ = 1.0
-    _assert_identical(_all_predictions(restored, X), _all_predictions(reg, X))
 
 
 def test_version_warning_can_be_filtered(fitted, monkeypatch):

@@ -27,9 +27,6 @@ SETTINGS = settings(
 )
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
 # Column units from 1e-100 to 1e100, values within a few units, plus a share of
 # wild values of any magnitude from 1e-100 to 1e100. (Beyond about 1e+-150,
 # squares, hence variances, leave the float64 range.)

@@ -162,12 +162,13 @@ def test_early_stopping_restores_best_weights(data):
 
 
 def _dataset_of(reg, X, y):
-    from sklearn_mdn._net import TensorDataset
+    from sklearn_mdn._preprocessing import to_tensor
+    from sklearn_mdn._training import TensorDataset
 
     n = len(X)
     return TensorDataset(
-        reg._to_tensor(X, reg.x_mean_, reg.x_scale_, "cpu"),
-        reg._to_tensor(y.reshape(n, -1), reg.y_mean_, reg.y_scale_, "cpu"),
+        to_tensor(X, reg.x_mean_, reg.x_scale_, "cpu"),
+        to_tensor(y.reshape(n, -1), reg.y_mean_, reg.y_scale_, "cpu"),
         torch.ones(n),
     )
 

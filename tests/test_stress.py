@@ -7,26 +7,13 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _helpers import SMALL, sine_data, tiny_mdn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import FitFailedWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_mdn import MDNRegressor
 from sklearn_mdn import _regressor as regressor_module
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def _data(n=80, p=2, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, p))
-    y = np.sin(2 * X[:, 0]) + 0.2 * rng.normal(size=n)
-    return X, y
-
-
-def _small(**params):
-    base = {"n_components": 3, "hidden_layer_sizes": (8,), "max_iter": 15}
-    return MDNRegressor(**{**base, "random_state": 0, **params})
+from sklearn_mdn._module import MixtureParams, to_distribution
 
 
 def _assert_sound(reg, X, n_outputs=None):
@@ -47,9 +34,9 @@ def _assert_sound(reg, X, n_outputs=None):
 @pytest.mark.parametrize("s", [1e-8, 1e8, 1e-150, 1e150])
 def test_target_units_scale_predictions(s):
     """Fitting y * s gives s times the predictions (standardisation is exact)."""
-    X, y = _data()
-    ref = _small().fit(X, y)
-    scaled = _small().fit(X, y * s)
+    X, y = sine_data(80, freq=2.0, inputs="normal")
+    ref = tiny_mdn(SMALL).fit(X, y)
+    scaled = tiny_mdn(SMALL).fit(X, y * s)
     _assert_sound(scaled, X)
     assert_allclose(scaled.predict(X), s * ref.predict(X), rtol=1e-6)
     assert_allclose(scaled.predict_interval(X), s * ref.predict_interval(X), rtol=1e-6)
@@ -65,17 +52,17 @@ def test_target_units_scale_predictions(s):
 @pytest.mark.parametrize("s", [1e-20, 1e20])
 def test_feature_units_do_not_matter(s):
     """A feature in tiny or huge units is standardised, not taken as constant."""
-    X, y = _data()
-    ref = _small().fit(X, y)
-    scaled = _small().fit(X * [s, 1.0], y)
+    X, y = sine_data(80, freq=2.0, inputs="normal")
+    ref = tiny_mdn(SMALL).fit(X, y)
+    scaled = tiny_mdn(SMALL).fit(X * [s, 1.0], y)
     assert_allclose(scaled.x_scale_[0], s * ref.x_scale_[0], rtol=1e-12)
     assert_allclose(scaled.predict(X * [s, 1.0]), ref.predict(X), rtol=1e-6)
 
 
 def test_heavy_outliers():
-    X, y = _data(n=100)
+    X, y = sine_data(100, freq=2.0, inputs="normal")
     y[:3] = [1e6, -3e6, 5e7]
-    reg = _small(max_iter=30).fit(X, y)
+    reg = tiny_mdn(SMALL, max_iter=30).fit(X, y)
     _assert_sound(reg, X)
     # The bulk's median is not dragged to the outliers, which lie 0.2 to 10
     # standard deviations away. (The bulk is not resolved finer than the
@@ -87,8 +74,8 @@ def test_heavy_outliers():
 # --------------------------------------------------------- degenerate data
 @pytest.mark.parametrize("c", [0.0, 3.3, -1e10, 1e-12])
 def test_constant_target_predicts_the_constant(c):
-    X, _ = _data()
-    reg = _small().fit(X, np.full(len(X), c))
+    X, _ = sine_data(80, freq=2.0, inputs="normal")
+    reg = tiny_mdn(SMALL).fit(X, np.full(len(X), c))
     pred = _assert_sound(reg, X)
     assert_allclose(pred, c, rtol=1e-12, atol=1e-13)
     assert_allclose(reg.predict_interval(X), c, rtol=1e-12, atol=1e-13)
@@ -100,9 +87,9 @@ def test_constant_target_predicts_the_constant(c):
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 def test_one_constant_target_among_several(covariance_type):
-    X, y = _data()
+    X, y = sine_data(80, freq=2.0, inputs="normal")
     Y = np.column_stack([y, np.full(len(y), -2.5)])
-    reg = _small(covariance_type=covariance_type).fit(X, Y)
+    reg = tiny_mdn(SMALL, covariance_type=covariance_type).fit(X, Y)
     pred = _assert_sound(reg, X, n_outputs=2)
     assert_allclose(pred[:, 1], -2.5, rtol=1e-12)
     assert np.all(np.isfinite(reg.predict_dist(X).log_prob(Y)))
@@ -111,25 +98,25 @@ def test_one_constant_target_among_several(covariance_type):
 @pytest.mark.parametrize("x", [1.0, 1e100, -3e200])
 def test_all_rows_identical(x):
     X = np.full((40, 3), x)
-    reg = _small().fit(X, np.full(40, 7.0))
+    reg = tiny_mdn(SMALL).fit(X, np.full(40, 7.0))
     assert_allclose(_assert_sound(reg, X), 7.0, rtol=1e-12)
     # New inputs away from the single training point still predict finitely.
     _assert_sound(reg, x + np.random.RandomState(0).normal(size=(5, 3)))
 
 
 def test_duplicated_rows():
-    X, y = _data(n=4)
-    reg = _small(max_iter=20).fit(np.tile(X, (25, 1)), np.tile(y, 25))
+    X, y = sine_data(4, freq=2.0, inputs="normal")
+    reg = tiny_mdn(SMALL, max_iter=20).fit(np.tile(X, (25, 1)), np.tile(y, 25))
     _assert_sound(reg, X)
 
 
 @pytest.mark.parametrize("n_samples", [1, 3])
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
 def test_more_components_than_samples(n_samples, covariance_type):
-    X, y = _data(n=n_samples)
+    X, y = sine_data(n_samples, freq=2.0, inputs="normal")
     Y = np.column_stack([y, -y])
-    reg = _small(n_components=20, covariance_type=covariance_type).fit(X, Y)
-    _assert_sound(reg, _data(n=10, seed=1)[0], n_outputs=2)
+    reg = tiny_mdn(SMALL, n_components=20, covariance_type=covariance_type).fit(X, Y)
+    _assert_sound(reg, sine_data(10, freq=2.0, inputs="normal", seed=1)[0], n_outputs=2)
     assert reg.predict_dist(X).n_components == 20
     reg.set_params(point_estimate="mode")
     assert np.all(np.isfinite(reg.predict(X)))
@@ -139,8 +126,8 @@ def test_more_components_than_samples(n_samples, covariance_type):
 @pytest.mark.parametrize("lr", [1.0, 10.0, 1e3])
 def test_aggressive_learning_rate_never_leaves_nan(lr):
     """Either a fitted model with finite weights, or a clear FloatingPointError."""
-    X, y = _data()
-    reg = _small(learning_rate_init=lr, max_iter=20)
+    X, y = sine_data(80, freq=2.0, inputs="normal")
+    reg = tiny_mdn(SMALL, learning_rate_init=lr, max_iter=20)
     try:
         reg.fit(X, y)
     except FloatingPointError as exc:
@@ -151,8 +138,8 @@ def test_aggressive_learning_rate_never_leaves_nan(lr):
 
 
 def test_diverging_fit_raises_and_leaves_unfitted():
-    X, y = _data()
-    reg = _small(learning_rate_init=1e30)
+    X, y = sine_data(80, freq=2.0, inputs="normal")
+    reg = tiny_mdn(SMALL, learning_rate_init=1e30)
     with pytest.raises(FloatingPointError, match="Training diverged: the training"):
         reg.fit(X, y)
     with pytest.raises(NotFittedError):
@@ -161,8 +148,8 @@ def test_diverging_fit_raises_and_leaves_unfitted():
 
 def test_diverging_refit_discards_the_previous_fit():
     """A fitted estimator refitted with a bad learning rate keeps no half state."""
-    X, y = _data()
-    reg = _small().fit(X, y)
+    X, y = sine_data(80, freq=2.0, inputs="normal")
+    reg = tiny_mdn(SMALL).fit(X, y)
     reg.set_params(learning_rate_init=1e30)
     with pytest.raises(FloatingPointError, match="left unfitted"):
         reg.fit(X[:50], y[:50] * 100)
@@ -171,7 +158,7 @@ def test_diverging_refit_discards_the_previous_fit():
         reg.predict(X)
     # A good learning rate fits again, as from scratch.
     refit = reg.set_params(learning_rate_init=1e-3).fit(X, y).predict(X)
-    assert_array_equal(refit, _small().fit(X, y).predict(X))
+    assert_array_equal(refit, tiny_mdn(SMALL).fit(X, y).predict(X))
 
 
 class _AdamBreakingLastStep(torch.optim.Adam):
@@ -190,10 +177,10 @@ class _AdamBreakingLastStep(torch.optim.Adam):
 
 def test_non_finite_weights_after_last_step_are_caught(monkeypatch):
     """No loss is computed after the last step: the weights are checked."""
-    X, y = _data(n=30)
+    X, y = sine_data(30, freq=2.0, inputs="normal")
     monkeypatch.setattr(torch.optim, "Adam", _AdamBreakingLastStep)
     _AdamBreakingLastStep.calls = 0
-    reg = _small(max_iter=30, batch_size=30, early_stopping=False)
+    reg = tiny_mdn(SMALL, max_iter=30, batch_size=30, early_stopping=False)
     with pytest.raises(FloatingPointError, match="weights are not finite"):
         reg.fit(X, y)
     assert _AdamBreakingLastStep.calls == 30
@@ -202,14 +189,14 @@ def test_non_finite_weights_after_last_step_are_caught(monkeypatch):
 
 def test_linalg_failure_in_training_is_a_floating_point_error(monkeypatch):
     """A factorisation failing inside the loss is reported like divergence."""
-    X, y = _data()
+    X, y = sine_data(80, freq=2.0, inputs="normal")
     Y = np.column_stack([y, _with_nan(-y)])
 
     def failing_cholesky(*args, **kwargs):
         raise torch.linalg.LinAlgError("linalg.cholesky: not positive-definite")
 
     monkeypatch.setattr(torch.linalg, "cholesky", failing_cholesky)
-    reg = _small(missing_targets="marginalize", covariance_type="full")
+    reg = tiny_mdn(SMALL, missing_targets="marginalize", covariance_type="full")
     with pytest.raises(FloatingPointError, match="Training diverged.*cholesky"):
         reg.fit(X, Y)
     assert not hasattr(reg, "net_")
@@ -231,9 +218,7 @@ def test_full_covariance_factor_without_cholesky():
     means = rng.normal(size=(n, K, d))
     scale = rng.uniform(0.1, 2, size=(n, K, d))
     offdiag = np.tril(rng.normal(size=(n, K, d, d)), -1)
-    dist = regressor_module._to_distribution(
-        [logits, means, scale, offdiag], event_shape=(d,)
-    )
+    dist = to_distribution(MixtureParams(logits, means, scale, offdiag), (d,))
     factor = offdiag + (1 / scale)[..., None] * np.eye(d)
     inv = np.linalg.inv(factor)
     cov = np.swapaxes(inv, -1, -2) @ inv
@@ -246,9 +231,9 @@ def test_full_covariance_factor_without_cholesky():
     inv = np.linalg.inv(factor)
     with pytest.raises(np.linalg.LinAlgError):
         np.linalg.cholesky(np.swapaxes(inv, -1, -2) @ inv)
-    dist = regressor_module._to_distribution(
-        [np.zeros((1, 1)), np.zeros((1, 1, 2)), bad_scale, bad_offdiag],
-        event_shape=(2,),
+    dist = to_distribution(
+        MixtureParams(np.zeros((1, 1)), np.zeros((1, 1, 2)), bad_scale, bad_offdiag),
+        (2,),
     )
     L = dist.scale_tril[0, 0]
     assert np.all(np.diag(L) > 0) and L[0, 1] == 0
@@ -257,9 +242,9 @@ def test_full_covariance_factor_without_cholesky():
 
 def test_grid_search_skips_diverging_candidates():
     """With error_score=nan a diverging candidate scores NaN, the rest win."""
-    X, y = _data()
+    X, y = sine_data(80, freq=2.0, inputs="normal")
     search = GridSearchCV(
-        _small(),
+        tiny_mdn(SMALL),
         {"learning_rate_init": [1e-2, 1e30]},
         cv=2,
         error_score=np.nan,
@@ -277,9 +262,11 @@ def test_grid_search_skips_diverging_candidates():
 # --------------------------------------------------------- chunked predict
 @pytest.fixture(scope="module")
 def chunk_model():
-    X, y = _data(n=60)
+    X, y = sine_data(60, freq=2.0, inputs="normal")
     Y = np.column_stack([y, np.cos(X[:, 1])])
-    return _small().fit(X, Y), _data(n=203, seed=3)[0]
+    return tiny_mdn(SMALL).fit(X, Y), sine_data(203, freq=2.0, inputs="normal", seed=3)[
+        0
+    ]
 
 
 def test_prediction_is_chunked(chunk_model, monkeypatch):

@@ -1,0 +1,34 @@
+"""Data and small estimators shared by the test modules."""
+
+import numpy as np
+
+from sklearn_mdn import MDNRegressor
+
+#: The smallest useful network: fits in milliseconds.
+TINY = {"n_components": 2, "hidden_layer_sizes": (4,), "max_iter": 2, "random_state": 0}
+#: A small network that learns a little.
+SMALL = {"n_components": 3, "hidden_layer_sizes": (8,), "max_iter": 15}
+
+
+def tiny_mdn(base=None, /, **params) -> MDNRegressor:
+    """``MDNRegressor`` with :data:`TINY` settings, updated by ``base`` and
+    ``params`` in that order."""
+    return MDNRegressor(**{**TINY, **(base or {}), **params})
+
+
+def sine_data(n, *, p=2, freq=3.0, noise=0.2, inputs="uniform", seed=0):
+    """``y = sin(freq * x0) + noise * N(0, 1)``, ``X`` uniform on [-1, 1] or
+    standard normal."""
+    rng = np.random.RandomState(seed)
+    if inputs == "uniform":
+        X = rng.uniform(-1, 1, size=(n, p))
+    else:
+        X = rng.normal(size=(n, p))
+    return X, np.sin(freq * X[:, 0]) + noise * rng.normal(size=n)
+
+
+def linear_data(n, *, p=2, noise=0.1, seed=0):
+    """``y = x0 + noise * N(0, 1)``, ``X`` standard normal."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, p))
+    return X, X[:, 0] + noise * rng.normal(size=n)
