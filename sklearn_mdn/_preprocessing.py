@@ -2,6 +2,9 @@
 
 import numpy as np
 import torch
+from sklearn.utils.validation import validate_data
+
+from ._compat import _check_sample_weight
 
 
 def _weighted_moments(a, sample_weight, *, collapse_constant=False):
@@ -38,3 +41,65 @@ def to_tensor(a, mean, scale, device) -> torch.Tensor:
     """``(a - mean) / scale`` in float64, as a float32 tensor on ``device``."""
     a = (np.asarray(a, dtype=np.float64) - mean) / scale
     return torch.as_tensor(a, dtype=torch.float32).to(device)
+
+
+def validate_fit_data(estimator, X, y, sample_weight):
+    """Validated ``X``, ``y``, ``y`` as 2-D and weights, for ``estimator.fit``.
+
+    Rows with every target missing or a zero weight are dropped.
+    """
+    X, y = validate_data(
+        estimator,
+        X,
+        y,
+        validate_separately=(
+            {"dtype": [np.float64, np.float32]},
+            {
+                "ensure_2d": False,
+                "dtype": np.float64,
+                "ensure_all_finite": "allow-nan",
+            },
+        ),
+    )
+    if estimator.missing_targets == "error" and np.isnan(y).any():
+        raise ValueError(
+            "Input y contains NaN. Set missing_targets='marginalize' to treat "
+            "NaN targets as missing."
+        )
+    if y.ndim > 2:
+        raise ValueError(f"y must be 1-D or 2-D, got an array of shape {y.shape}.")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: {X.shape[0]} "
+            f"and {y.shape[0]}."
+        )
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 2 and y.shape[1] == 0:
+        raise ValueError("y has 0 targets (shape (n, 0)); at least 1 is needed.")
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    # Only ratios of weights matter: scaling by a power of two (exact)
+    # keeps sums of weights near 1e308 or 1e-320 in range.
+    if sample_weight.max() > 0:
+        sample_weight = np.ldexp(sample_weight, -np.frexp(sample_weight.max())[1])
+    y2 = y.reshape(len(y), -1)
+    keep = ~np.isnan(y2).all(axis=1)
+    if not keep.all():
+        X, y2, sample_weight = X[keep], y2[keep], sample_weight[keep]
+    if len(y2) == 0:
+        raise ValueError("Every row of y is missing (NaN); nothing to fit.")
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum.")
+    # Rows of weight zero are left out: they add nothing to the likelihood,
+    # and far-off ones would still feed huge values to the network.
+    positive = sample_weight > 0
+    if not positive.all():
+        X, y2, sample_weight = X[positive], y2[positive], sample_weight[positive]
+    unobserved = np.flatnonzero(sample_weight @ ~np.isnan(y2) <= 0)
+    if unobserved.size:
+        raise ValueError(
+            f"Target {unobserved[0]} has no observed (non-NaN) value with a "
+            "positive sample_weight; it cannot be fitted."
+        )
+    return X, y, y2, sample_weight

@@ -1,57 +1,32 @@
 """Mixture density network regressor."""
 
-import math
 from numbers import Integral, Real
-from typing import NamedTuple
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
 
 from ._base import DistributionRegressorMixin
 from ._calibration import fit_spread_factor
-from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._module import ACTIVATIONS, MixtureDensityModule, MixtureParams, to_distribution
+from ._compat import Interval, StrOptions, _fit_context
+from ._module import ACTIVATIONS, MixtureParams, to_distribution
 from ._persistence import add_version, pop_version
-from ._preprocessing import _weighted_moments, to_tensor
+from ._preprocessing import _weighted_moments, to_tensor, validate_fit_data
 from ._training import (
-    HoldOut,
-    MixtureNet,
-    NonFiniteLossError,
+    CHUNK_ROWS,
     TensorDataset,
-    n_holdout,
+    build_net,
+    check_device,
+    plan_budget,
+    train,
 )
 
-# Rows predicted at once: bounds the memory of predictions on large inputs.
-_CHUNK_ROWS = 16_384
+# Rows predicted at once (tests patch it here).
+_CHUNK_ROWS = CHUNK_ROWS
 # Fewest rows the network predicts at once (padded with zeros).
 _MIN_PREDICT_ROWS = 16
-# Rows per gradient step of ``batch_size="auto"`` (chosen on the UCI benchmark,
-# benchmarks/README.md: small batches give small data sets enough steps), or
-# more on large data, so that an epoch stays near _AUTO_EPOCH_STEPS steps.
-_AUTO_BATCH = 32
-_AUTO_EPOCH_STEPS = 1024
-# Gradient steps that ``max_iter="auto"`` aims for, and its bounds in epochs.
-_AUTO_STEPS = 10_000
-_AUTO_EPOCHS = (50, 1000)
-# Below this many training rows, ``early_stopping`` is not applied.
-_MIN_ROWS_EARLY_STOPPING = 20
-
-
-class _Budget(NamedTuple):
-    """How a fit trains: with a hold-out or not, rows per step, epochs."""
-
-    use_valid: bool
-    batch_size: int
-    max_iter: int
-
-
-def _fused_adam_available(device):
-    major, minor = (int(v) for v in torch.__version__.split(".")[:2])
-    return torch.device(device).type == "cuda" or (major, minor) >= (2, 4)
 
 
 class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
@@ -309,63 +284,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
-    def _validate_fit_data(self, X, y, sample_weight):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            validate_separately=(
-                {"dtype": [np.float64, np.float32]},
-                {
-                    "ensure_2d": False,
-                    "dtype": np.float64,
-                    "ensure_all_finite": "allow-nan",
-                },
-            ),
-        )
-        if self.missing_targets == "error" and np.isnan(y).any():
-            raise ValueError(
-                "Input y contains NaN. Set missing_targets='marginalize' to treat "
-                "NaN targets as missing."
-            )
-        if y.ndim > 2:
-            raise ValueError(f"y must be 1-D or 2-D, got an array of shape {y.shape}.")
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"X and y have inconsistent numbers of samples: {X.shape[0]} "
-                f"and {y.shape[0]}."
-            )
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim == 2 and y.shape[1] == 0:
-            raise ValueError("y has 0 targets (shape (n, 0)); at least 1 is needed.")
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        # Only ratios of weights matter: scaling by a power of two (exact)
-        # keeps sums of weights near 1e308 or 1e-320 in range.
-        if sample_weight.max() > 0:
-            sample_weight = np.ldexp(sample_weight, -np.frexp(sample_weight.max())[1])
-        y2 = y.reshape(len(y), -1)
-        keep = ~np.isnan(y2).all(axis=1)
-        if not keep.all():
-            X, y2, sample_weight = X[keep], y2[keep], sample_weight[keep]
-        if len(y2) == 0:
-            raise ValueError("Every row of y is missing (NaN); nothing to fit.")
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight must have a positive sum.")
-        # Rows of weight zero are left out: they add nothing to the likelihood,
-        # and far-off ones would still feed huge values to the network.
-        positive = sample_weight > 0
-        if not positive.all():
-            X, y2, sample_weight = X[positive], y2[positive], sample_weight[positive]
-        unobserved = np.flatnonzero(sample_weight @ ~np.isnan(y2) <= 0)
-        if unobserved.size:
-            raise ValueError(
-                f"Target {unobserved[0]} has no observed (non-NaN) value with a "
-                "positive sample_weight; it cannot be fitted."
-            )
-        return X, y, y2, sample_weight
-
     def fit(self, X, y, sample_weight=None):
         """Fit the mixture density network.
 
@@ -404,18 +322,18 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, y, sample_weight):
         hidden = self._check_hidden_layer_sizes()
-        X, y, y2, sample_weight = self._validate_fit_data(X, y, sample_weight)
+        X, y, y2, sample_weight = validate_fit_data(self, X, y, sample_weight)
         rng = check_random_state(self.random_state)
         init_seed, split_seed, shuffle_seed = rng.randint(
             np.iinfo(np.int32).max, size=3
         )
-        budget = self._budget(len(y2))
-        device = _check_device(self.device)
+        budget = plan_budget(self, len(y2))
+        device = check_device(self.device)
         dataset = self._standardise(X, y, y2, sample_weight, device)
-        net = self._build_net(
-            X.shape[1], hidden, budget, device, split_seed, shuffle_seed
+        net = build_net(
+            self, X.shape[1], hidden, budget, device, split_seed, shuffle_seed
         )
-        self._train(net, dataset, init_seed)
+        train(net, dataset, init_seed)
         self._set_fitted_state(net, dataset, budget)
         return self
 
@@ -430,29 +348,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 f"{self.hidden_layer_sizes!r}."
             )
         return tuple(int(h) for h in hidden)
-
-    def _budget(self, n: int) -> _Budget:
-        """Hold-out, batch size and epochs for ``n`` training rows."""
-        use_valid = self.early_stopping and n >= _MIN_ROWS_EARLY_STOPPING
-        n_valid = n_holdout(n, self.validation_fraction) if use_valid else 0
-        if n_valid >= n:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} holds out all {n} "
-                "rows, leaving none to train on; lower it or set "
-                "early_stopping=False."
-            )
-        n_train = n - n_valid
-        if self.batch_size == "auto":
-            batch_size = max(_AUTO_BATCH, n_train // _AUTO_EPOCH_STEPS)
-        else:
-            batch_size = self.batch_size
-        batch_size = min(batch_size, n_train)
-        if self.max_iter == "auto":
-            n_batches = math.ceil(n_train / batch_size)
-            max_iter = int(np.clip(math.ceil(_AUTO_STEPS / n_batches), *_AUTO_EPOCHS))
-        else:
-            max_iter = self.max_iter
-        return _Budget(use_valid, batch_size, max_iter)
 
     def _standardise(self, X, y, y2, sample_weight, device) -> TensorDataset:
         """Record the standardisation of ``X`` and ``y``; the training tensors."""
@@ -472,69 +367,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 sample_weight * (n / sample_weight.sum()), dtype=torch.float32
             ).to(device),
         )
-
-    def _build_net(self, n_features, hidden, budget, device, split_seed, shuffle_seed):
-        """The skorch net, not yet initialised."""
-        callbacks = []
-        if budget.use_valid:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        patience=self.n_iter_no_change,
-                        threshold=self.tol,
-                        threshold_mode="abs",
-                        load_best=True,
-                    ),
-                )
-            )
-        return MixtureNet(
-            MixtureDensityModule,
-            module__n_features=n_features,
-            module__n_targets=self.n_outputs_,
-            module__n_components=self.n_components,
-            module__hidden_layer_sizes=hidden,
-            module__activation=self.activation,
-            module__covariance_type=self.covariance_type,
-            module__min_scale=math.sqrt(self.reg_covar),
-            criterion__allow_missing=self.missing_targets == "marginalize",
-            optimizer=torch.optim.Adam,
-            optimizer__weight_decay=self.alpha,
-            optimizer__param_groups=[("*bias", {"weight_decay": 0.0})],
-            optimizer__fused=_fused_adam_available(device),
-            lr=self.learning_rate_init,
-            max_epochs=budget.max_iter,
-            batch_size=budget.batch_size,
-            iterator_train__seed=int(shuffle_seed),
-            iterator_valid__batch_size=_CHUNK_ROWS,
-            train_split=HoldOut(self.validation_fraction, split_seed)
-            if budget.use_valid
-            else None,
-            callbacks=callbacks,
-            device=device,
-            verbose=self.verbose,
-        )
-
-    def _train(self, net, dataset, init_seed):
-        """Initialise and train ``net``; raise if training diverges."""
-        device = torch.device(net.device)
-        cuda_devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(int(init_seed))
-            try:
-                net.fit(dataset, None)
-            except (NonFiniteLossError, torch.linalg.LinAlgError) as exc:
-                raise FloatingPointError(
-                    f"Training diverged: {exc}. The estimator is left unfitted; "
-                    "try a smaller learning_rate_init or a larger reg_covar."
-                ) from None
-        # The last step may overflow the weights after the last loss was seen.
-        if not all(torch.isfinite(p).all() for p in net.module_.parameters()):
-            raise FloatingPointError(
-                "Training diverged: the network's weights are not finite after "
-                "the last step. The estimator is left unfitted; try a smaller "
-                "learning_rate_init."
-            )
 
     def _set_fitted_state(self, net, dataset, budget):
         """The fitted attributes of a trained ``net``."""
@@ -629,32 +461,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     def __setstate__(self, state):
         # Warns (InconsistentVersionWarning) when another version pickled it.
         super().__setstate__(pop_version(state, type(self).__name__))
-
-
-def _check_device(device):
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
-    if device.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(
-            f"device={str(device)!r} is not supported; use 'cpu', 'cuda', "
-            "'cuda:<index>' or 'mps'."
-        )
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={str(device)!r} was asked for, but CUDA is not available."
-        )
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ValueError(
-            f"device={str(device)!r} was asked for, but only "
-            f"{torch.cuda.device_count()} CUDA device(s) are visible."
-        )
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(
-            f"device={str(device)!r} was asked for, but MPS is not available."
-        )
-    return device
 
 
 def _concat(arrays):

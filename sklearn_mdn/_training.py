@@ -1,10 +1,11 @@
 """The training fast path: a skorch net on tensor batches with a fused loss.
 
-Everything a training step runs is here: the data set and its batches
-sliced from whole tensors (no DataLoader), the seeded hold-out split, the
-skorch ``NeuralNet`` subclass, and the fused mixture likelihood with its
-closed-form gradient (:func:`head_nll`). The plain autograd likelihood of
-``_loss.py`` is its contract.
+Everything a training step runs is here or in ``_fused_loss.py``: the data
+set and its batches sliced from whole tensors (no DataLoader), the seeded
+hold-out split, the skorch ``NeuralNet`` subclass, its construction from an
+estimator's parameters and the training run; the fused mixture likelihood
+with its closed-form gradient is in ``_fused_loss.py``, and the plain
+autograd likelihood of ``_loss.py`` is its contract.
 
 ``MixtureNet`` overrides three steps of skorch's epoch loop for speed
 (:meth:`MixtureNet.run_single_epoch`, :meth:`MixtureNet.train_step`); they
@@ -14,16 +15,78 @@ expose publicly. ``tests/test_compat.py`` checks they exist on the installed
 skorch.
 """
 
-import functools
 import math
+from typing import NamedTuple
 
+import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    EpochTimer,
+    PassthroughScoring,
+    PrintLog,
+)
 from skorch.utils import TeeGenerator
-from torch.nn import functional as F
 
-from ._loss import _LOG_2PI, MixtureNLLLoss
+from ._fused_loss import fused_nll
+from ._loss import MixtureNLLLoss
+from ._module import MixtureDensityModule
+
+# Rows the network sees at once outside training steps (validation and
+# prediction): bounds the memory used on large inputs.
+CHUNK_ROWS = 16_384
+# Rows per gradient step of ``batch_size="auto"`` (chosen on the UCI benchmark,
+# benchmarks/README.md: small batches give small data sets enough steps), or
+# more on large data, so that an epoch stays near _AUTO_EPOCH_STEPS steps.
+_AUTO_BATCH = 32
+_AUTO_EPOCH_STEPS = 1024
+# Gradient steps that ``max_iter="auto"`` aims for, and its bounds in epochs.
+_AUTO_STEPS = 10_000
+_AUTO_EPOCHS = (50, 1000)
+# Below this many training rows, ``early_stopping`` is not applied.
+_MIN_ROWS_EARLY_STOPPING = 20
+
+
+class Budget(NamedTuple):
+    """How a fit trains: with a hold-out or not, rows per step, epochs."""
+
+    use_valid: bool
+    batch_size: int
+    max_iter: int
+
+
+def check_device(device) -> torch.device:
+    """``device`` as a ``torch.device`` that this machine has, or ValueError."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"device={str(device)!r} is not supported; use 'cpu', 'cuda', "
+            "'cuda:<index>' or 'mps'."
+        )
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={str(device)!r} was asked for, but CUDA is not available."
+        )
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={str(device)!r} was asked for, but only "
+            f"{torch.cuda.device_count()} CUDA device(s) are visible."
+        )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={str(device)!r} was asked for, but MPS is not available."
+        )
+    return device
+
+
+def fused_adam_available(device) -> bool:
+    major, minor = (int(v) for v in torch.__version__.split(".")[:2])
+    return torch.device(device).type == "cuda" or (major, minor) >= (2, 4)
 
 
 class TensorDataset(torch.utils.data.Dataset):
@@ -313,159 +376,92 @@ class MixtureNet(NeuralNet):
 
 
 # ----------------------------------------------------------------------
-# The fused loss
+# A fit: budget, net, training run
 # ----------------------------------------------------------------------
-def fused_nll(module, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
-    """Mean negative log-likelihood of ``y`` given ``X``, for training steps.
+def plan_budget(estimator, n: int) -> Budget:
+    """Hold-out, batch size and epochs of ``estimator`` for ``n`` rows."""
+    use_valid = estimator.early_stopping and n >= _MIN_ROWS_EARLY_STOPPING
+    n_valid = n_holdout(n, estimator.validation_fraction) if use_valid else 0
+    if n_valid >= n:
+        raise ValueError(
+            f"validation_fraction={estimator.validation_fraction} holds out all {n} "
+            "rows, leaving none to train on; lower it or set "
+            "early_stopping=False."
+        )
+    n_train = n - n_valid
+    if estimator.batch_size == "auto":
+        batch_size = max(_AUTO_BATCH, n_train // _AUTO_EPOCH_STEPS)
+    else:
+        batch_size = estimator.batch_size
+    batch_size = min(batch_size, n_train)
+    if estimator.max_iter == "auto":
+        n_batches = math.ceil(n_train / batch_size)
+        max_iter = int(np.clip(math.ceil(_AUTO_STEPS / n_batches), *_AUTO_EPOCHS))
+    else:
+        max_iter = estimator.max_iter
+    return Budget(use_valid, batch_size, max_iter)
 
-    The value of ``MixtureNLLLoss()(module(X), y, sample_weight)`` up to
-    rounding, and so is its gradient, from the transposed forward pass
-    :meth:`~sklearn_mdn._module.MixtureDensityModule.forward_t` and
-    :func:`head_nll`.
-    """
-    return head_nll(module, module.forward_t(X), y, sample_weight)
 
-
-def head_nll(module, h_t: torch.Tensor, y: torch.Tensor, sample_weight=None):
-    """Mixture NLL straight from the head's transposed output ``h_t``.
-
-    Equal, up to rounding, to ``MixtureNLLLoss()(params, y, sample_weight)``
-    where ``params`` is what ``module`` makes of the head's output
-    ``h = h_t.T``, and so is its gradient.
-
-    Splitting ``h`` into parameters and letting autograd record the
-    likelihood costs some sixty small tensor operations per step (forward
-    and backward), a fifth of a training step at a few microseconds each.
-    Here the loss and its closed-form gradient ``G`` come out of one pass of
-    about thirty-five (:func:`_nll_and_grad`), each on a contiguous block of
-    ``h_t`` (one parameter for all rows), and the gradient is handed to
-    autograd as that of ``loss + (L - L.detach())`` with ``L = <h_t, G>``:
-    its value is exactly ``loss`` (``L - L`` is exactly zero) and its
-    gradient exactly ``G``, through built-in nodes rather than a Python
-    ``backward``.
-
-    Parameters
-    ----------
-    module : MixtureDensityModule
-        The module whose head produced ``h_t``.
-    h_t : torch.Tensor of shape (K * (1 + d + n_scale + n_offdiag), n)
-        Output of the module's last linear layer, transposed: one row per
-        output unit. Contiguous.
-    y : torch.Tensor of shape (n, d)
-        Targets, all observed.
-    sample_weight : torch.Tensor of shape (n,) or None, default=None
-    """
-    wants_grad = h_t.requires_grad and torch.is_grad_enabled()
-    loss, grad = _nll_and_grad(
-        module.split_head(h_t.detach(), dim=0),
-        y,
-        sample_weight,
-        module.min_scale,
-        module.full,
-        wants_grad,
+def build_net(estimator, n_features, hidden, budget, device, split_seed, shuffle_seed):
+    """The skorch net for ``estimator``'s parameters, not yet initialised."""
+    callbacks = []
+    if budget.use_valid:
+        callbacks.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    patience=estimator.n_iter_no_change,
+                    threshold=estimator.tol,
+                    threshold_mode="abs",
+                    load_best=True,
+                ),
+            )
+        )
+    return MixtureNet(
+        MixtureDensityModule,
+        module__n_features=n_features,
+        module__n_targets=estimator.n_outputs_,
+        module__n_components=estimator.n_components,
+        module__hidden_layer_sizes=hidden,
+        module__activation=estimator.activation,
+        module__covariance_type=estimator.covariance_type,
+        module__min_scale=math.sqrt(estimator.reg_covar),
+        criterion__allow_missing=estimator.missing_targets == "marginalize",
+        optimizer=torch.optim.Adam,
+        optimizer__weight_decay=estimator.alpha,
+        optimizer__param_groups=[("*bias", {"weight_decay": 0.0})],
+        optimizer__fused=fused_adam_available(device),
+        lr=estimator.learning_rate_init,
+        max_epochs=budget.max_iter,
+        batch_size=budget.batch_size,
+        iterator_train__seed=int(shuffle_seed),
+        iterator_valid__batch_size=CHUNK_ROWS,
+        train_split=HoldOut(estimator.validation_fraction, split_seed)
+        if budget.use_valid
+        else None,
+        callbacks=callbacks,
+        device=device,
+        verbose=estimator.verbose,
     )
-    if not wants_grad:
-        return loss
-    linear = torch.dot(h_t.view(-1), grad.view(-1))
-    return loss + (linear - linear.detach())
 
 
-@functools.lru_cache(maxsize=64)
-def _scalar(value: float, dtype, device) -> torch.Tensor:
-    """A 0-d tensor: arithmetic with it skips the conversion of a Python float."""
-    return torch.tensor(value, dtype=dtype, device=device)
-
-
-@functools.lru_cache(maxsize=16)
-def _strict_lower(d: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Row and column indices of the strictly lower triangle, row-major."""
-    rows, cols = torch.tril_indices(d, d, offset=-1, device=device)
-    return rows, cols
-
-
-def _nll_and_grad(blocks, y, weight, min_scale, full, wants_grad):
-    """The loss of :func:`head_nll` and, if ``wants_grad``, its gradient.
-
-    ``blocks`` are the head's output blocks of
-    :meth:`~sklearn_mdn._module.MixtureDensityModule.split_head`, transposed.
-
-    Per component, with ``scale = softplus(raw) + min_scale``, the residual
-    ``e = y - means``, ``u = e / scale``, the precision factor
-    ``P = diag(1 / scale) + O`` (``O`` strictly lower triangular) and
-    ``z = P^T e``, the log density is
-    ``c = -|z|^2 / 2 - sum(log scale) - d/2 log(2 pi)``. With the
-    responsibilities ``r = softmax(logits + c)``, the weights
-    ``pi = softmax(logits)`` and the row weights ``w``, the loss is
-    ``-sum(w log sum(pi exp(c))) / n``, and ``n`` times its gradient is
-
-    - ``d/d logits = w (pi - r)``,
-    - ``d/d means = -w r P z``,
-    - ``d/d raw = -w r (z u - 1) / scale * sigmoid(raw)``,
-    - ``d/d O[i, j] = w r e_i z_j`` for ``i > j``.
-
-    Arrays are laid out with the rows last: ``(K, n)`` and ``(K, d, n)``;
-    Python floats are kept out of tensor arithmetic (each costs a
-    conversion).
-    """
-    n, d = y.shape
-    logits, means, raw, offdiag = blocks
-    K, n_scale = len(logits), len(raw) // len(logits)
-    dtype, device = logits.dtype, logits.device
-    means = means.reshape(K, d, n)
-    raw = raw.reshape(K, n_scale, n)
-    scale = F.softplus(raw).add_(_scalar(min_scale, dtype, device))
-    diff = y.t() - means
-    u = diff / scale
-    z = u
-    if full:
-        rows, cols = _strict_lower(d, device)
-        offdiag = offdiag.reshape(K, -1, n)
-        diff_rows = diff.index_select(1, rows)
-        z = u.index_add(1, cols, diff_rows * offdiag)
-    log_scale = scale.log()
-    if d == 1:
-        z = z.reshape(K, n)
-        comp = torch.addcmul(logits - log_scale.reshape(K, n), z, z, value=-0.5)
-    else:
-        if n_scale == d:
-            log_det = log_scale.sum(1)
-        else:
-            log_det = torch.add(log_scale, log_scale, alpha=d - 1).reshape(K, n)
-        comp = torch.add(logits - log_det, (z * z).sum(1), alpha=-0.5)
-    # Normalisers of the joint and of the weights, in one pass.
-    both = torch.stack([comp, logits])
-    top = both.amax(1, keepdim=True)
-    probs = both.sub_(top).exp_()
-    total = probs.sum(1, keepdim=True)
-    log_norm = total.log().add_(top)
-    log_prob = log_norm[0, 0] - log_norm[1, 0]
-    const = _scalar(0.5 * d * _LOG_2PI, dtype, device)
-    if weight is None:
-        loss = torch.add(const, log_prob.sum(), alpha=-1.0 / n)
-    else:
-        weighted = (log_prob - const).mul_(weight).sum()
-        loss = torch.add(_scalar(0.0, dtype, device), weighted, alpha=-1.0 / n)
-    if not wants_grad:
-        return loss, None
-    resp, weights = probs.div_(total)
-    # The responsibilities times -w / n, and the logits' gradient.
-    if weight is None:
-        neg_resp = resp * _scalar(-1.0 / n, dtype, device)
-        d_logits = torch.add(neg_resp, weights, alpha=1.0 / n)
-    else:
-        row_weight = weight * _scalar(1.0 / n, dtype, device)
-        neg_resp = (resp * row_weight).neg_()
-        d_logits = torch.addcmul(neg_resp, weights, row_weight)
-    neg_resp = neg_resp.unsqueeze(1)
-    rz = neg_resp * z.reshape(K, d, n)
-    d_means = rz / scale
-    d_raw = (rz * u).sub_(neg_resp).div_(scale)
-    if n_scale != d:
-        d_raw = d_raw.sum(1, keepdim=True)
-    d_raw = d_raw.mul_(torch.sigmoid(raw))
-    grads = [d_logits, d_means.reshape(-1, n), d_raw.reshape(-1, n)]
-    if full:
-        rz_cols = rz.index_select(1, cols)
-        d_means.index_add_(1, rows, rz_cols * offdiag)
-        grads.append((rz_cols * diff_rows).neg_().reshape(-1, n))
-    return loss, torch.cat(grads)
+def train(net, dataset, init_seed):
+    """Initialise and train ``net``; raise if training diverges."""
+    device = torch.device(net.device)
+    cuda_devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.manual_seed(int(init_seed))
+        try:
+            net.fit(dataset, None)
+        except (NonFiniteLossError, torch.linalg.LinAlgError) as exc:
+            raise FloatingPointError(
+                f"Training diverged: {exc}. The estimator is left unfitted; "
+                "try a smaller learning_rate_init or a larger reg_covar."
+            ) from None
+    # The last step may overflow the weights after the last loss was seen.
+    if not all(torch.isfinite(p).all() for p in net.module_.parameters()):
+        raise FloatingPointError(
+            "Training diverged: the network's weights are not finite after "
+            "the last step. The estimator is left unfitted; try a smaller "
+            "learning_rate_init."
+        )

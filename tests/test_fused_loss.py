@@ -7,9 +7,9 @@ import torch
 from sklearn.base import clone
 
 from sklearn_mdn import MDNRegressor
+from sklearn_mdn._fused_loss import fused_nll, head_nll
 from sklearn_mdn._loss import MixtureNLLLoss
 from sklearn_mdn._module import MixtureDensityModule
-from sklearn_mdn._training import fused_nll, head_nll
 
 
 def _module(d, covariance_type, K, seed=0):
