@@ -8,6 +8,19 @@ from sklearn.utils import check_random_state
 from .distribution import NormalMixture
 
 
+def private_rng(random_state) -> np.random.RandomState:
+    """The generator of ``random_state``, never numpy's global one.
+
+    An int seeds a new generator and a ``RandomState`` is used as given, as
+    in ``sklearn.utils.check_random_state``; None gives a generator seeded
+    from fresh operating-system entropy instead of numpy's global generator,
+    so that no call here changes global random state.
+    """
+    if random_state is None:
+        return np.random.RandomState()
+    return check_random_state(random_state)
+
+
 class DistributionRegressorMixin:
     """Point estimates, intervals, quantiles and samples from ``_iter_dists``.
 
@@ -125,7 +138,8 @@ class DistributionRegressorMixin:
             Draws per row.
 
         random_state : int, RandomState instance or None, default=None
-            Seeds the draws.
+            Seeds the draws; None draws fresh entropy (numpy's global
+            generator is not used).
 
         Returns
         -------
@@ -137,10 +151,5 @@ class DistributionRegressorMixin:
             raise ValueError(
                 f"n_samples must be a positive integer, got {n_samples!r}."
             )
-        # None: fresh entropy, not numpy's global generator.
-        rng = (
-            np.random.RandomState()
-            if random_state is None
-            else check_random_state(random_state)
-        )
+        rng = private_rng(random_state)
         return self._map_chunks(X, lambda dist: dist.sample(n_samples, rng))

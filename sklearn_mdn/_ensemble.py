@@ -5,10 +5,9 @@ from numbers import Integral
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import DistributionRegressorMixin
+from ._base import DistributionRegressorMixin, private_rng
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._regressor import _CHUNK_ROWS, MDNRegressor
 from .distribution import NormalMixture
@@ -50,7 +49,8 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         ``joblib.parallel_backend`` context; -1 means all processors.
 
     random_state : int, RandomState instance or None, default=None
-        Draws the members' seeds.
+        Draws the members' seeds; None draws fresh entropy (numpy's global
+        generator is not used).
 
     Attributes
     ----------
@@ -145,7 +145,7 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         base = (
             MDNRegressor(calibrate=False) if self.estimator is None else self.estimator
         )
-        seeds = check_random_state(self.random_state).randint(
+        seeds = private_rng(self.random_state).randint(
             np.iinfo(np.int32).max, size=self.n_estimators
         )
         members = [clone(base).set_params(random_state=int(s)) for s in seeds]

@@ -30,6 +30,18 @@ def _inverse_softplus(value: float) -> float:
     return value + math.log(-math.expm1(-value))
 
 
+def _linear(n_in: int, n_out: int) -> nn.Linear:
+    """An ``nn.Linear`` with uninitialised weights (no random draw)."""
+    return nn.utils.skip_init(nn.Linear, n_in, n_out)
+
+
+def _init_linear(layer: nn.Linear, generator: torch.Generator) -> None:
+    """PyTorch's default initialisation of ``nn.Linear``, from ``generator``."""
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    bound = 1.0 / math.sqrt(layer.in_features) if layer.in_features > 0 else 0.0
+    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
 class MixtureParams(NamedTuple):
     """The Gaussian mixture of each row, as the module outputs it.
 
@@ -79,6 +91,10 @@ class MixtureDensityModule(nn.Module):
         Structure of each component's covariance.
     min_scale : float
         Floor added to the diagonal of every scale.
+    seed : int, default=0
+        Seed of the private generator that draws the initial weights. The
+        global torch generator is neither used nor changed, so that modules
+        built in concurrent threads get the same weights for the same seed.
     """
 
     def __init__(
@@ -90,6 +106,7 @@ class MixtureDensityModule(nn.Module):
         activation: str,
         covariance_type: str,
         min_scale: float,
+        seed: int = 0,
     ):
         super().__init__()
         self.n_targets = d = n_targets
@@ -107,16 +124,19 @@ class MixtureDensityModule(nn.Module):
         layers: list[nn.Module] = []
         width = n_features
         for size in hidden_layer_sizes:
-            layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
+            layers += [_linear(width, size), ACTIVATIONS[activation]()]
             width = size
         self.trunk = nn.Sequential(*layers)
-        self.head = nn.Linear(width, K * (1 + d + self.n_scale + self.n_offdiag))
-        self._init_head()
+        self.head = _linear(width, K * (1 + d + self.n_scale + self.n_offdiag))
+        generator = torch.Generator().manual_seed(int(seed))
+        for layer in [*self.trunk[::2], self.head]:
+            _init_linear(layer, generator)
+        self._init_head(generator)
         if self.full:
             rows, cols = torch.tril_indices(d, d, offset=-1)
             self.register_buffer("_offdiag_index", rows * d + cols, persistent=False)
 
-    def _init_head(self) -> None:
+    def _init_head(self, generator: torch.Generator) -> None:
         """Start near equal weights and unit scales, with spread-out means.
 
         Component means start at the quantiles ``(k + 1/2) / K`` of a
@@ -132,7 +152,10 @@ class MixtureDensityModule(nn.Module):
             self.head.weight.mul_(0.1)
             bias = self.head.bias
             bias.zero_()
-            means = torch.stack([spread[torch.randperm(K)] for _ in range(d)], dim=1)
+            means = torch.stack(
+                [spread[torch.randperm(K, generator=generator)] for _ in range(d)],
+                dim=1,
+            )
             bias[K : K + K * d] = means.reshape(-1)
             start = K + K * d
             scale_bias = _inverse_softplus(max(1.0 - self.min_scale, 1e-3))

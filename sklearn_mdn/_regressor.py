@@ -5,10 +5,9 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import DistributionRegressorMixin
+from ._base import DistributionRegressorMixin, private_rng
 from ._calibration import fit_spread_factor
 from ._compat import Interval, StrOptions, _fit_context
 from ._module import ACTIVATIONS, MixtureParams, to_distribution
@@ -16,6 +15,7 @@ from ._persistence import add_version, pop_version
 from ._preprocessing import _weighted_moments, to_tensor, validate_fit_data
 from ._training import (
     CHUNK_ROWS,
+    Seeds,
     TensorDataset,
     build_net,
     check_device,
@@ -127,8 +127,12 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffling of the rows and the
-        validation split. An int gives reproducible fits. The global numpy
-        and torch random states are never touched.
+        validation split, each drawn from a private generator. An int gives
+        reproducible fits, identical whether fits run one after another, in
+        threads or in processes. None draws fresh seeds from the operating
+        system: unlike scikit-learn's convention, numpy's global generator is
+        not used. The global numpy and torch random states are never
+        touched.
 
     verbose : int, default=0
         Print one line per epoch when positive, below a progress bar over
@@ -323,17 +327,12 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         hidden = self._check_hidden_layer_sizes()
         X, y, y2, sample_weight = validate_fit_data(self, X, y, sample_weight)
-        rng = check_random_state(self.random_state)
-        init_seed, split_seed, shuffle_seed = rng.randint(
-            np.iinfo(np.int32).max, size=3
-        )
+        seeds = Seeds.draw(private_rng(self.random_state))
         budget = plan_budget(self, len(y2))
         device = check_device(self.device)
         dataset = self._standardise(X, y, y2, sample_weight, device)
-        net = build_net(
-            self, X.shape[1], hidden, budget, device, split_seed, shuffle_seed
-        )
-        train(net, dataset, init_seed)
+        net = build_net(self, X.shape[1], hidden, budget, device, seeds)
+        train(net, dataset)
         self._set_fitted_state(net, dataset, budget)
         return self
 

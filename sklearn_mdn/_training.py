@@ -49,6 +49,18 @@ _AUTO_EPOCHS = (50, 1000)
 _MIN_ROWS_EARLY_STOPPING = 20
 
 
+class Seeds(NamedTuple):
+    """Seeds of a fit's private generators."""
+
+    init: int
+    split: int
+    shuffle: int
+
+    @classmethod
+    def draw(cls, rng):
+        return cls(*(int(s) for s in rng.randint(np.iinfo(np.int32).max, size=3)))
+
+
 class Budget(NamedTuple):
     """How a fit trains: with a hold-out or not, rows per step, epochs."""
 
@@ -402,7 +414,7 @@ def plan_budget(estimator, n: int) -> Budget:
     return Budget(use_valid, batch_size, max_iter)
 
 
-def build_net(estimator, n_features, hidden, budget, device, split_seed, shuffle_seed):
+def build_net(estimator, n_features, hidden, budget, device, seeds):
     """The skorch net for ``estimator``'s parameters, not yet initialised."""
     callbacks = []
     if budget.use_valid:
@@ -426,6 +438,7 @@ def build_net(estimator, n_features, hidden, budget, device, split_seed, shuffle
         module__activation=estimator.activation,
         module__covariance_type=estimator.covariance_type,
         module__min_scale=math.sqrt(estimator.reg_covar),
+        module__seed=seeds.init,
         criterion__allow_missing=estimator.missing_targets == "marginalize",
         optimizer=torch.optim.Adam,
         optimizer__weight_decay=estimator.alpha,
@@ -434,9 +447,9 @@ def build_net(estimator, n_features, hidden, budget, device, split_seed, shuffle
         lr=estimator.learning_rate_init,
         max_epochs=budget.max_iter,
         batch_size=budget.batch_size,
-        iterator_train__seed=int(shuffle_seed),
+        iterator_train__seed=seeds.shuffle,
         iterator_valid__batch_size=CHUNK_ROWS,
-        train_split=HoldOut(estimator.validation_fraction, split_seed)
+        train_split=HoldOut(estimator.validation_fraction, seeds.split)
         if budget.use_valid
         else None,
         callbacks=callbacks,
@@ -445,19 +458,19 @@ def build_net(estimator, n_features, hidden, budget, device, split_seed, shuffle
     )
 
 
-def train(net, dataset, init_seed):
-    """Initialise and train ``net``; raise if training diverges."""
-    device = torch.device(net.device)
-    cuda_devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda_devices):
-        torch.manual_seed(int(init_seed))
-        try:
-            net.fit(dataset, None)
-        except (NonFiniteLossError, torch.linalg.LinAlgError) as exc:
-            raise FloatingPointError(
-                f"Training diverged: {exc}. The estimator is left unfitted; "
-                "try a smaller learning_rate_init or a larger reg_covar."
-            ) from None
+def train(net, dataset):
+    """Initialise and train ``net``; raise if training diverges.
+
+    Nothing here draws from torch's global generator (the module's weights
+    come from its ``seed``), so fits in concurrent threads do not interfere.
+    """
+    try:
+        net.fit(dataset, None)
+    except (NonFiniteLossError, torch.linalg.LinAlgError) as exc:
+        raise FloatingPointError(
+            f"Training diverged: {exc}. The estimator is left unfitted; "
+            "try a smaller learning_rate_init or a larger reg_covar."
+        ) from None
     # The last step may overflow the weights after the last loss was seen.
     if not all(torch.isfinite(p).all() for p in net.module_.parameters()):
         raise FloatingPointError(
