@@ -5,6 +5,7 @@ import importlib
 from . import metrics
 from ._compose import predict_dist, predict_interval, predict_quantiles, sample
 from ._persistence import InconsistentVersionWarning
+from ._warnings import OutOfDomainWarning
 from .distribution import NormalMixture
 
 __version__ = "0.1.0.dev0"
@@ -14,6 +15,7 @@ __all__ = [
     "MDNEnsembleRegressor",
     "MDNRegressor",
     "NormalMixture",
+    "OutOfDomainWarning",
     "__version__",
     "metrics",
     "predict_dist",

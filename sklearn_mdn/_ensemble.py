@@ -9,12 +9,20 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import DistributionRegressorMixin, private_rng
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
+from ._preprocessing import warn_out_of_domain
 from ._regressor import _CHUNK_ROWS, MDNRegressor
 from .distribution import NormalMixture
 
 
 def _fit_member(estimator, X, y, sample_weight):
     return estimator.fit(X, y, sample_weight=sample_weight)
+
+
+def _member_dist(member, X) -> NormalMixture:
+    """A member's prediction, without its own domain warning."""
+    if isinstance(member, MDNRegressor):
+        return NormalMixture.concatenate(list(member._iter_dists(X, False)))
+    return member.predict_dist(X)
 
 
 class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
@@ -157,9 +165,13 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
     def _iter_dists(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        # The members share the training inputs, so one domain check serves
+        # all of them (one warning, not one per member).
+        first = self.estimators_[0]
+        warn_out_of_domain(X, getattr(first, "input_bounds_", None), stacklevel=4)
         weight = 1.0 / len(self.estimators_)
         for chunk in np.array_split(X, max(1, -(-len(X) // _CHUNK_ROWS))):
-            dists = [member.predict_dist(chunk) for member in self.estimators_]
+            dists = [_member_dist(member, chunk) for member in self.estimators_]
             yield NormalMixture(
                 np.concatenate([d.weights * weight for d in dists], axis=1),
                 np.concatenate([d.means for d in dists], axis=1),

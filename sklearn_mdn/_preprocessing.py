@@ -1,10 +1,13 @@
-"""Standardisation of inputs and targets, weighted by the sample weights."""
+"""Validation and standardisation of training data; the input domain."""
+
+import warnings
 
 import numpy as np
 import torch
 from sklearn.utils.validation import validate_data
 
 from ._compat import _check_sample_weight
+from ._warnings import OutOfDomainWarning
 
 
 def _weighted_moments(a, sample_weight, *, collapse_constant=False):
@@ -103,3 +106,40 @@ def validate_fit_data(estimator, X, y, sample_weight):
             "positive sample_weight; it cannot be fitted."
         )
     return X, y, y2, sample_weight
+
+
+# Margin of the input domain on each side of a feature's training range, as
+# a fraction of that range.
+DOMAIN_MARGIN = 0.5
+
+
+def input_bounds(X, x_scale) -> np.ndarray:
+    """Bounds of the input domain, shape ``(2, n_features)``.
+
+    Each feature's training range widened by :data:`DOMAIN_MARGIN` of that
+    range on each side; a constant feature gets its standardisation scale as
+    margin instead.
+    """
+    low, high = X.min(axis=0), X.max(axis=0)
+    margin = np.where(high > low, DOMAIN_MARGIN * (high - low), x_scale)
+    return np.stack([low - margin, high + margin]).astype(np.float64)
+
+
+def warn_out_of_domain(X, bounds, stacklevel=3) -> None:
+    """Warn (:class:`OutOfDomainWarning`) if rows of ``X`` lie outside
+    ``bounds`` of :func:`input_bounds`."""
+    if bounds is None:
+        return
+    outside = ((X < bounds[0]) | (X > bounds[1])).any(axis=1)
+    n_far = int(outside.sum())
+    if n_far:
+        features = np.flatnonzero(((X < bounds[0]) | (X > bounds[1])).any(axis=0))
+        warnings.warn(
+            f"{n_far} of {len(X)} rows lie far outside the inputs seen in fit "
+            f"(features {features[:5].tolist()}{'...' if len(features) > 5 else ''} "
+            "beyond the training range by more than half of it); their "
+            "predicted distributions are extrapolations of the network, not "
+            "estimates backed by data.",
+            OutOfDomainWarning,
+            stacklevel=stacklevel,
+        )

@@ -12,7 +12,13 @@ from ._calibration import fit_spread_factor
 from ._compat import Interval, StrOptions, _fit_context
 from ._module import ACTIVATIONS, MixtureParams, to_distribution
 from ._persistence import add_version, pop_version
-from ._preprocessing import _weighted_moments, to_tensor, validate_fit_data
+from ._preprocessing import (
+    _weighted_moments,
+    input_bounds,
+    to_tensor,
+    validate_fit_data,
+    warn_out_of_domain,
+)
 from ._training import (
     CHUNK_ROWS,
     Seeds,
@@ -172,6 +178,12 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Factor on the scale of every predicted component, fitted on the
         held-out rows when ``calibrate`` is true; otherwise 1.0.
 
+    input_bounds_ : ndarray of shape (2, `n_features_in_`)
+        Lower and upper bounds of the input domain: each feature's range in
+        the training rows, widened by half that range on each side.
+        Predictions for rows outside it warn with
+        :class:`~sklearn_mdn.OutOfDomainWarning`.
+
     See Also
     --------
     sklearn.neural_network.MLPRegressor : Point predictions from an MLP.
@@ -192,6 +204,13 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     with :class:`~sklearn_mdn.InconsistentVersionWarning` when loaded by
     another version. A model fitted on CUDA loads and predicts on a machine
     without it: its network moves to the CPU, ``device`` keeps its value.
+
+    *Extrapolation.* Far from the training inputs the network extrapolates
+    its last linear pieces without limit, and its predicted spread follows
+    no data: a row at 1e6 in a model fitted on inputs in [-2, 2] can get an
+    interval hundreds of times narrower than in-range rows. Every
+    prediction method warns with :class:`~sklearn_mdn.OutOfDomainWarning`,
+    counting such rows, when a row lies outside ``input_bounds_``.
 
     *Divergence.* If the training loss or the weights stop being finite,
     ``fit`` raises ``FloatingPointError`` and leaves the estimator unfitted.
@@ -356,6 +375,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.y_mean_, self.y_scale_ = _weighted_moments(
             y2, sample_weight, collapse_constant=True
         )
+        self.input_bounds_ = input_bounds(X, self.x_scale_)
         self.n_outputs_ = y2.shape[1]
         self._y_ndim = y.ndim
         n = len(y2)
@@ -421,10 +441,16 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             )
 
     # -------------------------------------------------------------- predict
-    def _iter_dists(self, X):
-        """Yield the predicted mixture of each chunk of rows of ``X``."""
+    def _iter_dists(self, X, check_domain=True):
+        """Yield the predicted mixture of each chunk of rows of ``X``.
+
+        With ``check_domain``, warn (:class:`OutOfDomainWarning`) first if
+        rows lie outside :attr:`input_bounds_`.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        if check_domain:
+            warn_out_of_domain(X, getattr(self, "input_bounds_", None), stacklevel=4)
         # The net's device, not self.device: a net fitted on CUDA and loaded
         # on a machine without it has been moved to the CPU.
         device = self.net_.device
