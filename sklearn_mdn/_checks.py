@@ -7,6 +7,8 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._compat import _check_sample_weight
+
 # Rows of mixture weights must sum to one within this absolute tolerance (leaves
 # room for weights computed by a float32 softmax).
 _WEIGHT_ATOL = 1e-5
@@ -17,6 +19,8 @@ _WEIGHT_ATOL = 1e-5
 # own sizes.
 _SOLVER_CHUNK_ELEMENTS = 2**20
 _CRPS_CHUNK_ELEMENTS = 2**21
+
+_MISSING_OPTIONS = ("error", "marginalize")
 
 
 def _check_mixture_weights(weights: np.ndarray) -> None:
@@ -232,3 +236,72 @@ def _check_concatenable(distributions, cls) -> list:
                 f"event_shape): got {key} and {other}."
             )
     return distributions
+
+
+def _check_missing(missing_targets) -> None:
+    if missing_targets not in _MISSING_OPTIONS:
+        raise ValueError(
+            f"missing_targets must be one of {_MISSING_OPTIONS}, "
+            f"got {missing_targets!r}."
+        )
+
+
+def _check_observed(y: np.ndarray, missing_targets) -> np.ndarray:
+    """Check ``y`` for inf and NaN; return the mask of observed entries."""
+    _check_missing(missing_targets)
+    if np.isinf(y).any():
+        raise ValueError("y_true must not contain infinite values.")
+    observed = ~np.isnan(y)
+    if not observed.all() and missing_targets == "error":
+        raise ValueError(
+            "y_true contains NaN. Pass missing_targets='marginalize' to treat NaN "
+            "entries as missing targets."
+        )
+    return observed
+
+
+def _check_targets(y_true, dist, missing_targets):
+    """Validate ``y_true`` against ``dist``.
+
+    Returns ``y`` of shape (n, d) and the mask of observed entries, same shape.
+    ``y_true`` must have shape ``(n, *dist.event_shape)``; for a single target,
+    ``(n,)`` and ``(n, 1)`` are both accepted.
+    """
+    dist = _check_dist(dist)
+    try:
+        y = np.asarray(y_true, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"y_true must be numeric: {exc}") from None
+    n, d = len(dist), dist.n_targets
+    expected = (n, *dist.event_shape)
+    single = d == 1 and y.shape in ((n,), (n, 1))
+    if y.shape != expected and not single:
+        raise ValueError(
+            f"y_true has shape {y.shape}, but dist has {n} rows and event_shape "
+            f"{dist.event_shape}: expected shape {expected}."
+        )
+    y = y.reshape(n, d)
+    return y, _check_observed(y, missing_targets)
+
+
+def _check_weights(sample_weight, n: int) -> np.ndarray:
+    sample_weight = _check_sample_weight(
+        sample_weight, np.empty((n, 0)), dtype=np.float64, ensure_non_negative=True
+    )
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum.")
+    return sample_weight
+
+
+def _check_interval(interval) -> np.ndarray:
+    interval = np.asarray(interval, dtype=np.float64)
+    if interval.ndim not in (2, 3) or interval.shape[-1] != 2:
+        raise ValueError(
+            "interval must have shape (n_samples, 2) or (n_samples, n_targets, 2) "
+            f"(the output of predict_interval), got {interval.shape}."
+        )
+    if np.isnan(interval).any():
+        raise ValueError("interval must not contain NaN.")
+    if np.any(interval[..., 0] > interval[..., 1]):
+        raise ValueError("interval has a lower bound above its upper bound.")
+    return interval
