@@ -368,6 +368,16 @@ def test_ppf_rejects_bad_levels(q):
         dist.ppf(q)
 
 
+def test_level_errors_name_the_argument_and_the_values():
+    from sklearn_mdn._checks import _check_levels
+
+    with pytest.raises(ValueError, match=r"not percentages\), got \[10.0, 50.0\]"):
+        random_mixture(0).ppf([0.5, 10, 50])
+    with pytest.raises(ValueError, match="^quantiles must be finite and in"):
+        _check_levels([10, 50], "quantiles")
+    np.testing.assert_array_equal(_check_levels([0, 0.5, 1]), [0, 0.5, 1])
+
+
 # ---------------------------------------------------------------------------
 # Intervals
 # ---------------------------------------------------------------------------
