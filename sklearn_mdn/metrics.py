@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import numbers
-from inspect import signature
-
 import numpy as np
 from scipy.special import erf
-from sklearn.pipeline import Pipeline
 
-from ._compat import _BaseScorer, _check_sample_weight
+from ._checks import (
+    _CRPS_CHUNK_ELEMENTS,
+    _check_interval,
+    _check_mixture_weights,
+    _check_observed,
+    _check_targets,
+    _check_weights,
+)
+from ._scorers import make_dist_scorer
+from ._solvers import _INV_SQRT_2PI, _marginal_scales
 from .distribution import NormalMixture
 
 __all__ = [
@@ -24,84 +29,12 @@ __all__ = [
     "pit",
 ]
 
-_INV_SQRT_2PI = float(1.0 / np.sqrt(2.0 * np.pi))
 _INV_SQRT_2 = float(1.0 / np.sqrt(2.0))
-# Rows of mixture weights must sum to one within this tolerance (as in
-# ``NormalMixture``: room for weights from a float32 softmax).
-_WEIGHT_ATOL = 1e-5
-# Largest number of float64 elements of one temporary array in the CRPS
-# (the component-pair term has K * K elements per value).
-_CHUNK_ELEMENTS = 2**21
-_MISSING_OPTIONS = ("error", "marginalize")
 
 
 # ----------------------------------------------------------------------
-# Input validation
+# Averages
 # ----------------------------------------------------------------------
-def _check_dist(dist) -> NormalMixture:
-    if not isinstance(dist, NormalMixture):
-        raise TypeError(
-            "dist must be a sklearn_mdn.NormalMixture (the output of "
-            f"predict_dist), got {type(dist).__name__}."
-        )
-    return dist
-
-
-def _check_missing(missing_targets) -> None:
-    if missing_targets not in _MISSING_OPTIONS:
-        raise ValueError(
-            f"missing_targets must be one of {_MISSING_OPTIONS}, "
-            f"got {missing_targets!r}."
-        )
-
-
-def _check_observed(y: np.ndarray, missing_targets) -> np.ndarray:
-    """Check ``y`` for inf and NaN; return the mask of observed entries."""
-    _check_missing(missing_targets)
-    if np.isinf(y).any():
-        raise ValueError("y_true must not contain infinite values.")
-    observed = ~np.isnan(y)
-    if not observed.all() and missing_targets == "error":
-        raise ValueError(
-            "y_true contains NaN. Pass missing_targets='marginalize' to treat NaN "
-            "entries as missing targets."
-        )
-    return observed
-
-
-def _check_targets(y_true, dist, missing_targets):
-    """Validate ``y_true`` against ``dist``.
-
-    Returns ``y`` of shape (n, d) and the mask of observed entries, same shape.
-    ``y_true`` must have shape ``(n, *dist.event_shape)``; for a single target,
-    ``(n,)`` and ``(n, 1)`` are both accepted.
-    """
-    dist = _check_dist(dist)
-    try:
-        y = np.asarray(y_true, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"y_true must be numeric: {exc}") from None
-    n, d = len(dist), dist.n_targets
-    expected = (n, *dist.event_shape)
-    single = d == 1 and y.shape in ((n,), (n, 1))
-    if y.shape != expected and not single:
-        raise ValueError(
-            f"y_true has shape {y.shape}, but dist has {n} rows and event_shape "
-            f"{dist.event_shape}: expected shape {expected}."
-        )
-    y = y.reshape(n, d)
-    return y, _check_observed(y, missing_targets)
-
-
-def _check_weights(sample_weight, n: int) -> np.ndarray:
-    sample_weight = _check_sample_weight(
-        sample_weight, np.empty((n, 0)), dtype=np.float64, ensure_non_negative=True
-    )
-    if not sample_weight.sum() > 0:
-        raise ValueError("sample_weight must have a positive sum.")
-    return sample_weight
-
-
 def _weighted_mean(values: np.ndarray, weights: np.ndarray, what: str) -> float:
     total = weights.sum()
     if not total > 0:
@@ -310,12 +243,7 @@ def gaussian_mixture_crps(y, weights, means, scales):
             f"shapes do not broadcast: y {y.shape}, weights {w.shape}, means "
             f"{mu.shape}, scales {s.shape}."
         ) from None
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("weights must be finite and non-negative.")
-    if np.any(np.abs(w.sum(axis=-1) - 1.0) > _WEIGHT_ATOL):
-        raise ValueError(
-            f"weights must sum to 1 over the last axis (within {_WEIGHT_ATOL})."
-        )
+    _check_mixture_weights(w)
     if not np.all(np.isfinite(mu)):
         raise ValueError("means must be finite.")
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
@@ -326,7 +254,7 @@ def gaussian_mixture_crps(y, weights, means, scales):
     mu = np.broadcast_to(mu, (*shape, K)).reshape(-1, K)
     s = np.broadcast_to(s, (*shape, K)).reshape(-1, K)
     out = np.empty(y.shape)
-    chunk = max(1, _CHUNK_ELEMENTS // (K * K))
+    chunk = max(1, _CRPS_CHUNK_ELEMENTS // (K * K))
     for start in range(0, y.size, chunk):
         sl = slice(start, start + chunk)
         wc, muc, sc = w[sl], mu[sl], s[sl]
@@ -341,8 +269,7 @@ def gaussian_mixture_crps(y, weights, means, scales):
 
 def _marginal_crps(dist: NormalMixture, y: np.ndarray) -> np.ndarray:
     """CRPS of each target's marginal, shape (n, d); NaN where ``y`` is NaN."""
-    L = dist.scale_tril
-    scales = np.sqrt(np.einsum("nkij,nkij->nki", L, L))  # (n, K, d)
+    scales = _marginal_scales(dist.scale_tril)  # (n, K, d)
     return gaussian_mixture_crps(
         y,
         dist.weights[:, None, :],
@@ -424,20 +351,6 @@ def crps(
 # ----------------------------------------------------------------------
 # Intervals and calibration
 # ----------------------------------------------------------------------
-def _check_interval(interval) -> np.ndarray:
-    interval = np.asarray(interval, dtype=np.float64)
-    if interval.ndim not in (2, 3) or interval.shape[-1] != 2:
-        raise ValueError(
-            "interval must have shape (n_samples, 2) or (n_samples, n_targets, 2) "
-            f"(the output of predict_interval), got {interval.shape}."
-        )
-    if np.isnan(interval).any():
-        raise ValueError("interval must not contain NaN.")
-    if np.any(interval[..., 0] > interval[..., 1]):
-        raise ValueError("interval has a lower bound above its upper bound.")
-    return interval
-
-
 def interval_coverage(
     y_true,
     interval,
@@ -564,107 +477,6 @@ def pit(y_true, dist, *, missing_targets="error"):
     values = values.reshape(y.shape)
     values[~observed] = np.nan
     return values.reshape(len(y), *dist.event_shape)
-
-
-# ----------------------------------------------------------------------
-# Scorers
-# ----------------------------------------------------------------------
-def _final_and_dist(estimator, X):
-    """The estimator that predicts distributions, and its prediction on ``X``.
-
-    ``estimator`` either has a ``predict_dist`` method, or is a ``Pipeline``
-    (possibly nested) whose last step has one: ``X`` then goes through the
-    other steps' ``transform`` first.
-    """
-    if hasattr(estimator, "predict_dist"):
-        return estimator, estimator.predict_dist(X)
-    if isinstance(estimator, Pipeline):
-        if len(estimator) > 1:
-            X = estimator[:-1].transform(X)
-        return _final_and_dist(estimator[-1], X)
-    raise TypeError(
-        "scoring a predictive distribution needs an estimator with a predict_dist "
-        "method (such as MDNRegressor) or a Pipeline ending in one, got "
-        f"{type(estimator).__name__}."
-    )
-
-
-class _DistributionScorer(_BaseScorer):
-    """Scorer calling ``score_func(y_true, estimator.predict_dist(X))``.
-
-    It reaches ``predict_dist`` through ``Pipeline`` steps (see
-    :func:`_final_and_dist`), and passes the fitted estimator's
-    ``missing_targets`` setting to score functions that accept one.
-    """
-
-    def __init__(self, score_func, sign, kwargs):
-        # scikit-learn's multimetric scoring looks these method names up on the
-        # estimator itself (to decide on caching); a Pipeline has "predict"
-        # but not "predict_dist". The distribution is predicted in ``_score``.
-        super().__init__(score_func, sign, kwargs, ("predict_dist", "predict"))
-
-    def __repr__(self):
-        kwargs = "".join(f", {k}={v!r}" for k, v in self._kwargs.items())
-        return (
-            f"make_dist_scorer({self._score_func.__name__}, "
-            f"greater_is_better={self._sign > 0}{kwargs})"
-        )
-
-    def _score(self, method_caller, estimator, X, y_true, **kwargs):
-        final, dist = _final_and_dist(estimator, X)
-        params = {**self._kwargs, **kwargs}
-        if (
-            getattr(final, "missing_targets", None) == "marginalize"
-            and "missing_targets" not in params
-            and "missing_targets" in signature(self._score_func).parameters
-        ):
-            params["missing_targets"] = "marginalize"
-        score = self._score_func(y_true, dist, **params)
-        if not isinstance(score, numbers.Real):
-            raise ValueError(
-                f"{self._score_func.__name__} returned {score!r}; a scorer needs a "
-                "single number (use multioutput='uniform_average')."
-            )
-        return self._sign * float(score)
-
-
-def make_dist_scorer(score_func, *, greater_is_better=False, **kwargs):
-    """Make a scorer from a metric of predictive distributions.
-
-    The scorer is called as ``scorer(estimator, X, y, sample_weight=None)``,
-    like scikit-learn's scorers, and returns
-    ``sign * score_func(y, estimator.predict_dist(X), **kwargs)`` with
-    ``sign = -1`` for losses (``greater_is_better=False``), so that greater is
-    always better. ``estimator`` may also be a ``Pipeline`` whose last step
-    has ``predict_dist``: ``X`` is transformed by the other steps first.
-
-    Parameters
-    ----------
-    score_func : callable
-        Metric ``score_func(y_true, dist, **kwargs)`` returning a number,
-        such as :func:`mean_negative_log_likelihood` or :func:`crps`.
-    greater_is_better : bool, default=False
-        Whether ``score_func`` is a score (greater is better) rather than a
-        loss.
-    **kwargs
-        Extra arguments of ``score_func``.
-
-    Returns
-    -------
-    scorer : callable
-        A scorer for ``GridSearchCV(scoring=...)``, ``cross_validate`` and
-        the like. With metadata routing enabled, request ``sample_weight``
-        with ``scorer.set_score_request(sample_weight=True)``.
-
-    Examples
-    --------
-    >>> from sklearn_mdn.metrics import crps, make_dist_scorer
-    >>> make_dist_scorer(crps, multioutput=[0.5, 0.5])
-    make_dist_scorer(crps, greater_is_better=False, multioutput=[0.5, 0.5])
-    """
-    if not callable(score_func):
-        raise TypeError(f"score_func must be callable, got {score_func!r}.")
-    return _DistributionScorer(score_func, 1 if greater_is_better else -1, kwargs)
 
 
 neg_nll_scorer = make_dist_scorer(mean_negative_log_likelihood)

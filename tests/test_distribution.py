@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 from scipy import optimize, stats
 from scipy.special import logsumexp
 
-from sklearn_mdn import distribution
+from sklearn_mdn import _solvers
 from sklearn_mdn.distribution import NormalMixture
 
 # RuntimeWarnings (log(0), overflow, invalid values) would mean silent NaN/inf.
@@ -368,6 +368,16 @@ def test_ppf_rejects_bad_levels(q):
         dist.ppf(q)
 
 
+def test_level_errors_name_the_argument_and_the_values():
+    from sklearn_mdn._checks import _check_levels
+
+    with pytest.raises(ValueError, match=r"not percentages\), got \[10.0, 50.0\]"):
+        random_mixture(0).ppf([0.5, 10, 50])
+    with pytest.raises(ValueError, match="^quantiles must be finite and in"):
+        _check_levels([10, 50], "quantiles")
+    np.testing.assert_array_equal(_check_levels([0, 0.5, 1]), [0, 0.5, 1])
+
+
 # ---------------------------------------------------------------------------
 # Intervals
 # ---------------------------------------------------------------------------
@@ -668,7 +678,7 @@ def test_chunked_solvers_match(monkeypatch):
     dist = random_mixture(25, n=9, K=3, d=2)
     q = [1e-6, 0.3, 0.8]
     ppf, mode = dist.ppf(q), dist.mode()
-    monkeypatch.setattr(distribution, "_CHUNK_ELEMENTS", 7)
+    monkeypatch.setattr(_solvers, "_SOLVER_CHUNK_ELEMENTS", 7)
     np.testing.assert_array_equal(dist.ppf(q), ppf)
     np.testing.assert_allclose(dist.mode(), mode, rtol=1e-9, atol=1e-9)
 

@@ -405,6 +405,25 @@ def test_scorers_are_minus_the_metrics():
     assert "greater_is_better=False" in repr(neg_nll_scorer)
 
 
+def test_scorer_unwraps_searches_and_refuses_target_transforms():
+    from sklearn.compose import TransformedTargetRegressor
+
+    rng = np.random.RandomState(16)
+    dist = random_mixture(rng, 30, 2, 1)
+    X = np.arange(30)[:, None]
+    y = draw(rng, dist, 1)[:, 0, 0]
+    search = GridSearchCV(
+        FixedDistRegressor(dist), {"missing_targets": ["error"]}, cv=2
+    ).fit(X, y)
+    expected = -mean_negative_log_likelihood(y, dist)
+    assert neg_nll_scorer(search, X, y) == pytest.approx(expected, rel=1e-14)
+    ttr = TransformedTargetRegressor(
+        FixedDistRegressor(dist), func=np.exp, inverse_func=np.log
+    ).fit(X, y)
+    with pytest.raises(TypeError, match="predict_dist.*without a target transform"):
+        neg_nll_scorer(ttr, X, y)
+
+
 def test_scorer_errors_and_missing_targets():
     rng = np.random.RandomState(15)
     dist = random_mixture(rng, 20, 2, 2)

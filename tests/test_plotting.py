@@ -264,3 +264,151 @@ def test_clear_error_without_matplotlib(monkeypatch):
         plotting.PITDisplay(pit_values=[0.5]).plot()
     monkeypatch.undo()
     importlib.reload(plotting)
+
+
+# ------------------------------------------------------- target transforms
+def _log_target_models():
+    from sklearn.compose import TransformedTargetRegressor
+
+    rng = np.random.RandomState(3)
+    X = rng.uniform(-1, 1, size=(120, 2))
+    y = np.exp(X[:, 0] + 0.2 * rng.normal(size=120))
+
+    def mdn():
+        return MDNRegressor(2, hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+
+    ttr = TransformedTargetRegressor(mdn(), func=np.log, inverse_func=np.exp)
+    pipe = make_pipeline(
+        StandardScaler(),
+        TransformedTargetRegressor(mdn(), func=np.log, inverse_func=np.exp),
+    )
+    return X, y, {"ttr": ttr.fit(X, y), "pipeline": pipe.fit(X, y)}
+
+
+@pytest.fixture(scope="module")
+def log_target():
+    return _log_target_models()
+
+
+def _inner(model, X):
+    """The inner MDNRegressor's mixtures of a (Pipeline of a) log-target TTR."""
+    if hasattr(model, "steps"):
+        return model[-1].regressor_.predict_dist(model[0].transform(X))
+    return model.regressor_.predict_dist(X)
+
+
+@pytest.mark.parametrize("name", ["ttr", "pipeline"])
+def test_pit_and_coverage_displays_through_a_target_transform(log_target, name):
+    from sklearn_mdn import predict_interval
+    from sklearn_mdn.metrics import interval_coverage
+
+    X, y, models = log_target
+    model = models[name]
+    display = PITDisplay.from_estimator(model, X, y)
+    # PIT values are unchanged by the monotone transform.
+    np.testing.assert_allclose(display.pit_values, _inner(model, X).cdf(np.log(y)))
+    display = CoverageDisplay.from_estimator(model, X, y, levels=[0.5, 0.9])
+    expected = [interval_coverage(y, predict_interval(model, X, c)) for c in (0.5, 0.9)]
+    np.testing.assert_allclose(display.line_.get_ydata(), expected)
+    assert display.line_.get_label() == type(model).__name__
+
+
+def test_pit_display_through_a_decreasing_target_transform(log_target):
+    from sklearn.compose import TransformedTargetRegressor
+
+    X, y, _ = log_target
+    model = TransformedTargetRegressor(
+        MDNRegressor(2, hidden_layer_sizes=(8,), max_iter=5, random_state=0),
+        func=lambda v: -np.log(v),
+        inverse_func=lambda v: np.exp(-v),
+    ).fit(X, y)
+    display = PITDisplay.from_estimator(model, X, y)
+    # P(Y <= y) = P(-log Y >= -log y) = 1 - F(-log y).
+    expected = 1.0 - model.regressor_.predict_dist(X).cdf(-np.log(y))
+    np.testing.assert_allclose(display.pit_values, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["ttr", "pipeline"])
+def test_density_display_through_a_target_transform(log_target, name):
+    from sklearn_mdn import predict_interval
+
+    X, y, models = log_target
+    model = models[name]
+    display = PredictiveDensityDisplay.from_estimator(
+        model, X, y, n_points=6, y_grid=4000, point_estimate=["mean", "mode"]
+    )
+    rows = np.column_stack([display.x_grid, np.full(6, np.median(X[:, 1]))])
+    y_grid = display.y_grid
+    assert y_grid.min() > 0
+    # The density of Y = exp(Z) is p_Z(log y) / y, and integrates to one.
+    inner = _inner(model, rows)
+    expected = inner.pdf(np.broadcast_to(np.log(y_grid)[:, None], (4000, 6)))
+    np.testing.assert_allclose(display.density, expected / y_grid[:, None], rtol=1e-6)
+    mass = np.trapezoid(display.density, y_grid, axis=0)
+    np.testing.assert_allclose(mass, 1.0, atol=5e-3)
+    np.testing.assert_allclose(display.interval, predict_interval(model, rows))
+    np.testing.assert_allclose(display.point_estimates["mean"], model.predict(rows))
+    np.testing.assert_allclose(display.point_estimates["mode"], np.exp(inner.mode()))
+
+
+def test_density_display_refuses_a_transform_that_is_not_monotone(log_target):
+    from sklearn.compose import TransformedTargetRegressor
+
+    X, y, models = log_target
+    square = TransformedTargetRegressor(
+        MDNRegressor(2, hidden_layer_sizes=(8,), max_iter=5, random_state=0),
+        func=np.square,
+        inverse_func=np.sqrt,
+        check_inverse=False,
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="not monotone over the plotted y grid"):
+        PredictiveDensityDisplay.from_estimator(
+            square, X, y_grid=np.linspace(-1, 1, 11)
+        )
+    with pytest.raises(ValueError, match="not finite over the plotted y grid"):
+        PredictiveDensityDisplay.from_estimator(
+            models["ttr"], X, y_grid=np.linspace(-1, 1, 11)
+        )
+
+
+# ---------------------------------------------------------- drawing fixes
+def test_pit_band_over_the_bars_and_legend_clear_of_them():
+    rng = np.random.RandomState(1)
+    n = 300
+    display = PITDisplay.from_predictions(rng.normal(size=n), standard_normals(n))
+    assert display.band_.get_zorder() > display.bars_[0].get_zorder()
+    assert display.band_.get_alpha() < 1
+    display.figure_.canvas.draw()
+    legend = display.ax_.get_legend().get_window_extent()
+    for bar in display.bars_:
+        assert not legend.overlaps(bar.get_window_extent())
+
+
+def test_coverage_display_one_diagonal_for_two_curves_and_a_title(fitted, data):
+    X, y = data
+    fig, ax = plt.subplots()
+    first = CoverageDisplay.from_estimator(fitted, X, y[:, 0], ax=ax)
+    second = CoverageDisplay.from_predictions(
+        y[:, 0], fitted.predict_dist(X), ax=ax, estimator_name="again"
+    )
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["calibrated", "MDNRegressor", "again"]
+    assert second.diagonal_ is first.diagonal_
+    assert ax.get_title()
+
+
+def test_density_interval_bounds_are_open_lines_with_a_colorbar(fitted, data):
+    X, y = data
+    display = PredictiveDensityDisplay.from_estimator(fitted, X, n_points=20)
+    lower, upper = display.interval_lines_
+    # Two open lines along the grid: no vertical edge closes them.
+    for line, column in ((lower, 0), (upper, 1)):
+        np.testing.assert_allclose(line.get_xdata(), display.x_grid)
+        np.testing.assert_allclose(line.get_ydata(), display.interval[:, column])
+    assert np.all(display.interval_band_.get_linewidths() == 0)
+    assert display.colorbar_.mappable is display.density_
+    assert display.colorbar_.ax.get_ylabel() == "predictive density"
+    display = PredictiveDensityDisplay.from_estimator(
+        fitted, X, n_points=20, colorbar=False
+    )
+    assert display.colorbar_ is None

@@ -1,0 +1,118 @@
+"""Scorers of predictive distributions, for scikit-learn's model selection.
+
+Re-exported by :mod:`sklearn_mdn.metrics`, where ``neg_nll_scorer`` and
+``neg_crps_scorer`` are built.
+"""
+
+from __future__ import annotations
+
+import numbers
+from inspect import signature
+
+from ._compat import _BaseScorer
+from ._compose import _unwrap
+
+
+def _final_and_dist(estimator, X):
+    """The estimator that predicts distributions, and its prediction on ``X``.
+
+    ``estimator`` has a ``predict_dist`` method, or is a ``Pipeline`` or a
+    fitted search wrapping one (unwrapped by ``_compose._unwrap``: ``X`` goes
+    through the pipeline's other steps first). A ``TransformedTargetRegressor``
+    is refused: its predictive distribution is not a Gaussian mixture.
+    """
+    try:
+        final, X, transformers = _unwrap(estimator, X)
+    except TypeError as exc:
+        raise TypeError(_NO_DIST_MESSAGE.format(type(estimator).__name__)) from exc
+    if transformers:
+        raise TypeError(_NO_DIST_MESSAGE.format(type(estimator).__name__))
+    return final, final.predict_dist(X)
+
+
+_NO_DIST_MESSAGE = (
+    "scoring a predictive distribution needs an estimator with a predict_dist "
+    "method (such as MDNRegressor), or a Pipeline or search ending in one "
+    "without a target transform, got {}."
+)
+
+
+class _DistributionScorer(_BaseScorer):
+    """Scorer calling ``score_func(y_true, estimator.predict_dist(X))``.
+
+    It reaches ``predict_dist`` through ``Pipeline`` steps and searches (see
+    :func:`_final_and_dist`), and passes the fitted estimator's
+    ``missing_targets`` setting to score functions that accept one.
+    """
+
+    def __init__(self, score_func, sign, kwargs):
+        # scikit-learn's multimetric scoring looks these method names up on the
+        # estimator itself (to decide on caching); a Pipeline has "predict"
+        # but not "predict_dist". The distribution is predicted in ``_score``.
+        super().__init__(score_func, sign, kwargs, ("predict_dist", "predict"))
+
+    def __repr__(self):
+        kwargs = "".join(f", {k}={v!r}" for k, v in self._kwargs.items())
+        return (
+            f"make_dist_scorer({self._score_func.__name__}, "
+            f"greater_is_better={self._sign > 0}{kwargs})"
+        )
+
+    def _score(self, method_caller, estimator, X, y_true, **kwargs):
+        final, dist = _final_and_dist(estimator, X)
+        params = {**self._kwargs, **kwargs}
+        if (
+            getattr(final, "missing_targets", None) == "marginalize"
+            and "missing_targets" not in params
+            and "missing_targets" in signature(self._score_func).parameters
+        ):
+            params["missing_targets"] = "marginalize"
+        score = self._score_func(y_true, dist, **params)
+        if not isinstance(score, numbers.Real):
+            raise ValueError(
+                f"{self._score_func.__name__} returned {score!r}; a scorer needs a "
+                "single number (use multioutput='uniform_average')."
+            )
+        return self._sign * float(score)
+
+
+def make_dist_scorer(score_func, *, greater_is_better=False, **kwargs):
+    """Make a scorer from a metric of predictive distributions.
+
+    The scorer is called as ``scorer(estimator, X, y, sample_weight=None)``,
+    like scikit-learn's scorers, and returns
+    ``sign * score_func(y, estimator.predict_dist(X), **kwargs)`` with
+    ``sign = -1`` for losses (``greater_is_better=False``), so that greater is
+    always better. ``estimator`` may also be a ``Pipeline`` whose last step
+    has ``predict_dist`` (``X`` is transformed by the other steps first) or a
+    fitted search wrapping one; a ``TransformedTargetRegressor`` raises a
+    ``TypeError``, since its predictive distribution is not a Gaussian
+    mixture.
+
+    Parameters
+    ----------
+    score_func : callable
+        Metric ``score_func(y_true, dist, **kwargs)`` returning a number,
+        such as :func:`mean_negative_log_likelihood` or :func:`crps`.
+    greater_is_better : bool, default=False
+        Whether ``score_func`` is a score (greater is better) rather than a
+        loss.
+    **kwargs
+        Extra arguments of ``score_func``.
+
+    Returns
+    -------
+    scorer : callable
+        A scorer for ``GridSearchCV(scoring=...)``, ``cross_validate`` and
+        the like. With metadata routing enabled, request ``sample_weight``
+        with ``scorer.set_score_request(sample_weight=True)``.
+
+    Examples
+    --------
+    >>> from sklearn_mdn.metrics import crps, make_dist_scorer
+    >>> make_dist_scorer(crps, multioutput=[0.5, 0.5])
+    make_dist_scorer(crps, greater_is_better=False, multioutput=[0.5, 0.5])
+    """
+    if not callable(score_func):
+        raise TypeError(f"score_func must be callable, got {score_func!r}.")
+    return _DistributionScorer(score_func, 1 if greater_is_better else -1, kwargs)

@@ -1,0 +1,378 @@
+"""Numerical kernels of ``NormalMixture``: densities, quantiles, modes, draws.
+
+Plain functions of the mixture parameters (weights, means, Cholesky factors),
+vectorised over rows; ``NormalMixture`` validates its inputs and calls them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp, ndtr, ndtri
+
+from ._checks import _SOLVER_CHUNK_ELEMENTS
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+_INV_SQRT_2PI = float(1.0 / np.sqrt(2.0 * np.pi))
+
+# Iterations stop when the step is below XTOL * (smallest component scale) plus
+# a few units in the last place of x.
+_ULPS = 4.0 * np.finfo(np.float64).eps
+_PPF_XTOL = 1e-12
+_PPF_MAX_ITER = 100
+
+_MODE_XTOL = 1e-10
+_MODE_MAX_ITER = 500
+
+
+def _solve_lower(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve ``L z = b`` by forward substitution.
+
+    ``L`` has shape ``(..., d, d)`` and ``b`` shape ``(..., d)``; their leading
+    axes broadcast. Only the lower triangle of ``L`` is read. The loop runs over
+    the ``d`` target dimensions only.
+    """
+    d = L.shape[-1]
+    shape = np.broadcast_shapes(L.shape[:-1], b.shape)
+    z = np.empty(shape)
+    for j in range(d):
+        acc = b[..., j]
+        if j:
+            acc = acc - (L[..., j, :j] * z[..., :j]).sum(axis=-1)
+        z[..., j] = acc / L[..., j, j]
+    return z
+
+
+def _half_log_det(L: np.ndarray) -> np.ndarray:
+    """``log det L`` of triangular factors ``L`` (..., d, d), shape (...)."""
+    return np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(axis=-1)
+
+
+def _marginal_scales(L: np.ndarray) -> np.ndarray:
+    """Per-target standard deviations ``sqrt(diag(L L^T))``, shape (..., d)."""
+    return np.sqrt(np.einsum("...ij,...ij->...i", L, L))
+
+
+def _gaussian_log_density(
+    diff: np.ndarray, L: np.ndarray, half_log_det: np.ndarray
+) -> np.ndarray:
+    """Log density of ``N(0, L L^T)`` at ``diff`` (shape ``(..., d)``)."""
+    d = L.shape[-1]
+    z = _solve_lower(L, diff)
+    return -0.5 * np.einsum("...i,...i->...", z, z) - half_log_det - 0.5 * d * _LOG_2PI
+
+
+def _log_weights(weights: np.ndarray) -> np.ndarray:
+    """Elementwise log of the weights, with ``log(0) = -inf`` and no warning."""
+    with np.errstate(divide="ignore"):
+        return np.log(weights)
+
+
+def _mixture_log_prob(
+    weights: np.ndarray, means: np.ndarray, L: np.ndarray, y: np.ndarray
+) -> np.ndarray:
+    """Log density of each row's mixture at ``y`` (shape ``(*S, n, d)``).
+
+    Returns shape ``(*S, n)``; infinite values have density 0 (log -inf).
+    """
+    finite = np.isfinite(y).all(axis=-1)
+    all_finite = finite.all()
+    if not all_finite:
+        y = np.where(finite[..., None], y, 0.0)
+    comp = _gaussian_log_density(y[..., None, :] - means, L, _half_log_det(L))
+    out = logsumexp(_log_weights(weights) + comp, axis=-1)
+    return out if all_finite else np.where(finite, out, -np.inf)
+
+
+def _mixture_quantiles(
+    w: np.ndarray, mu: np.ndarray, sig: np.ndarray, q: np.ndarray
+) -> np.ndarray:
+    """Quantiles of independent univariate normal mixtures.
+
+    Parameters are ``w``, ``mu``, ``sig`` of shape ``(P, K)`` and levels ``q`` of
+    shape ``(P,)`` in ``[0, 1]``; returns ``x`` of shape ``(P,)`` with
+    ``F_p(x_p) = q_p``.
+
+    Levels above 1/2 are solved as lower-tail problems of the reflected mixture
+    (``-Y``), so that tail probabilities are never formed as ``1 - F``. Each
+    problem is bracketed by its smallest and largest component quantile (zero
+    weights ignored) and solved by Newton's method on ``log F(x) - log p``,
+    falling back to bisection whenever a step leaves the current bracket or is
+    not half as long as the step before last (as in Numerical Recipes'
+    ``rtsafe``).
+    """
+    upper = q > 0.5
+    p = np.where(upper, 1.0 - q, q)
+    sign = np.where(upper, -1.0, 1.0)
+    result = np.full(q.shape, -np.inf)
+
+    idx = np.flatnonzero(p > 0.0)
+    w, p = w[idx], p[idx]
+    mu = mu[idx] * sign[idx, None]
+    sig = sig[idx]
+    positive = w > 0.0
+    comp_q = mu + sig * ndtri(p)[:, None]
+    lo = np.where(positive, comp_q, np.inf).min(axis=1)
+    hi = np.where(positive, comp_q, -np.inf).max(axis=1)
+    # Start from the quantile of the moment-matched normal, inside the bracket.
+    m = (w * mu).sum(axis=1)
+    s = np.sqrt((w * (sig**2 + (mu - m[:, None]) ** 2)).sum(axis=1))
+    x = np.clip(m + s * ndtri(p), lo, hi)
+    lanes = {
+        "w": w,
+        "mu": mu,
+        "sig": sig,
+        "dens": w * _INV_SQRT_2PI / sig,
+        "p": p,
+        "log_p": np.log(p),
+        "scale": np.where(positive, sig, np.inf).min(axis=1),
+        "lo": lo,
+        "hi": hi,
+        "x": x,
+        # Last step and the one before it, for the rtsafe-style safeguard.
+        "step": hi - lo,
+        "step_old": hi - lo,
+    }
+    finished = np.zeros(idx.size, dtype=bool)
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(_PPF_MAX_ITER):
+            if idx.size == 0:
+                break
+            c = lanes
+            x, lo, hi, p = c["x"], c["lo"], c["hi"], c["p"]
+            z = (x[:, None] - c["mu"]) / c["sig"]
+            F = (c["w"] * ndtr(z)).sum(axis=1)
+            f = (c["dens"] * np.exp(-0.5 * z * z)).sum(axis=1)
+            lo = np.where(F < p, x, lo)
+            hi = np.where(F > p, x, hi)
+            # Newton step on log F: dx = (log F - log p) * F / f. Bisect instead
+            # when it leaves the bracket or is not at least twice as short as
+            # the step before last (this stops Newton ping-pong across a gap).
+            newton = (np.log(F) - c["log_p"]) * F / f
+            x_new = x - newton
+            bisect = ~((x_new >= lo) & (x_new <= hi)) | ~(
+                np.abs(newton) <= 0.5 * np.abs(c["step_old"])
+            )
+            x_new = np.where(bisect, 0.5 * (lo + hi), x_new)
+            exact = F == p
+            x_new = np.where(exact | finished, x, x_new)
+            step = x_new - x
+            tol = _PPF_XTOL * c["scale"] + _ULPS * np.abs(x_new)
+            finished |= exact | (np.abs(step) <= tol) | (hi - lo <= tol)
+            c.update(x=x_new, lo=lo, hi=hi, step_old=c["step"], step=step)
+            idx, lanes, finished = _retire(idx, lanes, finished, "x", result)
+    result[idx] = lanes["x"]
+    return sign * result
+
+
+def _retire(
+    idx: np.ndarray,
+    lanes: dict[str, np.ndarray],
+    finished: np.ndarray,
+    key: str,
+    out: np.ndarray,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Write finished lanes of an iterative solver to ``out`` and drop them.
+
+    Finished lanes are kept (frozen by the caller) until they are at least a
+    quarter of the lanes, so that the arrays are not copied at every iteration.
+    """
+    n_finished = np.count_nonzero(finished)
+    if n_finished == 0 or 4 * n_finished < finished.size:
+        return idx, lanes, finished
+    out[idx[finished]] = lanes[key][finished]
+    keep = ~finished
+    lanes = {name: value[keep] for name, value in lanes.items()}
+    return idx[keep], lanes, np.zeros(keep.sum(), dtype=bool)
+
+
+def _find_modes(
+    log_w: np.ndarray,
+    means: np.ndarray,
+    L: np.ndarray,
+    half_log_det: np.ndarray,
+    prec: np.ndarray,
+    prec_mu: np.ndarray,
+    x: np.ndarray,
+) -> np.ndarray:
+    """Hill-climb the log density of P Gaussian mixtures from start points ``x``.
+
+    Shapes: ``log_w`` and ``half_log_det`` (P, K), ``means`` and ``prec_mu``
+    (``P_k mu_k``) (P, K, d), ``L`` and ``prec`` (precisions ``P_k``)
+    (P, K, d, d), ``x`` (P, d). Returns the end points, shape (P, d).
+
+    The basic step is the Gaussian-mixture mean-shift fixed point
+    (Carreira-Perpinan, 2000), ``x <- A^{-1} sum_k r_k P_k mu_k`` with
+    ``A = sum_k r_k(x) P_k``; it never lowers the density but converges only
+    linearly. Where the Hessian of the log density is negative definite a
+    Newton step is taken instead; if that lowers the density, the iterate
+    goes back to the mean-shift point from the previous iterate.
+    """
+    d = x.shape[1]
+    out = np.empty_like(x)
+    idx = np.arange(x.shape[0])
+    std = np.sqrt(np.einsum("pkij,pkij->pki", L, L)).min(axis=2)
+    lanes = {
+        "log_w": log_w,
+        "means": means,
+        "L": L,
+        "half_log_det": half_log_det,
+        "prec": prec,
+        "prec_mu": prec_mu,
+        "scale": np.where(np.isfinite(log_w), std, np.inf).min(axis=1),
+        "x": x,
+        "lp_prev": np.full(x.shape[0], -np.inf),
+        "fallback": x,
+        "newton_prev": np.zeros(x.shape[0], dtype=bool),
+    }
+    finished = np.zeros(idx.size, dtype=bool)
+    for _ in range(_MODE_MAX_ITER):
+        if idx.size == 0:
+            break
+        c = lanes
+        x = c["x"]
+        comp = c["log_w"] + _gaussian_log_density(
+            x[:, None, :] - c["means"], c["L"], c["half_log_det"]
+        )
+        top = comp.max(axis=1, keepdims=True)
+        resp = np.exp(comp - top)
+        total = resp.sum(axis=1, keepdims=True)
+        resp /= total
+        lp = (top + np.log(total))[:, 0]
+        # v_k = P_k (mu_k - x); gradient g = sum_k r_k v_k; Hessian
+        # H = sum_k r_k v_k v_k^T - A - g g^T with A = sum_k r_k P_k.
+        if d == 1:
+            prec1 = c["prec"][:, :, 0, 0]
+            v = c["prec_mu"][:, :, 0] - prec1 * x
+            g = (resp * v).sum(axis=1, keepdims=True)
+            A = (resp * prec1).sum(axis=1, keepdims=True)
+            H = (resp * v * v).sum(axis=1, keepdims=True) - A - g * g
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                x_ms = x + g / A
+                x_nt = x - g / H
+            concave = H[:, 0] < 0
+        else:
+            v = c["prec_mu"] - np.einsum("pkij,pj->pki", c["prec"], x)
+            g = np.einsum("pk,pki->pi", resp, v)
+            A = np.einsum("pk,pkij->pij", resp, c["prec"])
+            H = np.einsum("pk,pki,pkj->pij", resp, v, v) - A
+            H -= g[:, :, None] * g[:, None, :]
+            x_ms = x + np.linalg.solve(A, g[:, :, None])[:, :, 0]
+            concave = np.linalg.eigvalsh(H)[:, -1] < 0
+            H = np.where(concave[:, None, None], H, -A)
+            x_nt = x - np.linalg.solve(H, g[:, :, None])[:, :, 0]
+        use_newton = concave & np.all(np.isfinite(x_nt), axis=1)
+        lp_prev = c["lp_prev"]
+        worse = c["newton_prev"] & (lp < lp_prev - 1e-12 * (1.0 + np.abs(lp_prev)))
+        x_new = np.where(use_newton[:, None], x_nt, x_ms)
+        x_new = np.where(worse[:, None], c["fallback"], x_new)
+        x_new = np.where(finished[:, None], x, x_new)
+        step = np.abs(x_new - x).max(axis=1)
+        tol = _MODE_XTOL * c["scale"] + _ULPS * np.abs(x_new).max(axis=1)
+        finished |= ~worse & (step <= tol)
+        c.update(
+            x=x_new,
+            fallback=np.where(worse[:, None], c["fallback"], x_ms),
+            lp_prev=np.where(worse, lp_prev, lp),
+            newton_prev=use_newton & ~worse,
+        )
+        idx, lanes, finished = _retire(idx, lanes, finished, "x", out)
+    out[idx] = lanes["x"]
+    return out
+
+
+def _precisions(L: np.ndarray, means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Precision matrices ``P`` (n, K, d, d) and ``P mu`` (n, K, d) of components
+    with Cholesky factors ``L`` (n, K, d, d) and means ``mu`` (n, K, d)."""
+    d = L.shape[-1]
+    # Row c of R is L^{-1} e_c, so R = L^{-T} and P = L^{-T} L^{-1} = R R^T.
+    R = _solve_lower(L[:, :, None, :, :], np.eye(d))
+    prec = R @ np.swapaxes(R, -1, -2)
+    prec_mu = np.einsum("nkij,nkj->nki", prec, means)
+    return prec, prec_mu
+
+
+def _marginal_quantiles(
+    weights: np.ndarray, means: np.ndarray, scales: np.ndarray, q: np.ndarray
+) -> np.ndarray:
+    """Quantiles of every target's marginal mixture at every level.
+
+    ``weights`` (n, K), ``means`` and marginal ``scales`` (n, K, d), levels
+    ``q`` (m,); returns shape (n, d, m). Problems are flattened in (row,
+    target, level) order and solved by :func:`_mixture_quantiles` in chunks.
+    """
+    n, K, d = means.shape
+    m = q.shape[0]
+    mu_t = np.swapaxes(means, 1, 2)  # (n, d, K)
+    sig_t = np.swapaxes(scales, 1, 2)
+    n_problems = n * d * m
+    out = np.empty(n_problems)
+    chunk = max(1, _SOLVER_CHUNK_ELEMENTS // K)
+    for start in range(0, n_problems, chunk):
+        flat = np.arange(start, min(start + chunk, n_problems))
+        row, rest = np.divmod(flat, d * m)
+        target, level = np.divmod(rest, m)
+        out[flat] = _mixture_quantiles(
+            weights[row], mu_t[row, target], sig_t[row, target], q[level]
+        )
+    return out.reshape(n, d, m)
+
+
+def _mixture_modes(
+    weights: np.ndarray, means: np.ndarray, L: np.ndarray, half_log_det: np.ndarray
+) -> np.ndarray:
+    """Highest-density point of each row's mixture, shape (n, d).
+
+    Climbs from every component mean with :func:`_find_modes` (in chunks of
+    start points) and keeps, per row, the end point of highest density.
+    """
+    n, K, d = means.shape
+    log_w = _log_weights(weights)
+    prec, prec_mu = _precisions(L, means)
+    n_problems = n * K
+    ends = np.empty((n_problems, d))
+    chunk = max(1, _SOLVER_CHUNK_ELEMENTS // (K * d * d))
+    for start in range(0, n_problems, chunk):
+        flat = np.arange(start, min(start + chunk, n_problems))
+        row, comp = np.divmod(flat, K)
+        ends[flat] = _find_modes(
+            log_w[row],
+            means[row],
+            L[row],
+            half_log_det[row],
+            prec[row],
+            prec_mu[row],
+            means[row, comp],
+        )
+    candidates = np.swapaxes(ends.reshape(n, K, d), 0, 1)  # (K, n, d)
+    diff = candidates[:, :, None, :] - means
+    log_dens = logsumexp(log_w + _gaussian_log_density(diff, L, half_log_det), axis=-1)
+    best = np.argmax(log_dens, axis=0)
+    return candidates[best, np.arange(n)]
+
+
+def _sample_mixture(
+    weights: np.ndarray,
+    means: np.ndarray,
+    L: np.ndarray,
+    n_samples: int,
+    rng: np.random.RandomState,
+) -> np.ndarray:
+    """``n_samples`` joint draws from each row's mixture, shape (n, n_samples, d).
+
+    A draw picks a component by the inverse cdf of the cumulative weights, then
+    returns ``mu + L z`` with ``z`` standard normal.
+    """
+    n, K, d = means.shape
+    u = rng.random_sample((n, n_samples))
+    z = rng.standard_normal((n, n_samples, d))
+    cum = np.cumsum(weights, axis=1)
+    cum = cum / cum[:, -1:]
+    cum[:, -1] = 1.0
+    # Component index = number of cumulative weights <= u (zero weights are
+    # never chosen); u < 1 keeps it below K.
+    comp = np.zeros((n, n_samples), dtype=np.intp)
+    for k in range(K - 1):
+        comp += cum[:, k, None] <= u
+    rows = np.arange(n)[:, None]
+    return means[rows, comp] + np.einsum("nsij,nsj->nsi", L[rows, comp], z)

@@ -1,0 +1,11 @@
+"""Plots of predictive distributions, in scikit-learn's Display style.
+
+matplotlib is an optional dependency (``pip install sklearn-mdn[plot]``); it
+is imported only when a display is drawn.
+"""
+
+from ._coverage import CoverageDisplay
+from ._density import PredictiveDensityDisplay
+from ._pit import PITDisplay
+
+__all__ = ["CoverageDisplay", "PITDisplay", "PredictiveDensityDisplay"]

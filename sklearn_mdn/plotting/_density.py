@@ -1,0 +1,482 @@
+"""Predictive density of one target along one input feature."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._compose import _unwrap
+from ..distribution import NormalMixture
+from ._common import (
+    _column_index,
+    _get_ax,
+    _grid_inputs,
+    _pyplot,
+    _select_target,
+    _to_inner,
+    _to_outer,
+)
+
+__all__ = ["PredictiveDensityDisplay"]
+
+_POINT_ESTIMATES = ("mean", "top", "mode")
+
+
+def _check_point_estimates(point_estimate) -> tuple:
+    names = (point_estimate,) if isinstance(point_estimate, str) else point_estimate
+    names = tuple(names or ())
+    for name in names:
+        if name not in _POINT_ESTIMATES:
+            raise ValueError(
+                f"point_estimate must be among {_POINT_ESTIMATES}, got {name!r}."
+            )
+    return names
+
+
+def _density_on_grid(
+    dist: NormalMixture, y_grid: np.ndarray, transformers: list
+) -> np.ndarray:
+    """Density of every row of ``dist`` at every ``y_grid`` value, (n_y, n).
+
+    ``y_grid`` is in the outer units: with target transforms ``T`` the density
+    of the inner mixture at ``T(y)`` is multiplied by ``|T'(y)|``.
+    """
+    n_y, n = len(y_grid), len(dist)
+    if not transformers:
+        return dist.pdf(np.broadcast_to(y_grid[:, None], (n_y, n)))
+    spacing = np.diff(y_grid)
+    if not np.all(spacing > 0):
+        raise ValueError("With a target transform, y_grid must be increasing.")
+    h = 1e-5 * spacing.min()
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inner = _to_inner(transformers, y_grid)
+        upper = _to_inner(transformers, y_grid + h)
+        slope = (upper - _to_inner(transformers, y_grid - h)) / (2 * h)
+    span = f"[{y_grid[0]:.4g}, {y_grid[-1]:.4g}]"
+    if not (np.all(np.isfinite(inner)) and np.all(np.isfinite(slope))):
+        raise ValueError(
+            f"The target transform is not finite over the plotted y grid {span}; "
+            "pass a y_grid inside its domain."
+        )
+    if not (np.all(slope > 0) or np.all(slope < 0)):
+        raise ValueError(
+            f"The target transform is not monotone over the plotted y grid {span}: "
+            "the density cannot be mapped through it."
+        )
+    return dist.pdf(np.broadcast_to(inner[:, None], (n_y, n))) * np.abs(slope)[:, None]
+
+
+class PredictiveDensityDisplay:
+    """Predictive density of one target along one input, with intervals.
+
+    Draws, over a grid of values of one input feature, the density of the
+    predicted distribution of the target as an image (or contour lines), the
+    equal-tailed interval of the chosen coverage as a band, the chosen point
+    estimates, and optionally the training data and samples from the
+    predictive distribution. Build it with :meth:`from_estimator`.
+
+    Parameters
+    ----------
+    x_grid : ndarray of shape (n_x,)
+        Values of the input feature.
+    y_grid : ndarray of shape (n_y,)
+        Values of the target where the density is evaluated.
+    density : ndarray of shape (n_y, n_x)
+        Predictive density at ``(x_grid[i], y_grid[j])`` in ``density[j, i]``.
+    interval : ndarray of shape (n_x, 2) or None, default=None
+        Lower and upper interval bounds along ``x_grid``.
+    coverage : float or None, default=None
+        Nominal coverage of ``interval``, used in its label.
+    point_estimates : dict of str to ndarray of shape (n_x,), default=None
+        Point estimates along ``x_grid``, by name (``"mean"``, ``"top"``,
+        ``"mode"``).
+    samples : ndarray of shape (n_x, n_samples) or None, default=None
+        Draws from the predictive distribution at each grid value.
+    x_data, y_data : ndarray of shape (n_samples_data,) or None, default=None
+        Observations to overlay as points.
+    feature_name : str or None, default=None
+        Label of the x axis.
+    target_name : str or None, default=None
+        Label of the y axis.
+
+    Attributes
+    ----------
+    density_ : matplotlib QuadMesh or QuadContourSet
+        The density image or contour lines.
+    interval_band_ : matplotlib PolyCollection or None
+        The interval band, lightly shaded.
+    interval_lines_ : list of matplotlib Line2D
+        The lower and upper interval bounds (empty without an interval).
+    colorbar_ : matplotlib Colorbar or None
+        The colour scale of the density.
+    point_lines_ : dict of str to matplotlib Line2D
+        The point estimates, by name.
+    samples_scatter_ : matplotlib PathCollection or None
+        The samples.
+    data_scatter_ : matplotlib PathCollection or None
+        The observations.
+    ax_ : matplotlib Axes
+        Axes of the plot.
+    figure_ : matplotlib Figure
+        Figure of the plot.
+
+    See Also
+    --------
+    PITDisplay : Calibration of the predictive distributions.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_mdn import MDNRegressor
+    >>> from sklearn_mdn.plotting import PredictiveDensityDisplay
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 1))
+    >>> y = X[:, 0] + 0.1 * rng.normal(size=200)
+    >>> reg = MDNRegressor(hidden_layer_sizes=(16,), max_iter=10,
+    ...                    random_state=0).fit(X, y)
+    >>> display = PredictiveDensityDisplay.from_estimator(reg, X, y, n_points=50)
+    >>> display.density_.get_array().shape
+    (100, 50)
+    >>> display.colorbar_.ax.get_ylabel()
+    'predictive density'
+    """
+
+    def __init__(
+        self,
+        *,
+        x_grid,
+        y_grid,
+        density,
+        interval=None,
+        coverage=None,
+        point_estimates=None,
+        samples=None,
+        x_data=None,
+        y_data=None,
+        feature_name=None,
+        target_name=None,
+    ):
+        self.x_grid = x_grid
+        self.y_grid = y_grid
+        self.density = density
+        self.interval = interval
+        self.coverage = coverage
+        self.point_estimates = point_estimates
+        self.samples = samples
+        self.x_data = x_data
+        self.y_data = y_data
+        self.feature_name = feature_name
+        self.target_name = target_name
+
+    def plot(
+        self,
+        ax=None,
+        *,
+        kind="image",
+        cmap="Blues",
+        density_kwargs=None,
+        interval_kwargs=None,
+        line_kwargs=None,
+        scatter_kwargs=None,
+        legend=True,
+        colorbar=True,
+    ):
+        """Draw the display.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None creates a figure.
+        kind : {"image", "contour"}, default="image"
+            Draw the density as a shaded image or as contour lines.
+        cmap : str or Colormap, default="Blues"
+            Colormap of the density.
+        density_kwargs : dict, default=None
+            Passed to ``pcolormesh`` (the default colour scale is a
+            square-root ``PowerNorm``) or ``contour``.
+        interval_kwargs : dict, default=None
+            Passed to ``plot`` for the two interval bounds (dashed lines by
+            default); the band between them is lightly shaded.
+        line_kwargs : dict, default=None
+            Passed to ``plot`` for every point estimate.
+        scatter_kwargs : dict, default=None
+            Passed to ``scatter`` for the observations.
+        legend : bool, default=True
+            Whether to add a legend.
+        colorbar : bool, default=True
+            Whether to add a colour scale of the density.
+
+        Returns
+        -------
+        display : PredictiveDensityDisplay
+            The display, with the drawn artists as attributes.
+        """
+        if kind not in ("image", "contour"):
+            raise ValueError(f"kind must be 'image' or 'contour', got {kind!r}.")
+        ax = _get_ax(ax, "PredictiveDensityDisplay.plot")
+        x_grid = np.asarray(self.x_grid, dtype=np.float64)
+        y_grid = np.asarray(self.y_grid, dtype=np.float64)
+        density = np.asarray(self.density, dtype=np.float64)
+        if density.shape != (len(y_grid), len(x_grid)):
+            raise ValueError(
+                f"density has shape {density.shape}; expected (len(y_grid), "
+                f"len(x_grid)) = ({len(y_grid)}, {len(x_grid)})."
+            )
+        if kind == "image":
+            from matplotlib.colors import PowerNorm
+
+            # A square-root colour scale keeps wide, low components visible
+            # next to sharp peaks.
+            kwargs = {
+                "cmap": cmap,
+                "shading": "auto",
+                "rasterized": True,
+                "norm": PowerNorm(0.5, vmin=0.0),
+            }
+            self.density_ = ax.pcolormesh(
+                x_grid, y_grid, density, **{**kwargs, **(density_kwargs or {})}
+            )
+        else:
+            kwargs = {"cmap": cmap, "levels": 8, "linewidths": 0.8}
+            self.density_ = ax.contour(
+                x_grid, y_grid, density, **{**kwargs, **(density_kwargs or {})}
+            )
+
+        self._plot_interval(ax, x_grid, interval_kwargs)
+        self.data_scatter_ = None
+        if self.x_data is not None and self.y_data is not None:
+            kwargs = {"s": 6, "color": "0.2", "alpha": 0.4, "label": "data"}
+            self.data_scatter_ = ax.scatter(
+                self.x_data, self.y_data, **{**kwargs, **(scatter_kwargs or {})}
+            )
+
+        self.samples_scatter_ = None
+        if self.samples is not None:
+            samples = np.asarray(self.samples, dtype=np.float64)
+            xs = np.repeat(x_grid[:, None], samples.shape[1], axis=1)
+            self.samples_scatter_ = ax.scatter(
+                xs.ravel(),
+                samples.ravel(),
+                s=4,
+                color="C3",
+                alpha=0.5,
+                label="samples",
+            )
+
+        # The mean is a smooth curve; the mode and the heaviest component's
+        # mean jump between branches, so they are drawn as dots.
+        styles = {
+            "mean": {"color": "C0", "linestyle": "-", "linewidth": 2},
+            "top": {"color": "C2", "linestyle": "none", "marker": "o", "ms": 2.5},
+            "mode": {"color": "C3", "linestyle": "none", "marker": "o", "ms": 2.5},
+        }
+        self.point_lines_ = {}
+        for name, values in (self.point_estimates or {}).items():
+            kwargs = {**styles.get(name, {}), "label": name}
+            (self.point_lines_[name],) = ax.plot(
+                x_grid, values, **{**kwargs, **(line_kwargs or {})}
+            )
+
+        ax.set_xlim(x_grid.min(), x_grid.max())
+        ax.set_ylim(y_grid.min(), y_grid.max())
+        ax.set_xlabel(self.feature_name if self.feature_name is not None else "x")
+        ax.set_ylabel(self.target_name if self.target_name is not None else "y")
+        self.colorbar_ = None
+        if colorbar:
+            self.colorbar_ = ax.figure.colorbar(
+                self.density_, ax=ax, label="predictive density"
+            )
+        if legend:
+            ax.legend(loc="best", fontsize="small")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    def _plot_interval(self, ax, x_grid: np.ndarray, interval_kwargs) -> None:
+        """Shade the interval band and draw its bounds as two open lines.
+
+        An outlined ``fill_between`` would close the polygon with vertical
+        edges at both ends of the grid; two lines do not.
+        """
+        self.interval_band_, self.interval_lines_ = None, []
+        if self.interval is None:
+            return
+        interval = np.asarray(self.interval, dtype=np.float64)
+        label = "interval"
+        if self.coverage is not None:
+            label = f"{self.coverage:.0%} interval"
+        # A light shade, so the density stays visible inside.
+        self.interval_band_ = ax.fill_between(
+            x_grid, interval[:, 0], interval[:, 1], color="C1", alpha=0.08, lw=0
+        )
+        kwargs = {"color": "C1", "linestyle": "--", "linewidth": 1.2}
+        kwargs = {**kwargs, **(interval_kwargs or {})}
+        for bound, bound_label in zip(interval.T, (label, "_nolegend_")):
+            (line,) = ax.plot(x_grid, bound, **{"label": bound_label, **kwargs})
+            self.interval_lines_.append(line)
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y=None,
+        *,
+        feature=0,
+        target=None,
+        grid=None,
+        n_points=100,
+        y_grid=100,
+        coverage=0.9,
+        point_estimate="mean",
+        n_samples=0,
+        random_state=None,
+        ax=None,
+        kind="image",
+        cmap="Blues",
+        legend=True,
+        colorbar=True,
+    ):
+        """Predictive density of a fitted estimator along one input feature.
+
+        The feature ``feature`` runs over ``grid``; every other feature is
+        held at its median over ``X`` (its most frequent value for
+        non-numeric DataFrame columns), so for one-feature inputs the plot
+        is the whole conditional density.
+
+        Parameters
+        ----------
+        estimator : MDNRegressor, or a Pipeline, TransformedTargetRegressor \
+                or search wrapping one
+            A fitted :class:`~sklearn_mdn.MDNRegressor`, for instance. Through
+            a target transform ``T`` (single target), the density is
+            ``p(T(y)) |T'(y)|`` with ``T'`` by central differences, which
+            needs ``T`` monotone over ``y_grid``; the interval maps through
+            ``T`` exactly, point estimates and samples through its inverse
+            (point estimates as the wrapper's ``predict`` does).
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Inputs: they set the grid's range and the values of the other
+            features.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets), \
+                default=None
+            Observed targets, drawn as points against ``X[:, feature]``.
+        feature : int or str, default=0
+            Column index, or column name when ``X`` is a DataFrame.
+        target : int or None, default=None
+            Target to show when the estimator has several.
+        grid : array-like of shape (n_x,), default=None
+            Values of the feature; None uses ``n_points`` values evenly spaced
+            over its range in ``X``.
+        n_points : int, default=100
+            Size of the default grid.
+        y_grid : int or array-like of shape (n_y,), default=100
+            Target values where the density is evaluated, or their number:
+            evenly spaced over the central 99.8% of the predictive
+            distributions (and the range of ``y``).
+        coverage : float or None, default=0.9
+            Coverage of the equal-tailed interval band; None draws no band.
+        point_estimate : str, list of str or None, default="mean"
+            Point estimates to draw, among ``"mean"``, ``"top"`` and
+            ``"mode"``.
+        n_samples : int, default=0
+            Draws from the predictive distribution per grid value.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the samples.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None creates a figure.
+        kind : {"image", "contour"}, default="image"
+            Draw the density as a shaded image or as contour lines.
+        cmap : str or Colormap, default="Blues"
+            Colormap of the density.
+        legend : bool, default=True
+            Whether to add a legend.
+        colorbar : bool, default=True
+            Whether to add a colour scale of the density.
+
+        Returns
+        -------
+        display : PredictiveDensityDisplay
+            The drawn display.
+        """
+        _pyplot("PredictiveDensityDisplay.from_estimator")
+        names = _check_point_estimates(point_estimate)
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 0:
+            raise ValueError(
+                f"n_samples must be a non-negative integer, got {n_samples!r}."
+            )
+        if not hasattr(X, "iloc"):
+            X = np.asarray(X)
+            if X.ndim != 2:
+                raise ValueError(f"X must be 2-D, got an array of shape {X.shape}.")
+        feature_names = getattr(X, "columns", None)
+        j = _column_index(X, feature, feature_names)
+        x_column = np.asarray(X.iloc[:, j] if hasattr(X, "iloc") else X[:, j], float)
+        if grid is None:
+            grid = np.linspace(x_column.min(), x_column.max(), n_points)
+        grid = np.asarray(grid, dtype=np.float64)
+        if grid.ndim != 1 or len(grid) < 2:
+            raise ValueError("grid must be 1-D with at least 2 values.")
+
+        mdn, rows, transformers = _unwrap(estimator, _grid_inputs(X, j, grid))
+        dist = mdn.predict_dist(rows)
+        if transformers and dist.n_targets > 1:
+            raise ValueError(
+                "PredictiveDensityDisplay maps the density through a target "
+                f"transform for a single target only; this one has {dist.n_targets}."
+            )
+        dist = _select_target(dist, target)
+
+        def outer(values):
+            # Inner target values in the outer units (identity without transform).
+            return _to_outer(transformers, values, None)
+
+        y_data = None
+        if y is not None:
+            y_data = np.asarray(y, dtype=np.float64)
+            if y_data.ndim == 2:
+                y_data = y_data[:, 0 if target is None else target]
+        if isinstance(y_grid, numbers.Integral):
+            bounds = np.sort(outer(dist.ppf(np.array([0.001, 0.999]))), axis=1)
+            lo, hi = bounds[:, 0].min(), bounds[:, 1].max()
+            if y_data is not None:
+                lo, hi = min(lo, y_data.min()), max(hi, y_data.max())
+            y_grid = np.linspace(lo, hi, y_grid)
+        y_grid = np.asarray(y_grid, dtype=np.float64)
+        density = _density_on_grid(dist, y_grid, transformers)
+
+        point_estimates = {name: outer(getattr(dist, name)()) for name in names}
+        interval = None
+        if coverage is not None:
+            interval = np.sort(outer(dist.interval(coverage)), axis=1)
+        samples = outer(dist.sample(n_samples, random_state)) if n_samples else None
+
+        if feature_names is not None:
+            feature_name = str(feature_names[j])
+        else:
+            names_in = getattr(estimator, "feature_names_in_", None)
+            feature_name = str(names_in[j]) if names_in is not None else f"x{j}"
+        target_name = "y" if target is None else f"y{target}"
+        if y is not None and hasattr(y, "name"):
+            target_name = str(y.name)
+        elif y is not None and hasattr(y, "columns") and target is not None:
+            target_name = str(y.columns[target])
+
+        display = cls(
+            x_grid=grid,
+            y_grid=y_grid,
+            density=density,
+            interval=interval,
+            coverage=coverage,
+            point_estimates=point_estimates,
+            samples=samples,
+            x_data=x_column if y_data is not None else None,
+            y_data=y_data,
+            feature_name=feature_name,
+            target_name=target_name,
+        )
+        return display.plot(
+            ax=ax, kind=kind, cmap=cmap, legend=legend, colorbar=colorbar
+        )
