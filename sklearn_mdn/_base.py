@@ -3,22 +3,9 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils import check_random_state
 
+from ._checks import _check_levels, _random_state
 from .distribution import NormalMixture
-
-
-def private_rng(random_state) -> np.random.RandomState:
-    """The generator of ``random_state``, never numpy's global one.
-
-    An int seeds a new generator and a ``RandomState`` is used as given, as
-    in ``sklearn.utils.check_random_state``; None gives a generator seeded
-    from fresh operating-system entropy instead of numpy's global generator,
-    so that no call here changes global random state.
-    """
-    if random_state is None:
-        return np.random.RandomState()
-    return check_random_state(random_state)
 
 
 class DistributionRegressorMixin:
@@ -123,7 +110,7 @@ class DistributionRegressorMixin:
                 (n_samples, n_outputs, n_quantiles)
             The quantiles.
         """
-        levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
+        levels = np.atleast_1d(_check_levels(quantiles, "quantiles"))
         return self._map_chunks(X, lambda dist: dist.ppf(levels))
 
     def sample(self, X, n_samples=1, random_state=None):
@@ -151,5 +138,5 @@ class DistributionRegressorMixin:
             raise ValueError(
                 f"n_samples must be a positive integer, got {n_samples!r}."
             )
-        rng = private_rng(random_state)
+        rng = _random_state(random_state)
         return self._map_chunks(X, lambda dist: dist.sample(n_samples, rng))

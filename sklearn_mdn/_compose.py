@@ -14,6 +14,8 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._checks import _check_levels
+
 
 def _is_search(estimator) -> bool:
     """Whether ``estimator`` is a hyper-parameter search (``GridSearchCV``,
@@ -101,9 +103,7 @@ def predict_quantiles(estimator, X, quantiles=(0.05, 0.5, 0.95)):
     ((2, 2), True)
     """
     mdn, X, transformers = _unwrap(estimator, X)
-    levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
-    if levels.ndim != 1:
-        raise ValueError(f"quantiles must be a scalar or 1-D, got shape {levels.shape}")
+    levels = np.atleast_1d(_check_levels(quantiles, "quantiles"))
     if not transformers:
         return mdn.predict_quantiles(X, levels)
     m = len(levels)

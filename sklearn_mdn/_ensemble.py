@@ -7,7 +7,8 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import DistributionRegressorMixin, private_rng
+from ._base import DistributionRegressorMixin
+from ._checks import _random_state
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._preprocessing import warn_out_of_domain
 from ._regressor import _CHUNK_ROWS, MDNRegressor
@@ -153,7 +154,7 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         base = (
             MDNRegressor(calibrate=False) if self.estimator is None else self.estimator
         )
-        seeds = private_rng(self.random_state).randint(
+        seeds = _random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=self.n_estimators
         )
         members = [clone(base).set_params(random_state=int(s)) for s in seeds]

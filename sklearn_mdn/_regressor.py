@@ -7,8 +7,9 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import DistributionRegressorMixin, private_rng
+from ._base import DistributionRegressorMixin
 from ._calibration import fit_spread_factor
+from ._checks import _random_state
 from ._compat import Interval, StrOptions, _fit_context
 from ._module import ACTIVATIONS, MixtureParams, to_distribution
 from ._persistence import add_version, pop_version
@@ -346,7 +347,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         hidden = self._check_hidden_layer_sizes()
         X, y, y2, sample_weight = validate_fit_data(self, X, y, sample_weight)
-        seeds = Seeds.draw(private_rng(self.random_state))
+        seeds = Seeds.draw(_random_state(self.random_state))
         budget = plan_budget(self, len(y2))
         device = check_device(self.device)
         dataset = self._standardise(X, y, y2, sample_weight, device)

@@ -17,17 +17,13 @@ from ._checks import (
     _check_values,
     _random_state,
 )
-
-# ``_LOG_2PI`` and ``_solve_lower`` are imported from here by _calibration.py.
 from ._solvers import (
-    _LOG_2PI,  # noqa: F401
     _half_log_det,
     _marginal_quantiles,
     _marginal_scales,
     _mixture_log_prob,
     _mixture_modes,
     _sample_mixture,
-    _solve_lower,  # noqa: F401
 )
 
 __all__ = ["NormalMixture"]

@@ -354,8 +354,16 @@ PREDICT_ARG_ERRORS = [
     ("coverage=0", lambda r: r.predict_interval(X0, coverage=0.0), "coverage must"),
     ("coverage-nan", lambda r: r.predict_interval(X0, np.nan), "coverage must"),
     ("coverage-str", lambda r: r.predict_interval(X0, "0.9"), "coverage must"),
-    ("quantile>1", lambda r: r.predict_quantiles(X0, [0.5, 2.0]), r"q must be .*1\]"),
-    ("quantile-nan", lambda r: r.predict_quantiles(X0, [np.nan]), "q must be finite"),
+    (
+        "quantile>1",
+        lambda r: r.predict_quantiles(X0, [0.5, 2.0]),
+        r"quantiles must be .*1\]",
+    ),
+    (
+        "quantile-nan",
+        lambda r: r.predict_quantiles(X0, [np.nan]),
+        "quantiles must be finite",
+    ),
     ("quantile-2d", lambda r: r.predict_quantiles(X0, [[0.5]]), "1-D array"),
     ("n_samples=0", lambda r: r.sample(X0, 0), "n_samples must be a positive"),
     ("n_samples=1.5", lambda r: r.sample(X0, 1.5), "n_samples must be a positive"),

@@ -2,10 +2,10 @@
 
 Refactorings of the training or prediction path must leave these fits
 unchanged. ``tests/data/pinned.npz`` holds the predictions, intervals and
-samples of two small fits, with the torch version and CPU capability of the
-machine that recorded them: there the comparison is exact (bit for bit);
-elsewhere float32 kernels may round differently, so it allows a relative
-1e-4. Regenerate the file only for a deliberate change of the trained model
+samples of two small fits, with the torch and numpy versions and CPU
+capability of the machine that recorded them: there the comparison is exact
+(bit for bit); elsewhere float32 kernels may round differently, so it allows
+a relative 1e-4. Regenerate the file only for a deliberate change of the trained model
 (``python tests/test_pinned.py``), and say why in the commit.
 """
 
@@ -30,7 +30,8 @@ PARAMS = {
 
 
 def _fingerprint() -> str:
-    return f"{torch.__version__}|{torch.backends.cpu.get_cpu_capability()}"
+    cpu = torch.backends.cpu.get_cpu_capability()
+    return f"{torch.__version__}|{np.__version__}|{cpu}"
 
 
 def _results() -> dict:
