@@ -20,6 +20,7 @@ from ._preprocessing import (
     validate_fit_data,
     warn_out_of_domain,
 )
+from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import (
     CHUNK_ROWS,
     Seeds,
@@ -141,6 +142,18 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         not used. The global numpy and torch random states are never
         touched.
 
+    n_threads : int, "auto" or None, default="auto"
+        Torch threads of fitting and predicting, set for the duration of
+        each call and restored afterwards. ``"auto"`` uses one thread unless
+        the work of a step (rows per step times the network's multiply-adds
+        per row) is large enough for more to pay off, and then no more than
+        the cores that other processes leave idle at the start of the fit,
+        nor more than the process's own setting. An int sets the count
+        (``-1``: all CPUs, ``-2``: all but one, as ``n_jobs``); None leaves
+        torch's setting alone. Unlike ``n_jobs`` elsewhere in
+        scikit-learn, it does not start parallel jobs: it sizes torch's
+        thread pool within one fit. The count does not change the results.
+
     verbose : int, default=0
         Print one line per epoch when positive, below a progress bar over
         the epochs when tqdm is installed (the ``progress`` extra).
@@ -192,14 +205,16 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     Notes
     -----
-    *Threads.* Fitting and predicting never change torch's thread settings:
-    they use the threads of the process they run in. In a search with
-    ``n_jobs=k`` on joblib's default loky backend, each worker process starts
-    with ``OMP_NUM_THREADS = max(n_cpus // k, 1)`` (unless you set it), which
-    torch follows, so the workers share the cores without oversubscription.
-    Dask ``distributed`` workers, used through
-    ``joblib.parallel_backend("dask")``, run one torch thread each. With
-    joblib's threading backend, call ``torch.set_num_threads`` yourself.
+    *Threads.* Fitting and predicting run on the torch threads that
+    ``n_threads`` asks for and restore torch's setting afterwards. With the
+    default ``"auto"``, a fit on a busy machine does not slow down by
+    spinning threads. ``"auto"`` never exceeds the process's own setting: in
+    a search with ``n_jobs=k`` on joblib's default loky backend, each worker
+    process starts with ``OMP_NUM_THREADS = max(n_cpus // k, 1)`` (unless
+    you set it), which torch follows, and Dask ``distributed`` workers run
+    one torch thread each, so workers share the cores without
+    oversubscription. Torch's thread count is process-wide: fits running
+    concurrently in threads share one setting.
 
     *Persistence.* A pickled model records the sklearn-mdn version and warns
     with :class:`~sklearn_mdn.InconsistentVersionWarning` when loaded by
@@ -261,6 +276,12 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         "missing_targets": [StrOptions({"error", "marginalize"})],
         "device": [str, torch.device],
         "random_state": ["random_state"],
+        "n_threads": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Integral, None, -1, closed="right"),
+            None,
+        ],
         "verbose": ["verbose"],
     }
 
@@ -285,6 +306,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         missing_targets="error",
         device="cpu",
         random_state=None,
+        n_threads="auto",
         verbose=0,
     ):
         self.n_components = n_components
@@ -305,6 +327,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.missing_targets = missing_targets
         self.device = device
         self.random_state = random_state
+        self.n_threads = n_threads
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
@@ -352,7 +375,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         device = check_device(self.device)
         dataset = self._standardise(X, y, y2, sample_weight, device)
         net = build_net(self, X.shape[1], hidden, budget, device, seeds)
-        train(net, dataset)
+        train(net, dataset, self.n_threads)
         self._set_fitted_state(net, dataset, budget)
         return self
 
@@ -423,10 +446,13 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         """The module's outputs for standardised inputs, as float64 arrays."""
         module = self.net_.module_
         module.eval()
+        n_threads = resolve_threads(
+            getattr(self, "n_threads", "auto"), len(inputs) * forward_work(module)
+        )
         # Inference mode only around the forward pass: held across a yield of
         # the caller, it would stay on in the caller's thread, and disable
         # autograd there, whenever the caller stops early (an exception).
-        with torch.inference_mode():
+        with torch_threads(n_threads), torch.inference_mode():
             # Inputs of fewer than 4 rows take other float32 kernels too: pad
             # them with zero rows, so that a row's prediction never depends
             # on how many rows are predicted with it.

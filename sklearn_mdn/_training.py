@@ -33,6 +33,7 @@ from skorch.utils import TeeGenerator
 from ._fused_loss import fused_nll
 from ._loss import MixtureNLLLoss
 from ._module import MixtureDensityModule
+from ._threads import forward_work, resolve_threads, torch_threads
 
 # Rows the network sees at once outside training steps (validation and
 # prediction): bounds the memory used on large inputs.
@@ -454,18 +455,27 @@ def build_net(estimator, n_features, hidden, budget, device, seeds):
         else None,
         callbacks=callbacks,
         device=device,
+        # The net is unpickled from a pickle the user already trusts; its
+        # modules are not plain tensors, which torch >= 2.6 refuses to load
+        # by default (weights_only=True), and skorch follows that default.
+        torch_load_kwargs={"weights_only": False},
         verbose=estimator.verbose,
     )
 
 
-def train(net, dataset):
+def train(net, dataset, n_threads):
     """Initialise and train ``net``; raise if training diverges.
 
     Nothing here draws from torch's global generator (the module's weights
     come from its ``seed``), so fits in concurrent threads do not interfere.
+    Training runs on the torch threads that ``n_threads`` asks for given the
+    work of one step (:mod:`sklearn_mdn._threads`).
     """
+    net.initialize()
+    work = forward_work(net.module_) * net.batch_size
     try:
-        net.fit(dataset, None)
+        with torch_threads(resolve_threads(n_threads, work)):
+            net.partial_fit(dataset, None)
     except (NonFiniteLossError, torch.linalg.LinAlgError) as exc:
         raise FloatingPointError(
             f"Training diverged: {exc}. The estimator is left unfitted; "
