@@ -20,6 +20,7 @@ from ._preprocessing import (
     validate_fit_data,
     warn_out_of_domain,
 )
+from ._schedule import plan_budget
 from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import (
     CHUNK_ROWS,
@@ -27,7 +28,6 @@ from ._training import (
     TensorDataset,
     build_net,
     check_device,
-    plan_budget,
     train,
 )
 
@@ -71,9 +71,10 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Activation function of the hidden layers.
 
     alpha : float, default=1e-4
-        Strength of the L2 penalty on the weights (not the biases): the loss
-        minimised is the mean negative log-likelihood plus
-        ``alpha / 2 * ||W||^2``.
+        Strength of the L2 penalty on the weights (not the biases), on
+        :class:`~sklearn.neural_network.MLPRegressor`'s scale: each step on
+        a batch of ``b`` rows minimises the batch's mean negative
+        log-likelihood (standardised units) plus ``alpha / (2 b) * ||W||^2``.
 
     batch_size : int or "auto", default="auto"
         Rows per gradient step. ``"auto"`` uses 32, or on large data
@@ -82,11 +83,20 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         hold-out (at most all of them).
 
     learning_rate_init : float, default=1e-3
-        Learning rate of the Adam optimizer.
+        Initial learning rate of the Adam optimizer.
+
+    learning_rate : {"adaptive", "constant"}, default="adaptive"
+        Learning-rate schedule. ``"adaptive"`` divides the learning rate by
+        5 whenever the monitored negative log-likelihood (of the held-out
+        rows, or of the training rows without early stopping) has not
+        improved by ``tol`` for a third of ``n_iter_no_change`` epochs, so
+        that training converges instead of hovering; ``"constant"`` keeps
+        ``learning_rate_init``.
 
     max_iter : int or "auto", default="auto"
-        Maximum number of epochs (passes over the training rows). ``"auto"``
-        aims at about 10,000 gradient steps, within 50 to 1000 epochs.
+        Maximum number of epochs (passes over the training rows). Training
+        normally stops earlier, by early stopping. ``"auto"`` allows at most
+        about 40,000 gradient steps, within 20 to 2000 epochs.
 
     early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the rows and stop
@@ -97,8 +107,12 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     validation_fraction : float, default=0.2
         Fraction of the rows held out for early stopping.
 
-    n_iter_no_change : int, default=100
-        Epochs without improvement before early stopping.
+    n_iter_no_change : int or "auto", default="auto"
+        Epochs without improvement of the held-out negative log-likelihood
+        before early stopping; the learning rate is reduced after a third
+        of them. ``"auto"`` counts about 500 gradient steps (at least 5
+        epochs) per reduction, and stops after two reductions that did not
+        help.
 
     tol : float, default=1e-4
         Minimum decrease of the validation negative log-likelihood, in nats
@@ -119,6 +133,16 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         ``reg_covar ** n_outputs`` in training (calibration then multiplies
         it by ``spread_factor_ ** (2 * n_outputs)``). It keeps the
         likelihood bounded when targets repeat exactly.
+
+    noise : float or "auto", default="auto"
+        Standard deviation of the Gaussian noise added to the standardised
+        inputs and targets of every training batch, a regulariser of
+        conditional density estimation (Rothfuss et al., 2019). It starts
+        at this value and is lowered with the learning rate, so that
+        training ends on the data themselves; early stopping keeps the
+        weights whose held-out likelihood is best, which chooses how much
+        smoothing the data need. ``"auto"`` starts at
+        ``min(0.2, 1 / sqrt(n_train))``; 0 turns the noise off.
 
     point_estimate : {"mean", "top", "mode"}, default="mean"
         What :meth:`predict` returns: the mixture mean, the mean of the
@@ -265,13 +289,18 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
         ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"adaptive", "constant"})],
         "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "tol": [Interval(Real, 0, None, closed="left")],
         "calibrate": ["boolean"],
         "reg_covar": [Interval(Real, 0, None, closed="neither")],
+        "noise": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "point_estimate": [StrOptions({"mean", "top", "mode"})],
         "missing_targets": [StrOptions({"error", "marginalize"})],
         "device": [str, torch.device],
@@ -295,13 +324,15 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=1e-3,
+        learning_rate="adaptive",
         max_iter="auto",
         early_stopping=True,
         validation_fraction=0.2,
-        n_iter_no_change=100,
+        n_iter_no_change="auto",
         tol=1e-4,
         calibrate=True,
         reg_covar=1e-6,
+        noise="auto",
         point_estimate="mean",
         missing_targets="error",
         device="cpu",
@@ -316,6 +347,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -323,6 +355,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.tol = tol
         self.calibrate = calibrate
         self.reg_covar = reg_covar
+        self.noise = noise
         self.point_estimate = point_estimate
         self.missing_targets = missing_targets
         self.device = device

@@ -21,33 +21,18 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import (
-    Callback,
-    EarlyStopping,
-    EpochTimer,
-    PassthroughScoring,
-    PrintLog,
-)
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 from skorch.utils import TeeGenerator
 
 from ._fused_loss import fused_nll
 from ._loss import MixtureNLLLoss
 from ._module import MixtureDensityModule
+from ._schedule import n_holdout, schedule_callbacks
 from ._threads import forward_work, resolve_threads, torch_threads
 
 # Rows the network sees at once outside training steps (validation and
 # prediction): bounds the memory used on large inputs.
 CHUNK_ROWS = 16_384
-# Rows per gradient step of ``batch_size="auto"`` (chosen on the UCI benchmark,
-# benchmarks/README.md: small batches give small data sets enough steps), or
-# more on large data, so that an epoch stays near _AUTO_EPOCH_STEPS steps.
-_AUTO_BATCH = 32
-_AUTO_EPOCH_STEPS = 1024
-# Gradient steps that ``max_iter="auto"`` aims for, and its bounds in epochs.
-_AUTO_STEPS = 10_000
-_AUTO_EPOCHS = (50, 1000)
-# Below this many training rows, ``early_stopping`` is not applied.
-_MIN_ROWS_EARLY_STOPPING = 20
 
 
 class Seeds(NamedTuple):
@@ -60,14 +45,6 @@ class Seeds(NamedTuple):
     @classmethod
     def draw(cls, rng):
         return cls(*(int(s) for s in rng.randint(np.iinfo(np.int32).max, size=3)))
-
-
-class Budget(NamedTuple):
-    """How a fit trains: with a hold-out or not, rows per step, epochs."""
-
-    use_valid: bool
-    batch_size: int
-    max_iter: int
 
 
 def check_device(device) -> torch.device:
@@ -134,6 +111,11 @@ class TensorDataset(torch.utils.data.Dataset):
         )
 
 
+def _randn_like(a: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    noise = torch.randn(a.shape, generator=generator, dtype=a.dtype)
+    return noise.to(a.device)
+
+
 class TensorBatches:
     """Mini-batches sliced from whole tensors, without a DataLoader.
 
@@ -147,13 +129,19 @@ class TensorBatches:
     batch_size : int
     shuffle : bool, default=False
     seed : int or None, default=None
-        Seed of the private generator that shuffles the rows.
+        Seed of the private generator that shuffles the rows and draws the
+        noise.
+    noise : float, default=0.0
+        Standard deviation of the Gaussian noise added to inputs and
+        targets of shuffled (training) epochs; the net lowers it as training
+        goes on.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, seed=None):
+    def __init__(self, dataset, batch_size, shuffle=False, seed=None, noise=0.0):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.noise = noise
         self.generator = None
         if shuffle:
             self.generator = torch.Generator().manual_seed(int(seed or 0))
@@ -171,15 +159,13 @@ class TensorBatches:
             perm = torch.randperm(len(data), generator=self.generator)
             data = data.subset(perm.to(data.X.device))
         X, y = data.X, data.y
+        if self.shuffle and self.noise > 0:
+            X = X + self.noise * _randn_like(X, self.generator)
+            y = y + self.noise * _randn_like(y, self.generator)
         w = data.sample_weight if self.weighted else None
         for start in range(0, len(X), self.batch_size):
             stop = start + self.batch_size
             yield X[start:stop], (y[start:stop], None if w is None else w[start:stop])
-
-
-def n_holdout(n: int, fraction: float) -> int:
-    """Rows that :class:`HoldOut` sets aside out of ``n``."""
-    return max(1, round(fraction * n))
 
 
 class HoldOut:
@@ -261,8 +247,9 @@ class MixtureNet(NeuralNet):
     (:meth:`run_single_epoch`, :meth:`train_step`).
     """
 
-    def __init__(self, module, *args, criterion=MixtureNLLLoss, **kwargs):
+    def __init__(self, module, *args, criterion=MixtureNLLLoss, noise=0.0, **kwargs):
         super().__init__(module, *args, criterion=criterion, **kwargs)
+        self.noise = noise
 
     def uses_fused_loss(self, **fit_params) -> bool:
         """Whether training steps take the fused loss (:func:`fused_nll`).
@@ -301,6 +288,7 @@ class MixtureNet(NeuralNet):
             batch_size=params.get("batch_size", self.batch_size),
             shuffle=training,
             seed=params.get("seed"),
+            noise=self.noise if training else 0.0,
         )
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -324,6 +312,10 @@ class MixtureNet(NeuralNet):
         if iterator is None:
             return
         self._set_training(training)
+        if training and self.noise > 0:
+            # The noise follows the learning rate down (see _schedule.py).
+            lr = self.optimizer_.param_groups[0]["lr"]
+            iterator.noise = self.noise * lr / self.lr
         losses, sizes = [], []
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
@@ -391,45 +383,8 @@ class MixtureNet(NeuralNet):
 # ----------------------------------------------------------------------
 # A fit: budget, net, training run
 # ----------------------------------------------------------------------
-def plan_budget(estimator, n: int) -> Budget:
-    """Hold-out, batch size and epochs of ``estimator`` for ``n`` rows."""
-    use_valid = estimator.early_stopping and n >= _MIN_ROWS_EARLY_STOPPING
-    n_valid = n_holdout(n, estimator.validation_fraction) if use_valid else 0
-    if n_valid >= n:
-        raise ValueError(
-            f"validation_fraction={estimator.validation_fraction} holds out all {n} "
-            "rows, leaving none to train on; lower it or set "
-            "early_stopping=False."
-        )
-    n_train = n - n_valid
-    if estimator.batch_size == "auto":
-        batch_size = max(_AUTO_BATCH, n_train // _AUTO_EPOCH_STEPS)
-    else:
-        batch_size = estimator.batch_size
-    batch_size = min(batch_size, n_train)
-    if estimator.max_iter == "auto":
-        n_batches = math.ceil(n_train / batch_size)
-        max_iter = int(np.clip(math.ceil(_AUTO_STEPS / n_batches), *_AUTO_EPOCHS))
-    else:
-        max_iter = estimator.max_iter
-    return Budget(use_valid, batch_size, max_iter)
-
-
 def build_net(estimator, n_features, hidden, budget, device, seeds):
     """The skorch net for ``estimator``'s parameters, not yet initialised."""
-    callbacks = []
-    if budget.use_valid:
-        callbacks.append(
-            (
-                "early_stopping",
-                EarlyStopping(
-                    patience=estimator.n_iter_no_change,
-                    threshold=estimator.tol,
-                    threshold_mode="abs",
-                    load_best=True,
-                ),
-            )
-        )
     return MixtureNet(
         MixtureDensityModule,
         module__n_features=n_features,
@@ -442,18 +397,21 @@ def build_net(estimator, n_features, hidden, budget, device, seeds):
         module__seed=seeds.init,
         criterion__allow_missing=estimator.missing_targets == "marginalize",
         optimizer=torch.optim.Adam,
-        optimizer__weight_decay=estimator.alpha,
+        # MLPRegressor's scale: alpha / (2 b) ||W||^2 added to the mean loss
+        # of a batch of b rows.
+        optimizer__weight_decay=estimator.alpha / budget.batch_size,
         optimizer__param_groups=[("*bias", {"weight_decay": 0.0})],
         optimizer__fused=fused_adam_available(device),
         lr=estimator.learning_rate_init,
         max_epochs=budget.max_iter,
         batch_size=budget.batch_size,
         iterator_train__seed=seeds.shuffle,
+        noise=budget.noise,
         iterator_valid__batch_size=CHUNK_ROWS,
         train_split=HoldOut(estimator.validation_fraction, seeds.split)
         if budget.use_valid
         else None,
-        callbacks=callbacks,
+        callbacks=schedule_callbacks(estimator, budget),
         device=device,
         # The net is unpickled from a pickle the user already trusts; its
         # modules are not plain tensors, which torch >= 2.6 refuses to load
