@@ -102,11 +102,14 @@ scores["MLP"] = (
 )
 for name, (rmse, close) in scores.items():
     print(f"{name:>5}: RMSE {rmse:.3f}, within 0.1 of the truth {close:.0%}")
+# Branches at one x lie about 0.3 apart: a miss by more than 0.25 is a wrong branch.
+wrong = np.mean(np.abs(dist.mode() - y_test) > 0.25)
 best_rmse = min(scores, key=lambda k: scores[k][0])
 best_close = max(scores, key=lambda k: scores[k][1])
 print(
     f"Lowest RMSE: {best_rmse}. Most often within 0.1 of the truth: "
     f"{best_close}, for {scores[best_close][1]:.0%} of the rows. The mode: "
-    f"{scores['mode'][1]:.0%}; on the other {1 - scores['mode'][1]:.0%} it "
-    "misses by more than 0.1, mostly by picking another branch."
+    f"{scores['mode'][1]:.0%}; it misses by more than 0.1 on the other "
+    f"{1 - scores['mode'][1]:.0%}, and by more than 0.25 (another branch) on "
+    f"{wrong:.0%}."
 )

@@ -641,12 +641,12 @@ def _cmd_demo(args):
         "components (components closer than one standard deviation merged,\n"
         "branches under 5% left out), next to the true branches:\n"
     )
-    print("      x    mean | predicted branches               | true y")
+    print("      x    mean | predicted branches                     | true y")
     for i, x0 in enumerate(grid[:, 0]):
         branches = _branches(dist.weights[i], dist.means[i, :, 0], scales[i])
         cells = "  ".join(f"{loc:+.2f}: {w:.2f}" for loc, w in branches)
         truth = ", ".join(f"{t:+.2f}" for t in _true_branches(x0))
-        print(f"  {x0:+.2f}  {dist.mean()[i]:+.2f} | {cells:<32} | {truth}")
+        print(f"  {x0:+.2f}  {dist.mean()[i]:+.2f} | {cells:<38} | {truth}")
 
     nll = -np.mean(reg.predict_dist(X_test).log_prob(y_test))
     # Baseline: a linear fit with one homoscedastic Gaussian around it.
