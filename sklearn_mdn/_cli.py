@@ -885,8 +885,6 @@ def main(argv=None):
     parser = _build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv or ["demo"])
-    if args.command is None:  # options only, e.g. --version handled above
-        args = parser.parse_args(["demo"])
     try:
         return args.func(args)
     except CLIError as exc:
