@@ -441,8 +441,6 @@ def _cmd_fit(args):
 
     from ._regressor import MDNRegressor
 
-    if len(X) <= _ONE_THREAD_ROWS:
-        torch.set_num_threads(1)
     # Live output (the per-epoch table under a progress bar) only on a
     # terminal; redirected to a file, the table is printed after the fit,
     # without the bar's carriage returns and the table's colour codes.
@@ -463,11 +461,16 @@ def _cmd_fit(args):
         if args.log_target
         else mdn
     )
+    n_threads = torch.get_num_threads()
+    if len(X) <= _ONE_THREAD_ROWS:
+        torch.set_num_threads(1)
     start = time.perf_counter()
     try:
         estimator.fit(X, y)
     except (ValueError, FloatingPointError) as exc:
         raise CLIError(f"fitting failed: {exc}") from None
+    finally:
+        torch.set_num_threads(n_threads)  # for callers of main() in Python
     elapsed = time.perf_counter() - start
     fitted = estimator.regressor_ if args.log_target else estimator
     if args.verbose and not live:
