@@ -441,6 +441,10 @@ def test_every_error_path_in_a_subprocess(workdir, model):
           "0,3"], "positive integers"),
         (["predict", "m", "d.csv", "--out", "o", "--samples", "-1"],
          "non-negative integer"),
+        (["predict", "m", "d.csv", "--float-format", "%.3g rows"],
+         "printf-style float format"),
+        (["predict", "m", "d.csv", "--float-format", "6g"],
+         "printf-style float format"),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2(argv, words, capsys):
