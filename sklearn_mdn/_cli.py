@@ -440,10 +440,7 @@ def _cmd_fit(args):
 
     from ._regressor import MDNRegressor
 
-    # Live output (the per-epoch table under a progress bar) only on a
-    # terminal; redirected to a file, the table is printed after the fit,
-    # without the bar's carriage returns and the table's colour codes.
-    live = args.verbose and sys.stdout.isatty() and sys.stderr.isatty()
+    live = _live_output(args.verbose)
     params = {
         param: getattr(args, dest)
         for dest, param in _ESTIMATOR_OPTIONS
@@ -495,6 +492,17 @@ def _cmd_fit(args):
     return 0
 
 
+def _live_output(verbose):
+    """Whether to print the training live: with ``verbose``, on a terminal.
+
+    The live output is skorch's per-epoch table (with colour codes) under a
+    tqdm progress bar (carriage returns); into a file or a pipe they make a
+    mess, so there the table is printed after the fit by
+    :func:`_print_history` instead.
+    """
+    return bool(verbose) and sys.stdout.isatty() and sys.stderr.isatty()
+
+
 def _print_history(history):
     """The per-epoch losses as a plain table (no colour codes)."""
     keys = [k for k in ("epoch", "train_loss", "valid_loss", "dur") if k in history[0]]
@@ -510,7 +518,7 @@ def _print_history(history):
             else:
                 marker = "*" if row.get(f"{k}_best") else " "
                 cells.append(f"{value:>9.4f}{marker}")
-        print("  ".join(cells))
+        print("  ".join(cells).rstrip())
     print("(* marks a new best loss)")
 
 
@@ -626,11 +634,13 @@ def _cmd_demo(args):
         learning_rate_init=3e-3,
         max_iter=args.max_iter,
         random_state=args.random_state,
-        verbose=int(args.verbose),
+        verbose=int(_live_output(args.verbose)),
     )
     print(f"\nFitting {reg!r} on {n_train} rows ...", flush=True)
     start = time.perf_counter()
     reg.fit(X_train, y_train)
+    if args.verbose and not _live_output(args.verbose):
+        _print_history(reg.net_.history)
     print(
         f"done: {_plural(reg.n_iter_, 'epoch')} in "
         f"{time.perf_counter() - start:.1f} s.\n"
