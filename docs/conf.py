@@ -2,7 +2,10 @@
 
 Build with ``tox -e docs`` (or ``sphinx-build -W --keep-going -b html docs
 docs/_build/html``). The build runs the gallery scripts in ``examples/`` and
-needs no network access: there is deliberately no intersphinx mapping.
+needs no network access: there is deliberately no intersphinx mapping, and
+MathJax is served from the built pages (sphinx-mathjax-offline), not a CDN.
+``python docs/check_math_render.py`` checks in headless Chromium that the
+math of a built page renders.
 """
 
 import os
@@ -21,6 +24,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # Serves MathJax from _static/mathjax (copied at the end of the build)
+    # instead of a CDN, so that the math renders without a network.
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",

@@ -6,12 +6,17 @@ is not needed.
 """
 
 import argparse
+import ast
 import csv
 import math
 import sys
 import time
+import warnings
+from pathlib import Path
 
 import numpy as np
+
+from . import __version__
 
 # The dictionary saved by ``fit`` carries this marker, so that ``predict``
 # recognises our files and rejects any other joblib or pickle file.
@@ -95,17 +100,44 @@ def _column(path, header, rows, name, *, allow_missing=False):
     return values
 
 
-def _is_numeric(rows, j):
-    return all(_parse_float(row[j]) is not None for row in rows)
+def _first_text_cell(rows, j):
+    """(line number, cell) of the first non-numeric cell of column j, or None."""
+    for i, row in enumerate(rows):
+        if _parse_float(row[j]) is None:
+            return i + 2, row[j].strip()
+    return None
 
 
-def _write_csv(path, header, columns):
+def _is_text(rows, j):
+    """Whether column j holds no number at all (an identifier, a label)."""
+    values = [_parse_float(row[j]) for row in rows]
+    return all(v is None or math.isnan(v) for v in values)
+
+
+def _warn(message):
+    print(f"sklearn-mdn: warning: {message}", file=sys.stderr)
+
+
+def _write_csv(path, header, columns, float_format, blank_rows=()):
+    """Write the columns; the rows in ``blank_rows`` get empty cells."""
+    blank = set(blank_rows)
+
+    def write(f):
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        for i, row in enumerate(zip(*columns, strict=True)):
+            if i in blank:
+                writer.writerow([""] * len(row))
+            else:
+                writer.writerow([float_format % v for v in row])
+
+    if path is None or path == "-":
+        write(sys.stdout)
+        sys.stdout.flush()
+        return
     try:
         with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(header)
-            for row in zip(*columns, strict=True):
-                writer.writerow([repr(float(v)) for v in row])
+            write(f)
     except OSError as exc:
         raise CLIError(f"{path}: cannot write the output ({exc.strerror})") from None
 
@@ -156,11 +188,96 @@ def _predict_arrays(model, X, coverage, n_samples, random_state):
     n = len(X)
     point = estimator.predict(X).reshape(n, -1)
     interval = predict_interval(estimator, X, coverage=coverage).reshape(n, -1, 2)
-    samples = None
+    samples = np.empty((n, 0, point.shape[1]))
     if n_samples:
         samples = sample(estimator, X, n_samples=n_samples, random_state=random_state)
         samples = samples.reshape(n, n_samples, -1)
     return point, interval, samples
+
+
+def _predict_finite(model, X, coverage, n_samples, random_state):
+    """Like :func:`_predict_arrays`, plus the indices of rows without a finite result.
+
+    Inputs far outside the training data can drive the network's output, or
+    ``exp`` of a log-scale target, past the float range. numpy's overflow
+    warnings are silenced here (the caller reports the rows in one line), and
+    when the estimator refuses a whole block because of such rows, the block
+    is halved until the rows at fault are found, so the others are predicted.
+    """
+    n_targets = len(model["targets"])
+
+    def predict(rows):
+        try:
+            return _predict_arrays(model, X[rows], coverage, n_samples, random_state)
+        except (ValueError, FloatingPointError):
+            if len(rows) == 1:
+                shapes = [(n_targets,), (n_targets, 2), (n_samples, n_targets)]
+                return tuple(np.full((1, *shape), np.nan) for shape in shapes)
+            half = len(rows) // 2
+            first, second = predict(rows[:half]), predict(rows[half:])
+            return tuple(
+                np.concatenate(pair) for pair in zip(first, second, strict=True)
+            )
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            point, interval, samples = predict(np.arange(len(X)))
+    finite = (
+        np.isfinite(point).all(axis=1)
+        & np.isfinite(interval).all(axis=(1, 2))
+        & np.isfinite(samples).all(axis=(1, 2))
+    )
+    return point, interval, samples, np.flatnonzero(~finite)
+
+
+# ------------------------------------------------------- estimator defaults
+def _estimator_defaults():
+    """Defaults of ``MDNRegressor.__init__``, read from its source.
+
+    The command line leaves every estimator option it is not given to the
+    estimator (its argparse default is None), so it cannot disagree with it;
+    this only lets ``fit --help`` show those defaults without importing torch
+    (seconds). An empty dict if the source cannot be read (then the help says
+    "the estimator's default").
+    """
+    try:
+        source = Path(__file__).with_name("_regressor.py").read_text("utf-8")
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    for node in tree.body:
+        if not (isinstance(node, ast.ClassDef) and node.name == "MDNRegressor"):
+            continue
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                args = item.args
+                positional = args.args[1:]
+                pairs = list(
+                    zip(
+                        positional[len(positional) - len(args.defaults) :],
+                        args.defaults,
+                        strict=True,
+                    )
+                ) + [
+                    (a, d)
+                    for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+                    if d is not None
+                ]
+                defaults = {}
+                for arg, default in pairs:
+                    try:
+                        defaults[arg.arg] = ast.literal_eval(default)
+                    except ValueError:
+                        pass
+                return defaults
+    return {}
+
+
+def _show(value):
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
 
 
 # ----------------------------------------------------------------- commands
@@ -212,12 +329,89 @@ def _probability(text):
     return value
 
 
+def _float_format(text):
+    """A printf-style format that turns a float into a number, such as %.6g."""
+    try:
+        float(text % 1.5)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"expected a printf-style float format such as %.6g, got {text!r}"
+        ) from None
+    return text
+
+
+def _plural(n, word):
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _and_list(items):
+    """'a', 'a and b', 'a, b and c'."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _lines(indices):
+    """Data line numbers (the header is line 1) of 0-based row indices."""
+    lines = [str(i + 2) for i in indices]
+    if len(lines) > 10:
+        lines = lines[:10] + [f"... ({len(indices)} rows in all)"]
+    return ", ".join(lines)
+
+
+# Up to this many training rows, fit on one torch thread: the networks the
+# command line trains on small files spend their time in small matrix
+# products, which more threads only slow down (synchronisation, and
+# contention with other work on the machine).
+_ONE_THREAD_ROWS = 20_000
+
+
+def _select_features(args, header, rows, targets):
+    """The feature columns: ``--features``, or every other numeric column."""
+    if args.features:
+        features = list(dict.fromkeys(args.features))
+        overlap = [name for name in features if name in targets]
+        if overlap:
+            raise CLIError(f"column {overlap[0]!r} is both a feature and a target")
+        return features
+    features = []
+    for j, name in enumerate(header):
+        if name in targets:
+            continue
+        bad = _first_text_cell(rows, j)
+        if bad is None:
+            features.append(name)
+        elif _is_text(rows, j):
+            continue  # an identifier or a label: no number in it at all
+        elif args.drop_non_numeric:
+            _warn(
+                f"{args.data}: left out column {name!r}, which is not numeric "
+                f"on line {bad[0]} ({bad[1]!r})"
+            )
+        else:
+            raise CLIError(
+                f"{args.data}: column {name!r} holds numbers, but line {bad[0]} "
+                f"holds {bad[1]!r}; correct the cell, or pass --drop-non-numeric "
+                "to leave the column out"
+            )
+    if not features:
+        raise CLIError(f"{args.data}: no numeric column is left to use as a feature")
+    return features
+
+
+# fit's options passed on to MDNRegressor when given (None: the estimator's
+# default), as (option destination, estimator parameter).
+_ESTIMATOR_OPTIONS = [
+    ("n_components", "n_components"),
+    ("covariance_type", "covariance_type"),
+    ("hidden_layer_sizes", "hidden_layer_sizes"),
+    ("alpha", "alpha"),
+    ("max_iter", "max_iter"),
+    ("point_estimate", "point_estimate"),
+]
+
+
 def _cmd_fit(args):
-    from sklearn.compose import TransformedTargetRegressor
-
-    from . import __version__
-    from ._regressor import MDNRegressor
-
+    # Everything about the file is checked before torch is imported (seconds).
     header, rows = _read_csv(args.data)
     targets = list(dict.fromkeys(args.target))
     for name in targets + list(args.features or ()):
@@ -225,21 +419,7 @@ def _cmd_fit(args):
             raise CLIError(
                 f"{args.data}: no column named {name!r} (columns: {', '.join(header)})"
             )
-    if args.features:
-        features = list(dict.fromkeys(args.features))
-        overlap = [name for name in features if name in targets]
-        if overlap:
-            raise CLIError(f"column {overlap[0]!r} is both a feature and a target")
-    else:
-        features = [
-            name
-            for j, name in enumerate(header)
-            if name not in targets and _is_numeric(rows, j)
-        ]
-        if not features:
-            raise CLIError(
-                f"{args.data}: no numeric column is left to use as a feature"
-            )
+    features = _select_features(args, header, rows, targets)
     X = np.column_stack([_column(args.data, header, rows, c) for c in features])
     y = np.column_stack([_column(args.data, header, rows, c) for c in targets])
     if args.log_target:
@@ -251,30 +431,46 @@ def _cmd_fit(args):
                 )
     if len(targets) == 1:
         y = y[:, 0]
+    model_dir = Path(args.model).resolve().parent
+    if not model_dir.is_dir():
+        raise CLIError(f"{args.model}: the folder {model_dir} does not exist")
 
+    import torch
+    from sklearn.compose import TransformedTargetRegressor
+
+    from ._regressor import MDNRegressor
+
+    live = _live_output(args.verbose)
+    params = {
+        param: getattr(args, dest)
+        for dest, param in _ESTIMATOR_OPTIONS
+        if getattr(args, dest) is not None
+    }
     mdn = MDNRegressor(
-        n_components=args.n_components,
-        covariance_type=args.covariance_type,
-        hidden_layer_sizes=args.hidden_layer_sizes,
-        alpha=args.alpha,
-        max_iter=args.max_iter,
+        **params,
         early_stopping=not args.no_early_stopping,
-        point_estimate=args.point_estimate,
         random_state=args.random_state,
-        verbose=int(args.verbose),
+        verbose=int(live),
     )
     estimator = (
         TransformedTargetRegressor(regressor=mdn, func=np.log, inverse_func=np.exp)
         if args.log_target
         else mdn
     )
+    n_threads = torch.get_num_threads()
+    if len(X) <= _ONE_THREAD_ROWS:
+        torch.set_num_threads(1)
     start = time.perf_counter()
     try:
         estimator.fit(X, y)
     except (ValueError, FloatingPointError) as exc:
         raise CLIError(f"fitting failed: {exc}") from None
+    finally:
+        torch.set_num_threads(n_threads)  # for callers of main() in Python
     elapsed = time.perf_counter() - start
     fitted = estimator.regressor_ if args.log_target else estimator
+    if args.verbose and not live:
+        _print_history(fitted.net_.history)
     _save_model(
         args.model,
         {
@@ -288,16 +484,48 @@ def _cmd_fit(args):
         },
     )
     print(
-        f"Fitted on {len(X)} rows: {', '.join(features)} -> {', '.join(targets)}"
-        f"{' (log scale)' if args.log_target else ''}; {fitted.n_iter_} epochs "
-        f"in {elapsed:.1f} s. Saved to {args.model}."
+        f"Fitted on {_plural(len(X), 'row')}: {', '.join(features)} -> "
+        f"{', '.join(targets)}{' (log scale)' if args.log_target else ''}; "
+        f"{_plural(fitted.n_iter_, 'epoch')} in {elapsed:.1f} s. "
+        f"Saved to {args.model}."
     )
     return 0
 
 
+def _live_output(verbose):
+    """Whether to print the training live: with ``verbose``, on a terminal.
+
+    The live output is skorch's per-epoch table (with colour codes) under a
+    tqdm progress bar (carriage returns); into a file or a pipe they make a
+    mess, so there the table is printed after the fit by
+    :func:`_print_history` instead.
+    """
+    return bool(verbose) and sys.stdout.isatty() and sys.stderr.isatty()
+
+
+def _print_history(history):
+    """The per-epoch losses as a plain table (no colour codes)."""
+    keys = [k for k in ("epoch", "train_loss", "valid_loss", "dur") if k in history[0]]
+    print("  ".join(f"{k:>10}" for k in keys))
+    for row in history:
+        cells = []
+        for k in keys:
+            value = row.get(k)
+            if value is None:
+                cells.append(" " * 10)
+            elif k == "epoch":
+                cells.append(f"{value:>10d}")
+            else:
+                marker = "*" if row.get(f"{k}_best") else " "
+                cells.append(f"{value:>9.4f}{marker}")
+        print("  ".join(cells).rstrip())
+    print("(* marks a new best loss)")
+
+
 def _cmd_predict(args):
-    model = _load_model(args.model)
+    # The data first: loading the model imports torch (seconds).
     header, rows = _read_csv(args.data)
+    model = _load_model(args.model)
     missing = [name for name in model["features"] if name not in header]
     if missing:
         raise CLIError(
@@ -308,12 +536,9 @@ def _cmd_predict(args):
     X = np.column_stack(
         [_column(args.data, header, rows, c) for c in model["features"]]
     )
-    try:
-        point, interval, samples = _predict_arrays(
-            model, X, args.coverage, args.samples, args.random_state
-        )
-    except (ValueError, FloatingPointError) as exc:
-        raise CLIError(f"prediction failed: {exc}") from None
+    point, interval, samples, bad = _predict_finite(
+        model, X, args.coverage, args.samples, args.random_state
+    )
     names, columns = [], []
     for j, target in enumerate(model["targets"]):
         names += [f"{target}_pred", f"{target}_lower", f"{target}_upper"]
@@ -321,14 +546,61 @@ def _cmd_predict(args):
         for s in range(args.samples):
             names.append(f"{target}_sample{s + 1}")
             columns.append(samples[:, s, j])
-    _write_csv(args.out, names, columns)
+    _write_csv(args.out, names, columns, args.float_format, blank_rows=bad)
+    to_stdout = args.out is None or args.out == "-"
+    what = ["point estimates", f"{args.coverage:.0%} intervals"]
+    if args.samples:
+        what.append(_plural(args.samples, "sample"))
     print(
-        f"Wrote {len(X)} rows to {args.out}: point estimates and "
-        f"{args.coverage:.0%} intervals"
-        + (f" and {args.samples} samples" if args.samples else "")
-        + f" of {', '.join(model['targets'])}."
+        f"Wrote {_plural(len(X), 'row')} to "
+        f"{'standard output' if to_stdout else args.out}: {_and_list(what)} "
+        f"of {', '.join(model['targets'])}.",
+        file=sys.stderr if to_stdout else sys.stdout,
     )
+    if len(bad):
+        _warn(
+            f"{args.data}: no finite prediction for the "
+            f"{'row' if len(bad) == 1 else 'rows'} on line"
+            f"{'' if len(bad) == 1 else 's'} {_lines(bad)}, whose inputs lie far "
+            "outside the training data; wrote empty cells there"
+            + ("" if args.allow_non_finite else " (exit status 3)")
+        )
+        return 0 if args.allow_non_finite else 3
     return 0
+
+
+def _branches(weights, means, scales, *, merge=1.0, min_weight=0.05):
+    """The distinct peaks of a 1-d mixture as (location, weight) pairs.
+
+    Components whose means are closer than ``merge`` times the larger of
+    their two standard deviations form one branch (located at their
+    weighted mean, weighing their summed weight); branches lighter than
+    ``min_weight`` are left out.
+    """
+    order = np.argsort(means)
+    groups = []
+    for k in order:
+        if groups and means[k] - groups[-1][-1][1] < merge * max(
+            scales[k], groups[-1][-1][2]
+        ):
+            groups[-1].append((weights[k], means[k], scales[k]))
+        else:
+            groups.append([(weights[k], means[k], scales[k])])
+    branches = []
+    for group in groups:
+        w = sum(g[0] for g in group)
+        if w >= min_weight:
+            branches.append((sum(g[0] * g[1] for g in group) / w, w))
+    return branches
+
+
+def _true_branches(x0, *, amplitude=0.3):
+    """Every y in [-1, 1] with y + amplitude sin(2 pi y) = x0."""
+    # An even number of points: no grid point falls on a root such as 0.
+    y = np.linspace(-1.0, 1.0, 20_000)
+    f = y + amplitude * np.sin(2 * np.pi * y) - x0
+    i = np.flatnonzero(np.signbit(f[:-1]) != np.signbit(f[1:]))
+    return y[i] - f[i] * (y[i + 1] - y[i]) / (f[i + 1] - f[i])
 
 
 def _cmd_demo(args):
@@ -347,29 +619,47 @@ def _cmd_demo(args):
     X_train, X_test = x[:n_train, None], x[n_train:, None]
     y_train, y_test = y[:n_train], y[n_train:]
 
-    print("sklearn-mdn demo: an inverse problem with several answers per input.")
-    print("  y ~ U(-1, 1),  x = y + 0.3 sin(2 pi y) + noise;  predict y from x.")
+    print(
+        "sklearn-mdn demo. MDNRegressor predicts, for each input, a whole\n"
+        "distribution of the target: a mixture of Gaussians, i.e. a few bell\n"
+        "curves, each with a location, a spread and a weight (the weights sum\n"
+        "to 1).\n\n"
+        "Data: y uniform in [-1, 1], x = y + 0.3 sin(2 pi y) + noise; predict y\n"
+        "from x. For x between about 0.41 and 0.59, three different y give the\n"
+        "same x: the answer branches, and a single number cannot say so."
+    )
     reg = MDNRegressor(
         n_components=3,
         hidden_layer_sizes=(32, 32),
         learning_rate_init=3e-3,
         max_iter=args.max_iter,
         random_state=args.random_state,
-        verbose=int(args.verbose),
+        verbose=int(_live_output(args.verbose)),
     )
-    print(f"  fitting {reg!r} on {n_train} rows ...", flush=True)
+    print(f"\nFitting {reg!r} on {n_train} rows ...", flush=True)
     start = time.perf_counter()
     reg.fit(X_train, y_train)
-    print(f"  done: {reg.n_iter_} epochs in {time.perf_counter() - start:.1f} s.\n")
+    if args.verbose and not _live_output(args.verbose):
+        _print_history(reg.net_.history)
+    print(
+        f"done: {_plural(reg.n_iter_, 'epoch')} in "
+        f"{time.perf_counter() - start:.1f} s.\n"
+    )
 
-    grid = np.array([[-0.9], [-0.3], [0.0], [0.3], [0.9]])
+    grid = np.array([[-0.9], [0.0], [0.5], [0.9]])
     dist = reg.predict_dist(grid)
-    interval = dist.interval(0.9)
-    print("       x     mean     mode      90% interval")
-    for x0, mean, mode, (lo, hi) in zip(
-        grid[:, 0], dist.mean(), dist.mode(), interval, strict=True
-    ):
-        print(f"  {x0:+6.2f}  {mean:+7.3f}  {mode:+7.3f}  [{lo:+6.3f}, {hi:+6.3f}]")
+    scales = dist.scale_tril[..., 0, 0]
+    print(
+        "Predicted branches (location: weight) per x, from the mixture's\n"
+        "components (components closer than one standard deviation merged,\n"
+        "branches under 5% left out), next to the true branches:\n"
+    )
+    print("      x    mean | predicted branches                     | true y")
+    for i, x0 in enumerate(grid[:, 0]):
+        branches = _branches(dist.weights[i], dist.means[i, :, 0], scales[i])
+        cells = "  ".join(f"{loc:+.2f}: {w:.2f}" for loc, w in branches)
+        truth = ", ".join(f"{t:+.2f}" for t in _true_branches(x0))
+        print(f"  {x0:+.2f}  {dist.mean()[i]:+.2f} | {cells:<38} | {truth}")
 
     nll = -np.mean(reg.predict_dist(X_test).log_prob(y_test))
     # Baseline: a linear fit with one homoscedastic Gaussian around it.
@@ -379,18 +669,24 @@ def _cmd_demo(args):
     resid = y_test - (coef[0] + coef[1] * X_test[:, 0])
     nll_lin = np.mean(0.5 * (resid / sigma) ** 2 + np.log(sigma * np.sqrt(2 * np.pi)))
     print(
-        f"\nHeld-out negative log-likelihood on {n_test} rows (lower is better):"
-        f"\n  MDNRegressor {nll:+.3f} nats/row;  linear fit + Gaussian noise "
-        f"{nll_lin:+.3f}."
-    )
-    print(
-        "Where x has several answers the mean falls between them; the mode\n"
-        "and the interval show the branches. Try: python -m sklearn_mdn --help"
+        f"\nScore: the negative log-likelihood of {n_test} held-out rows, in nats\n"
+        f"per row; lower is better (more probability where the answers fell):\n"
+        f"  MDNRegressor {nll:+.3f},  one Gaussian around a linear fit "
+        f"{nll_lin:+.3f}.\n"
+        "\nA single number, such as the mean (second column), cannot say that\n"
+        "x = 0.5 has three answers. Next: python -m sklearn_mdn fit --help"
     )
     return 0
 
 
 def _build_parser():
+    defaults = _estimator_defaults()
+
+    def estimator_default(param):
+        if param in defaults:
+            return f"(default: the estimator's, {_show(defaults[param])})"
+        return "(default: the estimator's)"
+
     parser = argparse.ArgumentParser(
         prog="sklearn-mdn",
         description=(
@@ -398,11 +694,30 @@ def _build_parser():
             "short demo on generated data."
         ),
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="fit a small model on generated data")
-    demo.add_argument("--max-iter", type=_positive_int, default=150)
-    demo.add_argument("--random-state", type=int, default=0)
+    demo = sub.add_parser(
+        "demo",
+        help="fit a small model on generated data (the default command)",
+        description="Fit a small model on an inverse problem and show its branches.",
+    )
+    demo.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        default=150,
+        metavar="N",
+        help="epochs of training (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the data and the network (default: %(default)s)",
+    )
     demo.add_argument("--verbose", action="store_true", help="show training")
     demo.set_defaults(func=_cmd_demo)
 
@@ -411,59 +726,98 @@ def _build_parser():
         help="fit an MDNRegressor on a CSV file and save it",
         description=(
             "Fit an MDNRegressor on the numeric columns of a CSV file (a header "
-            "line, then one row per sample) and save it with joblib."
+            "line, then one row per sample) and save it with joblib. Options "
+            'marked "the estimator\'s" default are passed to MDNRegressor only '
+            "when given; files of up to 20000 rows are fitted on one torch "
+            "thread, the fastest for small networks."
         ),
     )
-    fit.add_argument("data", metavar="DATA.csv")
+    fit.add_argument("data", metavar="DATA.csv", help="the training data")
     fit.add_argument(
         "--target",
         action="append",
         required=True,
         metavar="COL",
-        help="target column (repeat for a joint multi-output mixture)",
+        help="target column (required; repeat for a joint multi-output mixture)",
     )
     fit.add_argument(
         "--features",
         nargs="+",
         metavar="COL",
-        help="feature columns (default: every other numeric column)",
+        help="feature columns (default: every other numeric column; columns "
+        "without any number, such as identifiers, are left out)",
+    )
+    fit.add_argument(
+        "--drop-non-numeric",
+        action="store_true",
+        help="leave out, with a warning, a column of numbers that has a text "
+        "cell (default: such a column is an error naming the line)",
     )
     fit.add_argument(
         "--log-target",
         action="store_true",
-        help="fit on log(target) (positive targets); predictions are mapped back",
+        help="fit on log(target) (positive targets); predictions are mapped "
+        "back (default: off)",
     )
-    fit.add_argument("--model", required=True, metavar="M.joblib")
-    fit.add_argument("--n-components", type=_positive_int, default=5)
     fit.add_argument(
-        "--covariance-type", choices=["full", "diag", "spherical"], default="full"
+        "--model",
+        required=True,
+        metavar="M.joblib",
+        help="where to save the fitted model (required)",
+    )
+    fit.add_argument(
+        "--n-components",
+        type=_positive_int,
+        metavar="N",
+        help="Gaussian components of the mixture " + estimator_default("n_components"),
+    )
+    fit.add_argument(
+        "--covariance-type",
+        choices=["full", "diag", "spherical"],
+        help="covariance of each component, for several targets "
+        + estimator_default("covariance_type"),
     )
     fit.add_argument(
         "--hidden-layer-sizes",
         type=_hidden_sizes,
-        default=(100, 100, 100, 100, 100),
         metavar="N,N,...",
+        help="units per hidden layer " + estimator_default("hidden_layer_sizes"),
     )
-    fit.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty")
+    fit.add_argument(
+        "--alpha",
+        type=float,
+        help="L2 penalty on the weights " + estimator_default("alpha"),
+    )
     fit.add_argument(
         "--max-iter",
         type=_max_iter,
-        default="auto",
-        help="maximum epochs, or auto (the default)",
+        metavar="N|auto",
+        help="maximum epochs " + estimator_default("max_iter"),
     )
     fit.add_argument(
         "--no-early-stopping",
         action="store_true",
-        help="train for --max-iter epochs without a validation hold-out",
+        help="train for all the epochs (of --max-iter) without a validation hold-out "
+        "(default: stop early on 20%% of the rows held out)",
     )
     fit.add_argument(
-        "--point-estimate", choices=["mean", "top", "mode"], default="mean"
+        "--point-estimate",
+        choices=["mean", "top", "mode"],
+        help="what the T_pred column of predict holds "
+        + estimator_default("point_estimate"),
     )
-    fit.add_argument("--random-state", type=int, default=None)
+    fit.add_argument(
+        "--random-state",
+        type=int,
+        metavar="N",
+        help="seed, for a repeatable fit (default: none, a different fit each run)",
+    )
     fit.add_argument(
         "--verbose",
         action="store_true",
-        help="print the loss per epoch, with a progress bar when tqdm is installed",
+        help="print the loss per epoch; on a terminal live, under a progress "
+        "bar when tqdm is installed, else as a plain table after the fit "
+        "(default: off)",
     )
     fit.set_defaults(func=_cmd_fit)
 
@@ -472,24 +826,56 @@ def _build_parser():
         help="predict with a saved model",
         description=(
             "Write, for every row of DATA.csv, the point estimate, the interval "
-            "bounds and optionally samples of each target (columns TARGET_pred, "
-            "TARGET_lower, TARGET_upper, TARGET_sample1, ...). Model files are "
-            "pickles: load only files you trust."
+            "bounds and optionally samples of each target (columns T_pred, "
+            "T_lower, T_upper, T_sample1, ...). A row without a finite "
+            "prediction (inputs far outside the training data) gets empty "
+            "cells and a warning, and the exit status is 3 unless "
+            "--allow-non-finite is given. Model files are pickles: load only "
+            "files you trust."
         ),
     )
-    predict.add_argument("model", metavar="M.joblib")
-    predict.add_argument("data", metavar="DATA.csv")
-    predict.add_argument("--out", required=True, metavar="OUT.csv")
+    predict.add_argument("model", metavar="M.joblib", help="a model saved by fit")
+    predict.add_argument("data", metavar="DATA.csv", help="rows to predict")
+    predict.add_argument(
+        "--out",
+        metavar="OUT.csv",
+        help="output file; - is standard output (default: standard output, "
+        "with the summary line on standard error)",
+    )
     predict.add_argument(
         "--coverage",
         type=_probability,
         default=0.9,
-        help="probability inside the equal-tailed interval (default 0.9)",
+        help="probability inside the equal-tailed interval (default: %(default)s)",
     )
     predict.add_argument(
-        "--samples", type=_nonnegative_int, default=0, metavar="N", help="draws per row"
+        "--samples",
+        type=_nonnegative_int,
+        default=0,
+        metavar="N",
+        help="draws per row from the predicted distribution (default: %(default)s)",
     )
-    predict.add_argument("--random-state", type=int, default=None)
+    predict.add_argument(
+        "--random-state",
+        type=int,
+        metavar="N",
+        help="seed of the samples (default: none, different draws each run)",
+    )
+    predict.add_argument(
+        "--float-format",
+        type=_float_format,
+        default="%.7g",
+        metavar="FMT",
+        help="printf-style format of the numbers; 7 significant digits are "
+        "about the precision of the network's float32 arithmetic "
+        "(default: %(default)s)",
+    )
+    predict.add_argument(
+        "--allow-non-finite",
+        action="store_true",
+        help="exit with status 0 even when some rows get empty cells "
+        "(default: exit status 3)",
+    )
     predict.set_defaults(func=_cmd_predict)
     return parser
 
@@ -505,7 +891,9 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 on a usage or data error (reported on stderr).
+        0 on success, 2 on a usage or data error (reported on stderr), 3 when
+        ``predict`` wrote empty cells for rows without a finite prediction
+        (unless ``--allow-non-finite``).
     """
     parser = _build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)

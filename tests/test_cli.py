@@ -7,8 +7,10 @@ again in subprocesses under ``-m slow``.
 """
 
 import csv
+import re
 import subprocess
 import sys
+import warnings
 
 import joblib
 import numpy as np
@@ -110,9 +112,11 @@ def test_predict_writes_estimates_intervals_and_samples(model, workdir):
     # The same numbers as the estimator's own methods, on reordered columns.
     est = joblib.load(model)["estimator"]
     X = np.array([[-0.5, 0.5, 2.0], [0.0, 0.0, 1.0]])
-    np.testing.assert_allclose(values[:, 0], est.predict(X))
-    np.testing.assert_allclose(values[:, 1:3], est.predict_interval(X, 0.8))
-    np.testing.assert_allclose(values[:, 3:], est.sample(X, 3, random_state=0))
+    # Written with 7 significant digits (--float-format %.7g).
+    close = {"rtol": 1e-6, "atol": 1e-12}
+    np.testing.assert_allclose(values[:, 0], est.predict(X), **close)
+    np.testing.assert_allclose(values[:, 1:3], est.predict_interval(X, 0.8), **close)
+    np.testing.assert_allclose(values[:, 3:], est.sample(X, 3, random_state=0), **close)
 
 
 def test_log_target_multi_output_round_trip(workdir):
@@ -145,21 +149,62 @@ def test_log_target_multi_output_round_trip(workdir):
     est = saved["estimator"]
     X = np.array([[-0.5, 0.5], [0.0, 0.0], [1.0, -1.0]])
     np.testing.assert_allclose(
-        values[:, [1, 2]], np.exp(est.regressor_.predict_interval(X, 0.9)[:, 0])
+        values[:, [1, 2]],
+        np.exp(est.regressor_.predict_interval(X, 0.9)[:, 0]),
+        rtol=1e-6,
     )
-    np.testing.assert_allclose(values[:, [0, 53]], est.predict(X))
+    np.testing.assert_allclose(values[:, [0, 53]], est.predict(X), rtol=1e-6)
 
 
-def test_demo_runs_on_generated_data(tmp_path):
-    proc = run_cli("demo", "--max-iter", "2", cwd=tmp_path)
+def branch_row(text, x="+0.50"):
+    """(locations, weights) of the demo's row for ``x``."""
+    line = next(line for line in text.splitlines() if line.startswith(f"  {x} "))
+    cells = line.split("|")[1].split()
+    return [float(c.rstrip(":")) for c in cells[::2]], [float(c) for c in cells[1::2]]
+
+
+def test_demo_runs_on_generated_data(capsys):
+    assert main(["demo", "--max-iter", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "a mixture of Gaussians" in out
+    assert "2 epochs" in out
+    assert "nats" in out and "lower is better" in out
+    # The branching row, with the true branches of y + 0.3 sin(2 pi y) = 0.5.
+    locations, weights = branch_row(out)
+    assert 1 <= len(locations) <= 3
+    assert 0.85 <= sum(weights) <= 1.001  # branches under 5% are left out
+    assert "| +0.21, +0.50, +0.79" in out
+
+
+@pytest.mark.slow
+def test_demo_finds_three_branches(tmp_path):
+    proc = run_cli(cwd=tmp_path)  # no arguments: the demo
     assert proc.returncode == 0, proc.stderr
-    assert "90% interval" in proc.stdout
-    assert "Held-out negative log-likelihood" in proc.stdout
-    assert "2 epochs" in proc.stdout
+    locations, weights = branch_row(proc.stdout)
+    np.testing.assert_allclose(locations, [0.21, 0.50, 0.79], atol=0.1)
+    assert sum(weights) == pytest.approx(1.0, abs=0.02)
 
 
-def test_verbose_fit_draws_a_progress_bar(workdir, capsys):
+def test_verbose_fit_to_a_file_prints_a_plain_table(workdir, capsys):
+    status = main(
+        ["fit", str(workdir / "train.csv"), "--target", "y", "--model",
+         str(workdir / "v.joblib"), "--verbose", "--random-state", "0", *TINY]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 0
+    # Not a terminal: no progress bar, no colour codes, one line per epoch.
+    assert captured.err == ""
+    assert "\x1b[" not in captured.out and "\r" not in captured.out
+    lines = captured.out.splitlines()
+    assert lines[0].split() == ["epoch", "train_loss", "valid_loss", "dur"]
+    assert [line.split()[0] for line in lines[1:6]] == ["1", "2", "3", "4", "5"]
+    assert lines[-1].startswith("Fitted on 60 rows")
+
+
+def test_verbose_fit_on_a_terminal_draws_a_progress_bar(workdir, capsys, monkeypatch):
     pytest.importorskip("tqdm", reason="the progress bar needs tqdm")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     status = main(
         ["fit", str(workdir / "train.csv"), "--target", "y", "--model",
          str(workdir / "v.joblib"), "--verbose", "--random-state", "0", *TINY]
@@ -168,6 +213,134 @@ def test_verbose_fit_draws_a_progress_bar(workdir, capsys):
     assert status == 0
     assert "5/5" in captured.err and "epoch" in captured.err
     assert "train_loss" in captured.out  # the per-epoch table
+
+
+def help_of(text, option):
+    """The help text of ``option`` in a --help output joined into one line."""
+    after = text.split(" options: ", 1)[1].split(f" {option} ", 1)[1]
+    return re.split(r" --[a-z-]+ [A-Z{]| --[a-z-]+ [a-z(]", after, maxsplit=1)[0]
+
+
+def test_version_and_help(capsys):
+    from sklearn_mdn import __version__
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"sklearn-mdn {__version__}\n"
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    # Every option has a help text with its default.
+    for option in ["--features", "--drop-non-numeric", "--log-target",
+                   "--n-components", "--covariance-type", "--hidden-layer-sizes",
+                   "--alpha", "--max-iter", "--no-early-stopping",
+                   "--point-estimate", "--random-state", "--verbose"]:  # fmt: skip
+        assert "(default: " in help_of(text, option), option
+    # The estimator's defaults, read from its source, are the true ones.
+    params = MDNRegressor().get_params()
+    for option, param in [("n-components", "n_components"),
+                          ("covariance-type", "covariance_type"),
+                          ("alpha", "alpha"), ("max-iter", "max_iter"),
+                          ("point-estimate", "point_estimate")]:  # fmt: skip
+        after = text.split(f" --{option} ", 1)[1]
+        assert f"(default: the estimator's, {params[param]})" in after, option
+    assert "(default: the estimator's, 100,100,100,100,100)" in text
+    assert params["hidden_layer_sizes"] == (100, 100, 100, 100, 100)
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ["--out", "--coverage", "--samples", "--random-state",
+                   "--float-format", "--allow-non-finite"]:  # fmt: skip
+        assert "(default: " in help_of(text, option), option
+
+
+def test_predict_to_standard_output(model, workdir, capsys):
+    rows = [[0, 0, 2], [1, -1, 1], [0.5, 0.5, 3]]
+    new = write_csv(workdir / "new_z.csv", ["a", "b", "z"], rows)
+    assert main(["predict", str(model), str(new)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0] == "y_pred,y_lower,y_upper"
+    assert len(lines) == 4
+    for cell in ",".join(lines[1:]).split(","):
+        digits = cell.lstrip("-").split("e")[0].replace(".", "").lstrip("0")
+        assert len(digits) <= 7, cell
+    assert captured.err == (
+        "Wrote 3 rows to standard output: point estimates and 90% intervals of y.\n"
+    )
+    status = main(["predict", str(model), str(new), "--out", "-",
+                   "--float-format", "%.2f"])  # fmt: skip
+    assert status == 0
+    row = capsys.readouterr().out.split()[1].split(",")
+    assert all(len(cell.split(".")[1]) == 2 for cell in row), row
+
+
+def test_summary_grammar(model, workdir, capsys):
+    write_csv(workdir / "one.csv", ["a", "b", "z"], [[0.1, 0.2, 2.0]])
+    out = workdir / "one_out.csv"
+    argv = ["predict", str(model), str(workdir / "one.csv"), "--out", str(out)]
+    assert main(argv) == 0
+    assert capsys.readouterr().out == (
+        f"Wrote 1 row to {out}: point estimates and 90% intervals of y.\n"
+    )
+    assert main([*argv, "--samples", "1", "--coverage", "0.5"]) == 0
+    assert capsys.readouterr().out == (
+        f"Wrote 1 row to {out}: point estimates, 50% intervals and 1 sample of y.\n"
+    )
+    assert main([*argv, "--samples", "3"]) == 0
+    assert "90% intervals and 3 samples of y." in capsys.readouterr().out
+
+
+def test_text_cell_in_a_numeric_column(workdir, capsys):
+    """Issue #13: one 'oops' in a numeric column used to drop the column silently."""
+    rng = np.random.RandomState(1)
+    rows = [[*map(float, rng.uniform(-1, 1, 3))] for _ in range(40)]
+    rows[6][1] = "oops"
+    path = write_csv(workdir / "oops.csv", ["a", "b", "y"], rows)
+    argv = ["fit", str(path), "--target", "y", "--model", str(workdir / "o.joblib")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sklearn-mdn: error: {path}: column 'b' holds numbers")
+    assert "line 8 holds 'oops'" in err and "--drop-non-numeric" in err
+    assert main([*argv, "--drop-non-numeric", "--random-state", "0", *TINY]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"sklearn-mdn: warning: {path}: left out column 'b', which is not "
+        "numeric on line 8 ('oops')\n"
+    )
+    assert "Fitted on 40 rows: a -> y" in captured.out
+    assert joblib.load(workdir / "o.joblib")["features"] == ["a"]
+
+
+def test_far_off_rows_get_empty_cells_and_exit_3(workdir, capsys):
+    """Issue #13: inputs far outside the training data gave inf and exit 0."""
+    fitted = workdir / "far.joblib"
+    assert main(["fit", str(workdir / "train.csv"), "--target", "y",
+                 "--features", "a", "b", "--log-target", "--model", str(fitted),
+                 "--random-state", "0", *TINY]) == 0  # fmt: skip
+    capsys.readouterr()
+    # exp of a huge log-scale prediction overflows; 1e300 is beyond float32.
+    far = write_csv(workdir / "far.csv", ["a", "b"],
+                    [[0.0, 0.0], [1e30, 1e30], [0.5, 0.5], [1e300, 0.0]])  # fmt: skip
+    out = workdir / "far_out.csv"
+    argv = ["predict", str(fitted), str(far), "--out", str(out), "--samples", "2"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw numpy warning either
+        assert main(argv) == 3
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"sklearn-mdn: warning: {far}: no finite prediction for the rows on "
+        "lines 3, 5, whose inputs lie far outside the training data; wrote "
+        "empty cells there (exit status 3)\n"
+    )
+    with open(out, newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    assert rows[1] == rows[3] == [""] * 5
+    assert np.all(np.isfinite(np.array([rows[0], rows[2]], dtype=float)))
+    assert "inf" not in out.read_text()
+    assert main([*argv, "--allow-non-finite"]) == 0
+    assert "(exit status 3)" not in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ errors
@@ -268,6 +441,10 @@ def test_every_error_path_in_a_subprocess(workdir, model):
           "0,3"], "positive integers"),
         (["predict", "m", "d.csv", "--out", "o", "--samples", "-1"],
          "non-negative integer"),
+        (["predict", "m", "d.csv", "--float-format", "%.3g rows"],
+         "printf-style float format"),
+        (["predict", "m", "d.csv", "--float-format", "6g"],
+         "printf-style float format"),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2(argv, words, capsys):
@@ -278,7 +455,11 @@ def test_usage_errors_exit_2(argv, words, capsys):
 
 
 def test_help_and_package_import_leave_torch_unloaded(tmp_path):
-    """torch (and skorch) load on first use of an estimator, not before."""
+    """torch (and skorch) load on first use of an estimator, not before.
+
+    In particular ``fit`` checks its CSV file before importing torch, so a
+    missing or malformed file fails at once.
+    """
     code = (
         "import sys, sklearn_mdn\n"
         "from sklearn_mdn import NormalMixture, metrics\n"
@@ -289,6 +470,10 @@ def test_help_and_package_import_leave_torch_unloaded(tmp_path):
         "except SystemExit:\n"
         "    pass\n"
         "assert 'torch' not in sys.modules, '--help'\n"
+        "assert main(['fit', 'absent.csv', '--target', 'y', '--model', 'm']) == 2\n"
+        "open('oops.csv', 'w').write('a,y\\n1,2\\noops,3\\n4,5\\n')\n"
+        "assert main(['fit', 'oops.csv', '--target', 'y', '--model', 'm']) == 2\n"
+        "assert 'torch' not in sys.modules, 'fit on a bad file'\n"
         "assert sklearn_mdn.MDNEnsembleRegressor.__name__ == 'MDNEnsembleRegressor'\n"
         "assert 'torch' in sys.modules\n"
     )
