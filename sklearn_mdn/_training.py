@@ -16,6 +16,8 @@ skorch.
 """
 
 import math
+import re
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -207,7 +209,11 @@ class EpochProgressBar(Callback):
         from tqdm.auto import tqdm
 
         self.bar_ = tqdm(
-            total=net.max_epochs, unit="epoch", file=self.file, dynamic_ncols=True
+            total=net.max_epochs,
+            unit="epoch",
+            file=self.file,
+            dynamic_ncols=True,
+            disable=None,  # off when its stream is not a terminal
         )
 
     def on_epoch_end(self, net, **kwargs):
@@ -220,6 +226,17 @@ class EpochProgressBar(Callback):
         # Drop the bar: it holds a stream, which would make the net unpicklable.
         self.bar_.close()
         del self.bar_
+
+
+class _PlainPrintLog(PrintLog):
+    """skorch's per-epoch table, without colour codes off a terminal."""
+
+    def format_row(self, row, key, color):
+        text = super().format_row(row, key, color)
+        return text if sys.stdout.isatty() else _ANSI.sub("", text)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _tqdm_write():
@@ -275,10 +292,10 @@ class MixtureNet(NeuralNet):
         if self.verbose:
             write = _tqdm_write()
             if write is None:
-                callbacks.append(("print_log", PrintLog()))
+                callbacks.append(("print_log", _PlainPrintLog()))
             else:
                 callbacks.append(("progress_bar", EpochProgressBar()))
-                callbacks.append(("print_log", PrintLog(sink=write)))
+                callbacks.append(("print_log", _PlainPrintLog(sink=write)))
         return callbacks
 
     def get_iterator(self, dataset, training=False):

@@ -260,7 +260,7 @@ def test_clear_error_without_matplotlib(monkeypatch):
     # The module itself imports without matplotlib ...
     importlib.reload(plotting)
     # ... and drawing says how to install it.
-    with pytest.raises(ImportError, match=r"pip install sklearn-mdn\[plot\]"):
+    with pytest.raises(ImportError, match=r'pip install "\.\[plot\]"'):
         plotting.PITDisplay(pit_values=[0.5]).plot()
     monkeypatch.undo()
     importlib.reload(plotting)

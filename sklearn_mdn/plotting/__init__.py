@@ -1,6 +1,6 @@
 """Plots of predictive distributions, in scikit-learn's Display style.
 
-matplotlib is an optional dependency (``pip install sklearn-mdn[plot]``); it
+matplotlib is an optional dependency (``pip install ".[plot]"`` from a clone); it
 is imported only when a display is drawn.
 """
 

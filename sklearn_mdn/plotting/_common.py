@@ -19,7 +19,8 @@ def _pyplot(caller: str):
     except ImportError:
         raise ImportError(
             f"{caller} needs matplotlib, which is not installed. Install it with "
-            "`pip install sklearn-mdn[plot]` (or `pip install matplotlib`)."
+            '`pip install ".[plot]"` from a clone of the repository (or '
+            "`pip install matplotlib`)."
         ) from None
     return plt
 
