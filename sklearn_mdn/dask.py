@@ -112,7 +112,11 @@ def _target_shape(estimator) -> tuple:
     mdn = _innermost(estimator)
     probe = np.zeros((1, mdn.n_features_in_))
     try:
-        return np.shape(mdn.predict(probe))[1:]
+        with warnings.catch_warnings():
+            # e.g. "X does not have valid feature names" for a model fitted on
+            # a DataFrame: the probe is not the user's data.
+            warnings.simplefilter("ignore")
+            return np.shape(mdn.predict(probe))[1:]
     except ValueError:  # zeros far outside the training range
         return () if mdn.n_outputs_ == 1 else (mdn.n_outputs_,)
 
@@ -565,12 +569,8 @@ def predict_image(
             raise ValueError(
                 f"band_dim {axis} is out of range for a {cube.ndim}-D cube."
             )
-        data = (
-            da.moveaxis(cube, axis, -1)
-            if isinstance(cube, da.Array)
-            else (np.moveaxis(cube, axis, -1))
-        )
         was_lazy = isinstance(cube, da.Array)
+        data = (da if was_lazy else np).moveaxis(cube, axis, -1)
 
     if data.ndim < 2:
         raise ValueError(

@@ -434,3 +434,24 @@ def test_predict_image_bad_inputs(mdn):
         mdask.predict_image(mdn, cube, method="sample")
     with pytest.raises(NotFittedError):
         mdask.predict_image(MDNRegressor(), cube)
+
+
+def test_building_the_graph_neither_computes_nor_warns():
+    """Nothing is computed until asked, and the shape probe stays silent for
+    a model fitted on a DataFrame."""
+    pd = pytest.importorskip("pandas")
+    X, y = _train(n=300)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = MDNRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    model.fit(frame, np.log(y))
+
+    def _explode(block):
+        raise AssertionError("the input was read while building the graph")
+
+    rows = da.from_array(X, chunks=100).map_blocks(_explode, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lazy = mdask.predict_quantiles(model, rows, LEVELS)
+        mdask.sample(model, rows, 2, random_state=0)
+        mdask.log_prob(model, rows, np.zeros(300))
+    assert lazy.shape == (300, len(LEVELS))
