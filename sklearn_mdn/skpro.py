@@ -1,0 +1,19 @@
+"""skpro interoperability: an MDNRegressor as an skpro probabilistic regressor.
+
+:class:`MDNSkproRegressor` is an skpro ``BaseProbaRegressor``: skpro's
+pipelines, metrics (CRPS, log loss) and model selection take it, and its
+``predict_proba`` returns skpro's per-row ``NormalMixture``. It passes skpro's
+``check_estimator``. Needs the ``skpro`` extra: ``pip install
+"sklearn-mdn[skpro]"``.
+"""
+
+try:
+    from ._skpro import MDNSkproRegressor
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    if exc.name is None or not exc.name.startswith("skpro"):
+        raise
+    raise ImportError(
+        "sklearn_mdn.skpro needs skpro: pip install 'sklearn-mdn[skpro]'."
+    ) from exc
+
+__all__ = ["MDNSkproRegressor"]
