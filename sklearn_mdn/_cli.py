@@ -9,6 +9,7 @@ import argparse
 import ast
 import csv
 import math
+import os
 import sys
 import time
 import warnings
@@ -219,10 +220,18 @@ def _predict_finite(model, X, coverage, n_samples, random_state):
                 np.concatenate(pair) for pair in zip(first, second, strict=True)
             )
 
+    from ._warnings import OutOfDomainWarning
+
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("always", OutOfDomainWarning)
             point, interval, samples = predict(np.arange(len(X)))
+    # The first warning counts the rows of the whole file (halved blocks
+    # warn again about their own rows).
+    far = [w for w in caught if issubclass(w.category, OutOfDomainWarning)]
+    if far:
+        _warn(str(far[0].message))
     finite = (
         np.isfinite(point).all(axis=1)
         & np.isfinite(interval).all(axis=(1, 2))
@@ -522,9 +531,21 @@ def _print_history(history):
     print("(* marks a new best loss)")
 
 
+def _check_writable(path):
+    """Fail before predicting if ``path`` (None or "-": stdout) cannot be written."""
+    if path is None or path == "-":
+        return
+    if os.path.isdir(path):
+        raise CLIError(f"{path}: cannot write the output (Is a directory)")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise CLIError(f"{path}: cannot write the output (No such directory)")
+
+
 def _cmd_predict(args):
     # The data first: loading the model imports torch (seconds).
     header, rows = _read_csv(args.data)
+    _check_writable(args.out)
     model = _load_model(args.model)
     missing = [name for name in model["features"] if name not in header]
     if missing:

@@ -101,6 +101,20 @@ def plan_budget(estimator, n: int) -> Budget:
     return Budget(use_valid, batch_size, max_iter, lr_patience, stop_patience, noise)
 
 
+class _PlateauSchedule(LRScheduler):
+    """skorch's ``LRScheduler``, which lets go of its scheduler after training.
+
+    The scheduler holds the optimizer; kept, it would be pickled with the
+    fitted estimator outside skorch's device-aware pickling (a model fitted
+    on CUDA would then not load on a CPU-only machine). A new fit creates a
+    new one (``on_train_begin``).
+    """
+
+    def on_train_end(self, net, **kwargs):
+        super().on_train_end(net, **kwargs)
+        self.lr_scheduler_ = None
+
+
 def schedule_callbacks(estimator, budget: Budget) -> list:
     """The learning-rate schedule and early stopping of a fit, as skorch
     callbacks."""
@@ -110,7 +124,7 @@ def schedule_callbacks(estimator, budget: Budget) -> list:
         callbacks.append(
             (
                 "lr_schedule",
-                LRScheduler(
+                _PlateauSchedule(
                     policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
                     monitor=monitor,
                     mode="min",

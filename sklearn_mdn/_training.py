@@ -430,10 +430,6 @@ def build_net(estimator, n_features, hidden, budget, device, seeds):
         else None,
         callbacks=schedule_callbacks(estimator, budget),
         device=device,
-        # The net is unpickled from a pickle the user already trusts; its
-        # modules are not plain tensors, which torch >= 2.6 refuses to load
-        # by default (weights_only=True), and skorch follows that default.
-        torch_load_kwargs={"weights_only": False},
         verbose=estimator.verbose,
     )
 

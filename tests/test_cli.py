@@ -330,6 +330,10 @@ def test_far_off_rows_get_empty_cells_and_exit_3(workdir, capsys):
         assert main(argv) == 3
     captured = capsys.readouterr()
     assert captured.err == (
+        "sklearn-mdn: warning: 2 of 4 rows lie far outside the inputs seen in fit "
+        "(features [0, 1] beyond the training range by more than half of it); "
+        "their predicted distributions are extrapolations of the network, not "
+        "estimates backed by data.\n"
         f"sklearn-mdn: warning: {far}: no finite prediction for the rows on "
         "lines 3, 5, whose inputs lie far outside the training data; wrote "
         "empty cells there (exit status 3)\n"
