@@ -1,8 +1,10 @@
 """scikit-learn's own estimator checks."""
 
+import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import (
     check_param_validation,
+    check_regressors_train,
     parametrize_with_checks,
 )
 
@@ -48,3 +50,23 @@ def test_sklearn_compatible_estimator(estimator, check):
 @pytest.mark.parametrize("estimator", [_small_estimator(), _small_ensemble()])
 def test_param_validation(estimator):
     check_param_validation(type(estimator).__name__, estimator)
+
+
+@pytest.mark.parametrize(
+    "readonly_memmap, X_dtype",
+    [(False, np.float64), (True, np.float64), (False, np.float32)],
+    ids=["float64", "readonly-memmap", "float32"],
+)
+def test_default_constructor_learns_in_check_regressors_train(readonly_memmap, X_dtype):
+    """scikit-learn's learning check, with the default network and budget.
+
+    It sets ``alpha=0.01``, a routine MLPRegressor value; with ``alpha`` on
+    MLPRegressor's scale the default 5x100 network still learns (R^2 > 0.5 on
+    its training data), where it used to collapse to a constant.
+    """
+    check_regressors_train(
+        "MDNRegressor",
+        MDNRegressor(random_state=0),
+        readonly_memmap=readonly_memmap,
+        X_dtype=X_dtype,
+    )
