@@ -1,0 +1,82 @@
+"""The training schedule: budget, adaptive learning rate, noise."""
+
+import math
+
+import numpy as np
+import pytest
+from _helpers import sine_data, tiny_mdn
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sklearn_mdn import MDNRegressor
+from sklearn_mdn._schedule import plan_budget
+
+X, Y = sine_data(400)
+
+
+@pytest.mark.parametrize("n", [100, 4_000, 1_000_000])
+def test_auto_budget_counts_patience_in_steps(n):
+    budget = plan_budget(MDNRegressor(), n)
+    n_train = n - round(0.2 * n)
+    steps_per_epoch = math.ceil(n_train / budget.batch_size)
+    assert budget.lr_patience == max(5, math.ceil(500 / steps_per_epoch))
+    assert budget.stop_patience == 3 * budget.lr_patience
+    # At most about 40,000 steps, within 20 to 2000 epochs.
+    assert 20 <= budget.max_iter <= 2000
+    assert budget.max_iter * steps_per_epoch <= 40_000 + steps_per_epoch
+    assert budget.noise == pytest.approx(min(0.2, 1 / math.sqrt(n_train)))
+
+
+def test_explicit_patience_and_noise_are_used():
+    budget = plan_budget(MDNRegressor(n_iter_no_change=30, noise=0.05), 1000)
+    assert (budget.lr_patience, budget.stop_patience) == (10, 30)
+    assert budget.noise == 0.05
+
+
+def test_adaptive_learning_rate_is_divided_by_five_on_plateaus():
+    reg = tiny_mdn(hidden_layer_sizes=(16,), max_iter=300, learning_rate_init=1e-2).fit(
+        X, Y
+    )
+    lrs = np.array(reg.net_.history[:, "event_lr"])
+    assert lrs[0] == pytest.approx(1e-2)
+    drops = lrs[1:] / lrs[:-1]
+    assert np.all(np.isclose(drops, 1.0) | np.isclose(drops, 0.2))
+    assert np.isclose(drops, 0.2).sum() >= 1
+    # Training stopped on the held-out likelihood, not at max_iter.
+    assert reg.n_iter_ < 300
+
+
+def test_constant_learning_rate_stays():
+    reg = tiny_mdn(learning_rate="constant", max_iter=20).fit(X, Y)
+    assert "event_lr" not in reg.net_.history[-1]
+    assert reg.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3)
+
+
+def test_noise_changes_the_fit_reproducibly():
+    quiet = tiny_mdn(noise=0.0, max_iter=5).fit(X, Y).predict(X)
+    noisy = [tiny_mdn(noise=0.3, max_iter=5).fit(X, Y).predict(X) for _ in range(2)]
+    assert_array_equal(noisy[0], noisy[1])
+    assert not np.allclose(quiet, noisy[0])
+
+
+def test_noise_follows_the_learning_rate_down(monkeypatch):
+    from sklearn_mdn import _training
+
+    seen = []
+    iterate = _training.TensorBatches.__iter__
+
+    def recording(self):
+        if self.shuffle:
+            seen.append(self.noise)
+        return iterate(self)
+
+    monkeypatch.setattr(_training.TensorBatches, "__iter__", recording)
+    reg = tiny_mdn(
+        hidden_layer_sizes=(16,), max_iter=300, learning_rate_init=1e-2, noise=0.3
+    ).fit(X, Y)
+    lrs = np.array(reg.net_.history[:, "event_lr"])
+    # Each epoch's noise is 0.3 times the learning rate it started with,
+    # relative to the initial rate (event_lr is recorded at the epoch's end,
+    # before a reduction takes effect in the next epoch).
+    assert len(seen) == reg.n_iter_
+    assert_allclose(seen, 0.3 * lrs / 1e-2, rtol=1e-6)
+    assert seen[-1] < 0.3
