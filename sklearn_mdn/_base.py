@@ -109,7 +109,7 @@ class DistributionRegressorMixin:
             ``(1 + coverage) / 2`` quantiles of each target's marginal.
         """
         coverage = _check_coverage(coverage)
-        level = np.broadcast_to(self._conformal_level(coverage, "interval"), (1,))
+        level = np.atleast_1d(self._conformal_level(coverage, "interval"))
 
         def interval(dist):
             if not dist.event_shape:

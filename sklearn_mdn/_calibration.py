@@ -141,8 +141,7 @@ def fit_conformal(dist, y, sample_weight=None) -> ConformalCalibration:
     Parameters
     ----------
     dist : NormalMixture
-        Predicted mixtures of the held-out rows, ``n`` rows, event shape
-        ``(d,)``.
+        Predicted mixtures of the held-out rows, ``n`` rows.
     y : ndarray of shape (n, d)
         Held-out targets; NaN entries are missing.
     sample_weight : ndarray of shape (n,) or None, default=None
@@ -159,7 +158,8 @@ def fit_conformal(dist, y, sample_weight=None) -> ConformalCalibration:
         dist, y = dist[keep], y[keep]
     observed = ~np.isnan(y)
     filled = np.where(observed, y, 0.0)
-    interval = np.where(observed, np.abs(2.0 * dist.cdf(filled) - 1.0), np.nan)
+    cdf = dist.cdf(filled if dist.event_shape else filled[:, 0]).reshape(y.shape)
+    interval = np.where(observed, np.abs(2.0 * cdf - 1.0), np.nan)
     complete = observed.all(axis=1)
     region = np.full(len(y), np.nan)
     if complete.any():

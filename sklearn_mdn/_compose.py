@@ -208,11 +208,21 @@ def predict_hdr(estimator, X, coverage=0.9):
         return HDRResult(intervals, n_intervals)
     flat = intervals.reshape(len(intervals), -1)
     found = ~np.isnan(flat)
-    mapped = np.where(found, flat, 0.0)
+    # Bounds and 7 points between consecutive ones, to test monotonicity.
+    t = np.linspace(0.0, 1.0, 9)[:-1]
+    with np.errstate(invalid="ignore"):
+        between = flat[:, :-1, None] + t * (flat[:, 1:, None] - flat[:, :-1, None])
+    points = np.concatenate([between.reshape(len(flat), -1), flat[:, -1:]], axis=1)
+    points[:, :: len(t)] = flat  # the bounds (0 * inf or 0 * NaN is NaN)
+    valid = np.isfinite(points)
+    valid[:, :: len(t)] = found
+    mapped = np.where(valid, points, 0.0)
     for transformer in transformers:
         mapped = _inverse(transformer, mapped, None)
-    mapped = np.where(found, mapped, np.nan)
-    steps = np.diff(mapped, axis=1)
+    # Forward-fill the invalid points: they then never break monotonicity.
+    last = np.maximum.accumulate(np.where(valid, np.arange(valid.shape[1]), 0), 1)
+    filled = np.take_along_axis(mapped, last, axis=1)
+    steps = np.diff(filled, axis=1)
     with np.errstate(invalid="ignore"):
         rising = np.all((steps >= 0) | np.isnan(steps), axis=1)
         falling = np.all((steps <= 0) | np.isnan(steps), axis=1)
@@ -222,6 +232,7 @@ def predict_hdr(estimator, X, coverage=0.9):
             "regions of some rows: their image is not a union of intervals "
             "with the same ends. Use a monotone transform, or sample()."
         )
+    mapped = np.where(found, mapped[:, :: len(t)], np.nan)
     # Decreasing: reverse the bounds of a row (its NaN padding stays last).
     count = 2 * n_intervals
     reverse = falling & ~rising
