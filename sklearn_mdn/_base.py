@@ -176,6 +176,8 @@ class DistributionRegressorMixin:
         level = self._conformal_level(coverage, "region")
 
         def hdr(dist):
+            if dist.event_shape and dist.n_targets == 1:
+                dist = dist.marginal(0)
             if dist.event_shape:
                 raise ValueError(
                     "predict_hdr needs a single target; for several targets, "

@@ -1,6 +1,7 @@
 """Every branch of a predictive distribution: NormalMixture.modes, predict_modes."""
 
 import numpy as np
+import pytest
 from scipy.optimize import brentq
 from scipy.stats import norm
 
@@ -97,3 +98,36 @@ def test_multi_output_modes_in_the_joint_space():
     np.testing.assert_allclose(modes[0, 1], [-3.0, 0.0], atol=1e-4)
     np.testing.assert_allclose(modes[1, 0], [0.05, 0.0], atol=1e-8)
     assert np.isnan(modes[1, 1]).all() and np.isnan(masses[1, 1])
+
+
+def test_density_display_draws_regions_and_branches():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sklearn_mdn import MDNRegressor
+    from sklearn_mdn.plotting import PredictiveDensityDisplay
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0, 1, size=(200, 1))
+    y = np.where(rng.uniform(size=200) < 0.5, -1, 1) * (1 + X[:, 0])
+    reg = MDNRegressor(
+        n_components=2, hidden_layer_sizes=(4,), max_iter=3, random_state=0
+    ).fit(X, y)
+    display = PredictiveDensityDisplay.from_estimator(
+        reg, X, y, n_points=20, y_grid=50, hdr=0.8, modes=True
+    )
+    dist = reg.predict_dist(np.linspace(X.min(), X.max(), 20)[:, None])
+    modes, masses, n_modes = dist.modes()
+    np.testing.assert_allclose(display.modes, modes)
+    assert len(display.modes_scatter_.get_offsets()) == n_modes.sum()
+    sizes = display.modes_scatter_.get_sizes()
+    np.testing.assert_allclose(sizes, 40 * masses[~np.isnan(masses)])
+    np.testing.assert_allclose(display.hdr, dist.hdr(0.8).intervals)
+    assert display.hdr_region_ is not None
+    labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert "80% HDR" in labels and "modes (area: mass)" in labels
+    # Without the options nothing is drawn.
+    display = PredictiveDensityDisplay.from_estimator(reg, X, n_points=5, y_grid=10)
+    assert display.hdr_region_ is None and display.modes_scatter_ is None
+    plt.close("all")
