@@ -245,7 +245,7 @@ def _level_for_coverage(mix: _Mixtures, crit: np.ndarray, coverage: np.ndarray):
             break
         lo = np.where(err > 0, level, lo)
         hi = np.where(err < 0, level, hi)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             step = -err / slope
         new = level + step
         bisect = ~((new > lo) & (new < hi)) | ~(np.abs(step) <= 0.5 * older)

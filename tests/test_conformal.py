@@ -191,3 +191,33 @@ def test_calibrate_conformal_multi_output():
         )
     inside = model.in_region(X[:50], np.nan_to_num(Y[:50]), 0.8)
     assert inside.dtype == bool and inside.shape == (50,)
+
+
+def test_conformal_survives_pickling_and_ensembles_get_the_methods():
+    import pickle
+
+    from sklearn_mdn import MDNEnsembleRegressor
+
+    X, y = _heteroscedastic(200, seed=4)
+    model = MDNRegressor(
+        n_components=2,
+        hidden_layer_sizes=(4,),
+        max_iter=3,
+        random_state=0,
+        calibrate="conformal",
+    ).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(
+        loaded.predict_interval(X[:5], 0.8), model.predict_interval(X[:5], 0.8)
+    )
+    assert loaded.conformal_.n_calibration == 40
+    ensemble = MDNEnsembleRegressor(
+        MDNRegressor(n_components=2, hidden_layer_sizes=(4,), max_iter=3),
+        n_estimators=2,
+        random_state=0,
+    ).fit(X, y)
+    intervals, n_intervals = ensemble.predict_hdr(X[:5], 0.8)
+    dist = ensemble.predict_dist(X[:5])
+    np.testing.assert_allclose(intervals, dist.hdr(0.8).intervals)
+    modes, masses, n_modes = ensemble.predict_modes(X[:5])
+    np.testing.assert_allclose(np.nansum(masses, axis=1), 1.0)
