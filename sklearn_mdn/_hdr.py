@@ -62,6 +62,16 @@ class _Mixtures:
         h = (resp * (v * v - prec)).sum(axis=-1) - g * g
         return (top + np.log(total))[..., 0], g, h
 
+    def rising(self, y: np.ndarray) -> np.ndarray:
+        """Whether the density increases at ``y`` (n, m): the sign of the
+        score, without its normalisation or the second derivative."""
+        diff = y[..., None] - self.mu[:, None, :]
+        prec = self.prec[:, None, :]
+        comp = self.log_w[:, None, :] + self.log_norm[:, None, :]
+        comp = comp - 0.5 * diff * diff * prec
+        comp -= comp.max(axis=-1, keepdims=True)
+        return np.einsum("nmk,nmk->nm", np.exp(comp), diff * prec) < 0
+
     def cdf(self, y: np.ndarray, rows=slice(None)) -> np.ndarray:
         """Mixture cdf at ``y`` (n', m); infinite values allowed."""
         z = (y[..., None] - self.mu[rows, None, :]) / self.sig[rows, None, :]
@@ -117,10 +127,9 @@ def _critical_points(mix: _Mixtures) -> np.ndarray:
         axis=1,
     )
     grid = np.sort(np.clip(grid, (mix.lo - pad)[:, None], (mix.hi + pad)[:, None]))
-    _, g, _ = mix.derivatives(grid)
     # The score is positive left of every mean and negative right of them; a
     # zero counts as negative, so that the sign changes alternate.
-    up = g > 0
+    up = mix.rising(grid)
     change = up[:, :-1] != up[:, 1:]
     counts = change.sum(axis=1)
     C = int(counts.max())
@@ -231,30 +240,43 @@ def _level_for_coverage(mix: _Mixtures, crit: np.ndarray, coverage: np.ndarray):
     )
     lp_outer, _, _ = mix.derivatives(outer)
     lo = np.minimum(lp_outer.min(axis=1), lp_crit.min(axis=1))
-    level = lo.copy()
-    roots = None
+    # Start where a single Gaussian's region of this coverage would end.
+    level = np.clip(hi - 0.5 * ndtri(0.5 + 0.5 * coverage) ** 2, lo, hi)
+    n = len(crit)
+    out_level = level.copy()
+    out_roots = np.full((n, crit.shape[1] + 1), np.nan)
+    out_rising = np.zeros(out_roots.shape, dtype=bool)
+    active = np.arange(n)
+    sub, sub_crit, target, roots = mix, crit, coverage, None
     older = np.abs(hi - lo)
     old = older.copy()
-    done = np.zeros(len(crit), dtype=bool)
-    for _ in range(_MAX_ITER):
-        roots, rising = _level_roots(mix, crit, level, roots)
-        cover, slope = _coverage(mix, roots, rising)
-        err = cover - coverage
-        done |= np.abs(err) <= _COVERAGE_TOL
-        if done.all():
-            break
+    for iteration in range(_MAX_ITER):
+        roots, rising = _level_roots(sub, sub_crit, level, roots)
+        cover, slope = _coverage(sub, roots, rising)
+        err = cover - target
         lo = np.where(err > 0, level, lo)
         hi = np.where(err < 0, level, hi)
+        done = (np.abs(err) <= _COVERAGE_TOL) | (hi - lo <= 1e-14 * (1 + np.abs(level)))
+        if iteration == _MAX_ITER - 1:
+            done[:] = True
+        out_level[active[done]] = level[done]
+        out_roots[active[done]] = roots[done]
+        out_rising[active[done]] = rising[done]
+        if done.all():
+            break
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             step = -err / slope
         new = level + step
         bisect = ~((new > lo) & (new < hi)) | ~(np.abs(step) <= 0.5 * older)
         new = np.where(bisect, 0.5 * (lo + hi), new)
-        done |= hi - lo <= 1e-14 * (1.0 + np.abs(level))
-        new = np.where(done, level, new)
         older, old = old, np.abs(new - level)
-        level = new
-    return level, roots, rising
+        # Continue with the rows not done.
+        keep = ~done
+        active, level, lo, hi = active[keep], new[keep], lo[keep], hi[keep]
+        older, old, target = older[keep], old[keep], target[keep]
+        roots, sub_crit = roots[keep], sub_crit[keep]
+        sub = _Mixtures(sub.w[keep], sub.mu[keep], sub.sig[keep])
+    return out_level, out_roots, out_rising
 
 
 def _pack_intervals(roots: np.ndarray, rising: np.ndarray):
