@@ -357,3 +357,37 @@ def univariate_hpd_mass(w, mu, sig, y: np.ndarray) -> np.ndarray:
         cover, _ = _coverage(mix, roots, rising)
         out.append(np.clip(cover, 0.0, 1.0))
     return np.concatenate(out)
+
+
+def _draw_chunks(dist, n_samples: int, rng):
+    """Rows of ``dist`` in chunks, each with ``n_samples`` draws per row and
+    their log densities, shape (n_samples, rows)."""
+    step = max(1, _SOLVER_CHUNK_ELEMENTS // (n_samples * dist.n_components))
+    for start in range(0, len(dist), step):
+        part = dist[start : start + step]
+        draws = np.swapaxes(part.sample(n_samples, rng), 0, 1)
+        yield slice(start, start + len(part)), part.log_prob(draws)
+
+
+def monte_carlo_log_level(dist, coverage: np.ndarray, n_samples: int, rng):
+    """Log density level of the highest-density region of each row of a
+    ``NormalMixture`` holding ``coverage`` (n,), from ``n_samples`` draws: the
+    ``floor((1 - c) m)``-th smallest log density of ``m`` draws leaves at
+    least a fraction ``c`` of them at or above it. A coverage of 1 gives
+    ``-inf``."""
+    out = np.empty(len(dist))
+    for rows, log_p in _draw_chunks(dist, n_samples, rng):
+        index = np.floor((1.0 - coverage[rows]) * n_samples).astype(np.intp)
+        index = np.clip(index, 0, n_samples - 1)
+        level = np.take_along_axis(np.sort(log_p, axis=0), index[None], axis=0)[0]
+        out[rows] = np.where(coverage[rows] >= 1.0, -np.inf, level)
+    return out
+
+
+def monte_carlo_hpd_mass(dist, log_p_y: np.ndarray, n_samples: int, rng):
+    """``P(p(Y) >= p(y))`` per row from ``n_samples`` draws, given the log
+    densities ``log_p_y`` (n,) of the values."""
+    out = np.empty(len(dist))
+    for rows, log_p in _draw_chunks(dist, n_samples, rng):
+        out[rows] = np.mean(log_p >= log_p_y[rows], axis=0)
+    return out

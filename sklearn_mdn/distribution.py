@@ -8,7 +8,6 @@ import numpy as np
 from scipy.special import ndtr
 
 from ._checks import (
-    _SOLVER_CHUNK_ELEMENTS,
     _check_affine,
     _check_concatenable,
     _check_coverage,
@@ -20,7 +19,13 @@ from ._checks import (
     _check_values,
     _random_state,
 )
-from ._hdr import univariate_hdr, univariate_hpd_mass, univariate_modes
+from ._hdr import (
+    monte_carlo_hpd_mass,
+    monte_carlo_log_level,
+    univariate_hdr,
+    univariate_hpd_mass,
+    univariate_modes,
+)
 from ._solvers import (
     _half_log_det,
     _marginal_quantiles,
@@ -577,23 +582,8 @@ class NormalMixture:
         if not self._event_shape:
             w, mu, sig = self._univariate("hdr_level")
             return univariate_hdr(w, mu, sig, coverage)[2]
-        n_samples = _check_n_samples(n_samples)
         rng = _random_state(random_state)
-        out = np.empty(len(self))
-        step = max(1, _SOLVER_CHUNK_ELEMENTS // (n_samples * self.n_components))
-        for start in range(0, len(self), step):
-            part = self[start : start + step]
-            draws = np.swapaxes(part.sample(n_samples, rng), 0, 1)
-            log_p = np.sort(part.log_prob(draws), axis=0)
-            # The floor((1 - c) m)-th smallest of m draws leaves at least a
-            # fraction c of them at or above it.
-            index = np.floor((1.0 - coverage[start : start + step]) * n_samples)
-            index = np.clip(index.astype(np.intp), 0, n_samples - 1)
-            level = np.take_along_axis(log_p, index[None], axis=0)[0]
-            out[start : start + step] = np.where(
-                coverage[start : start + step] >= 1.0, -np.inf, level
-            )
-        return out
+        return monte_carlo_log_level(self, coverage, _check_n_samples(n_samples), rng)
 
     def in_hdr(self, y, coverage=0.9, *, n_samples=_HDR_LEVEL_SAMPLES, random_state=0):
         """Whether ``y`` lies in each row's highest-density region.
@@ -628,18 +618,8 @@ class NormalMixture:
             w, mu, sig = self._univariate("hdr")
             return univariate_hpd_mass(w, mu, sig, y[:, 0])
         log_p_y = self.log_prob(self._to_event(y))
-        n_samples = _check_n_samples(n_samples)
         rng = _random_state(random_state)
-        out = np.empty(len(self))
-        step = max(1, _SOLVER_CHUNK_ELEMENTS // (n_samples * self.n_components))
-        for start in range(0, len(self), step):
-            part = self[start : start + step]
-            draws = np.swapaxes(part.sample(n_samples, rng), 0, 1)
-            log_p = part.log_prob(draws)
-            out[start : start + step] = np.mean(
-                log_p >= log_p_y[start : start + step], axis=0
-            )
-        return out
+        return monte_carlo_hpd_mass(self, log_p_y, _check_n_samples(n_samples), rng)
 
     # ------------------------------------------------------------------
     # Sampling
