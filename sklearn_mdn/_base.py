@@ -106,7 +106,11 @@ class DistributionRegressorMixin:
         -------
         interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
             Lower and upper bounds: the ``(1 - coverage) / 2`` and
-            ``(1 + coverage) / 2`` quantiles of each target's marginal.
+            ``(1 + coverage) / 2`` quantiles of each target's marginal. With
+            ``calibrate="conformal"``, the ``(1 - q) / 2`` and ``(1 + q) / 2``
+            quantiles, ``q`` the conformal level of each target that
+            guarantees ``coverage`` (``-inf`` and ``inf`` with too few
+            held-out rows); see :class:`MDNRegressor`.
         """
         coverage = _check_coverage(coverage)
         level = np.atleast_1d(self._conformal_level(coverage, "interval"))

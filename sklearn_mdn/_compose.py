@@ -138,7 +138,9 @@ def predict_interval(estimator, X, coverage=0.9):
     Returns
     -------
     interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
-        Lower and upper bounds in the original target units.
+        Lower and upper bounds in the original target units: the inner
+        estimator's ``predict_interval`` (with its conformal calibration, if
+        any) mapped through the inverse target transform.
     """
     mdn, X, transformers = _unwrap(estimator, X)
     interval = mdn.predict_interval(X, coverage)
