@@ -3,7 +3,13 @@
 import importlib
 
 from . import metrics
-from ._compose import predict_dist, predict_interval, predict_quantiles, sample
+from ._compose import (
+    predict_dist,
+    predict_hdr,
+    predict_interval,
+    predict_quantiles,
+    sample,
+)
 from ._persistence import InconsistentVersionWarning
 from ._warnings import OutOfDomainWarning
 from .distribution import NormalMixture
@@ -19,6 +25,7 @@ __all__ = [
     "__version__",
     "metrics",
     "predict_dist",
+    "predict_hdr",
     "predict_interval",
     "predict_quantiles",
     "sample",

@@ -4,8 +4,9 @@ from numbers import Integral
 
 import numpy as np
 
-from ._checks import _check_levels, _random_state
-from .distribution import NormalMixture
+from ._checks import _check_coverage, _check_levels, _random_state
+from ._hdr import _pad_concat, univariate_hdr
+from .distribution import HDRResult, ModesResult, NormalMixture
 
 
 class DistributionRegressorMixin:
@@ -42,6 +43,22 @@ class DistributionRegressorMixin:
 
     def _map_chunks(self, X, fn):
         return np.concatenate([fn(dist) for dist in self._iter_dists(X)], axis=0)
+
+    def _map_padded(self, X, fn, result):
+        """Chunks of ``fn(dist)``, tuples of arrays whose second axis varies
+        (NaN padded to one width), as one ``result`` tuple."""
+        parts = list(zip(*(fn(dist) for dist in self._iter_dists(X))))
+        return result(
+            *(_pad_concat(p) if p[0].ndim > 1 else np.concatenate(p) for p in parts)
+        )
+
+    def _conformal_level(self, coverage, kind):
+        """Nominal coverage to ask for ``coverage`` under conformal calibration
+        (``calibrate="conformal"``), else ``coverage`` itself."""
+        calibration = getattr(self, "conformal_", None)
+        if calibration is None:
+            return coverage
+        return calibration.level(coverage, kind)
 
     def predict_dist(self, X):
         """Predicted conditional distribution of the target for each row.
@@ -89,9 +106,138 @@ class DistributionRegressorMixin:
         -------
         interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
             Lower and upper bounds: the ``(1 - coverage) / 2`` and
-            ``(1 + coverage) / 2`` quantiles of each target's marginal.
+            ``(1 + coverage) / 2`` quantiles of each target's marginal. With
+            ``calibrate="conformal"``, the ``(1 - q) / 2`` and ``(1 + q) / 2``
+            quantiles, ``q`` the conformal level of each target that
+            guarantees ``coverage`` (``-inf`` and ``inf`` with too few
+            held-out rows); see :class:`MDNRegressor`.
         """
-        return self._map_chunks(X, lambda dist: dist.interval(coverage))
+        coverage = _check_coverage(coverage)
+        level = np.atleast_1d(self._conformal_level(coverage, "interval"))
+
+        def interval(dist):
+            if not dist.event_shape:
+                return dist.ppf([(1 - level[0]) / 2, (1 + level[0]) / 2])
+            q = np.broadcast_to(level, (dist.n_targets,))
+            return np.stack(
+                [
+                    dist.marginal(j).ppf([(1 - q[j]) / 2, (1 + q[j]) / 2])
+                    for j in range(dist.n_targets)
+                ],
+                axis=1,
+            )
+
+        return self._map_chunks(X, interval)
+
+    def predict_modes(self, X):
+        """Every branch of each row's predictive distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        modes : ndarray of shape (n_samples, M) or (n_samples, M, n_outputs)
+            Modes of each row (in the joint space of the targets), heaviest
+            branch first, NaN padded to the largest number of modes ``M`` of
+            a row.
+        masses : ndarray of shape (n_samples, M)
+            Probability of each branch, NaN padded; see
+            :meth:`NormalMixture.modes` for how it is defined.
+        n_modes : ndarray of shape (n_samples,)
+            Number of modes of each row.
+        """
+        return self._map_padded(X, lambda dist: dist.modes(), ModesResult)
+
+    def predict_hdr(self, X, coverage=0.9):
+        """Highest-density region of each row (a single target only).
+
+        The smallest set holding probability ``coverage`` under the
+        predictive distribution: a union of intervals where the target has
+        several branches. With ``calibrate="conformal"``, the coverage asked
+        of the predictive distribution is the conformal level that
+        guarantees ``coverage`` on new rows (see :class:`MDNRegressor`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        coverage : float, default=0.9
+            Probability in (0, 1) held by the region.
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, M, 2)
+            ``(lower, upper)`` of each interval, ascending, NaN padded to the
+            largest number of intervals ``M`` of a row.
+        n_intervals : ndarray of shape (n_samples,)
+            Number of intervals of each row.
+        """
+        coverage = _check_coverage(coverage)
+        level = self._conformal_level(coverage, "region")
+
+        def hdr(dist):
+            if dist.event_shape and dist.n_targets == 1:
+                dist = dist.marginal(0)
+            if dist.event_shape:
+                raise ValueError(
+                    "predict_hdr needs a single target; for several targets, "
+                    "in_region tests whether values lie in the joint "
+                    "highest-density region."
+                )
+            w, mu, sig = dist._univariate("hdr")
+            intervals, n_intervals, _ = univariate_hdr(
+                w, mu, sig, np.full(len(dist), level)
+            )
+            return intervals, n_intervals
+
+        return self._map_padded(X, hdr, HDRResult)
+
+    def in_region(self, X, Y, coverage=0.9):
+        """Whether each target lies in its row's highest-density region.
+
+        For several targets the region is joint, ``{y: p(y) >= lambda}``,
+        with the level estimated from 10,000 draws per row (see
+        :meth:`NormalMixture.hdr_level`); for one target it is exact.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, one per row.
+
+        coverage : float, default=0.9
+            Probability in (0, 1) held by the region; calibrated as in
+            :meth:`predict_hdr` under ``calibrate="conformal"``.
+
+        Returns
+        -------
+        inside : ndarray of bool of shape (n_samples,)
+        """
+        coverage = _check_coverage(coverage)
+        level = self._conformal_level(coverage, "region")
+        Y = np.atleast_1d(np.asarray(Y, dtype=np.float64))
+        start = 0
+        out = []
+        for dist in self._iter_dists(X):
+            y = Y[start : start + len(dist)]
+            start += len(dist)
+            if len(y) < len(dist):
+                break
+            if not dist.event_shape:
+                y = y.reshape(len(dist))
+            log_level = dist._log_hdr_level(level)
+            out.append(dist.log_prob(y) >= log_level)
+        if start != len(Y):
+            raise ValueError(
+                f"X and Y must have the same number of rows, got {start} and {len(Y)}."
+            )
+        return np.concatenate(out)
 
     def predict_quantiles(self, X, quantiles=(0.05, 0.5, 0.95)):
         """Quantiles of each target's predictive marginal.

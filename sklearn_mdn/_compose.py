@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._checks import _check_levels
+from .distribution import HDRResult
 
 
 def _is_search(estimator) -> bool:
@@ -137,11 +138,110 @@ def predict_interval(estimator, X, coverage=0.9):
     Returns
     -------
     interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
-        Lower and upper bounds in the original target units.
+        Lower and upper bounds in the original target units: the inner
+        estimator's ``predict_interval`` (with its conformal calibration, if
+        any) mapped through the inverse target transform.
     """
-    if not 0 < coverage < 1:
-        raise ValueError(f"coverage must be in (0, 1), got {coverage!r}.")
-    return predict_quantiles(estimator, X, [(1 - coverage) / 2, (1 + coverage) / 2])
+    mdn, X, transformers = _unwrap(estimator, X)
+    interval = mdn.predict_interval(X, coverage)
+    if not transformers:
+        return interval
+    # A monotone transform maps [a, b] onto the interval between the images
+    # of a and b (swapped when it decreases).
+    target_axis = None if interval.ndim == 2 else 1
+    for transformer in transformers:
+        interval = _inverse(transformer, interval, target_axis)
+    return np.sort(interval, axis=-1)
+
+
+def predict_hdr(estimator, X, coverage=0.9):
+    """Highest-density regions of a single target, through wrappers.
+
+    Parameters
+    ----------
+    estimator : MDNRegressor, Pipeline, TransformedTargetRegressor or search
+        A fitted estimator that is, or wraps, a single-target
+        :class:`MDNRegressor`. A target transform must be monotone
+        (increasing or decreasing); the bounds are mapped through its
+        inverse. The mapped region holds the same probability, but it is
+        the highest-density region of the *transformed* target: in the
+        original units, where the density changes by the transform's slope,
+        it is in general not the smallest such set (for ``np.log``, it
+        leans towards large values).
+
+    X : array-like of shape (n_samples, n_features)
+        Inputs, as the outermost estimator takes them.
+
+    coverage : float, default=0.9
+        Probability in (0, 1) held by the region.
+
+    Returns
+    -------
+    intervals : ndarray of shape (n_samples, M, 2)
+        ``(lower, upper)`` of each interval in the original target units,
+        ascending, NaN padded.
+    n_intervals : ndarray of shape (n_samples,)
+        Number of intervals of each row.
+
+    Raises
+    ------
+    ValueError
+        If the target transform does not map the bounds of a row
+        monotonically (it is not monotone there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.compose import TransformedTargetRegressor
+    >>> from sklearn_mdn import MDNRegressor, predict_hdr
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(size=(100, 1))
+    >>> y = np.exp(X[:, 0] + 0.1 * rng.normal(size=100))
+    >>> model = TransformedTargetRegressor(
+    ...     MDNRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
+    ...     func=np.log, inverse_func=np.exp).fit(X, y)
+    >>> intervals, n_intervals = predict_hdr(model, X[:2], 0.9)
+    >>> intervals.shape[0], bool(np.nanmin(intervals) > 0)
+    (2, True)
+    """
+    mdn, X, transformers = _unwrap(estimator, X)
+    intervals, n_intervals = mdn.predict_hdr(X, coverage)
+    if not transformers:
+        return HDRResult(intervals, n_intervals)
+    flat = intervals.reshape(len(intervals), -1)
+    found = ~np.isnan(flat)
+    # Bounds and 7 points between consecutive ones, to test monotonicity.
+    t = np.linspace(0.0, 1.0, 9)[:-1]
+    with np.errstate(invalid="ignore"):
+        between = flat[:, :-1, None] + t * (flat[:, 1:, None] - flat[:, :-1, None])
+    points = np.concatenate([between.reshape(len(flat), -1), flat[:, -1:]], axis=1)
+    points[:, :: len(t)] = flat  # the bounds (0 * inf or 0 * NaN is NaN)
+    valid = np.isfinite(points)
+    valid[:, :: len(t)] = found
+    mapped = np.where(valid, points, 0.0)
+    for transformer in transformers:
+        mapped = _inverse(transformer, mapped, None)
+    # Forward-fill the invalid points: they then never break monotonicity.
+    last = np.maximum.accumulate(np.where(valid, np.arange(valid.shape[1]), 0), 1)
+    filled = np.take_along_axis(mapped, last, axis=1)
+    steps = np.diff(filled, axis=1)
+    with np.errstate(invalid="ignore"):
+        rising = np.all((steps >= 0) | np.isnan(steps), axis=1)
+        falling = np.all((steps <= 0) | np.isnan(steps), axis=1)
+    if not np.all(rising | falling):
+        raise ValueError(
+            "The target transform is not monotone over the highest-density "
+            "regions of some rows: their image is not a union of intervals "
+            "with the same ends. Use a monotone transform, or sample()."
+        )
+    mapped = np.where(found, mapped[:, :: len(t)], np.nan)
+    # Decreasing: reverse the bounds of a row (its NaN padding stays last).
+    count = 2 * n_intervals
+    reverse = falling & ~rising
+    index = np.arange(flat.shape[1])
+    back = np.where(index < count[:, None], count[:, None] - 1 - index, index)
+    mapped = np.where(reverse[:, None], np.take_along_axis(mapped, back, 1), mapped)
+    return HDRResult(mapped.reshape(intervals.shape), n_intervals)
 
 
 def sample(estimator, X, n_samples=1, random_state=None):

@@ -318,16 +318,17 @@ def _marginal_quantiles(
     return out.reshape(n, d, m)
 
 
-def _mixture_modes(
-    weights: np.ndarray, means: np.ndarray, L: np.ndarray, half_log_det: np.ndarray
+def _climb_from_means(
+    log_w: np.ndarray,
+    means: np.ndarray,
+    L: np.ndarray,
+    half_log_det: np.ndarray,
 ) -> np.ndarray:
-    """Highest-density point of each row's mixture, shape (n, d).
+    """End points of hill climbs from every component mean, shape (n, K, d).
 
-    Climbs from every component mean with :func:`_find_modes` (in chunks of
-    start points) and keeps, per row, the end point of highest density.
+    Runs :func:`_find_modes` on all ``n * K`` start points, in chunks.
     """
     n, K, d = means.shape
-    log_w = _log_weights(weights)
     prec, prec_mu = _precisions(L, means)
     n_problems = n * K
     ends = np.empty((n_problems, d))
@@ -344,11 +345,55 @@ def _mixture_modes(
             prec_mu[row],
             means[row, comp],
         )
-    candidates = np.swapaxes(ends.reshape(n, K, d), 0, 1)  # (K, n, d)
+    return ends.reshape(n, K, d)
+
+
+def _mixture_modes(
+    weights: np.ndarray, means: np.ndarray, L: np.ndarray, half_log_det: np.ndarray
+) -> np.ndarray:
+    """Highest-density point of each row's mixture, shape (n, d).
+
+    Climbs from every component mean with :func:`_find_modes` (in chunks of
+    start points) and keeps, per row, the end point of highest density.
+    """
+    n = means.shape[0]
+    log_w = _log_weights(weights)
+    candidates = np.swapaxes(_climb_from_means(log_w, means, L, half_log_det), 0, 1)
     diff = candidates[:, :, None, :] - means
     log_dens = logsumexp(log_w + _gaussian_log_density(diff, L, half_log_det), axis=-1)
     best = np.argmax(log_dens, axis=0)
     return candidates[best, np.arange(n)]
+
+
+# End points of climbs closer than this many smallest component scales are
+# one mode (climbs stop within 1e-10 of them).
+_MODE_MERGE = 1e-6
+
+
+def _mixture_branches(
+    weights: np.ndarray, means: np.ndarray, L: np.ndarray, half_log_det: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Modes of each row's mixture and the weight of the components that climb
+    to each, shapes (n, K, d) and (n, K), NaN padded, in order of first climb.
+
+    End points of the climbs from the component means (:func:`_climb_from_means`)
+    within ``_MODE_MERGE`` smallest component scales of each other are one
+    mode; modes reached only from components of weight zero are dropped.
+    """
+    n, K, d = means.shape
+    log_w = _log_weights(weights)
+    ends = _climb_from_means(log_w, means, L, half_log_det)
+    std = np.sqrt(np.einsum("nkij,nkij->nki", L, L)).min(axis=2)
+    scale = np.where(weights > 0, std, np.inf).min(axis=1)
+    gap = np.abs(ends[:, :, None, :] - ends[:, None, :, :]).max(axis=-1)
+    close = gap <= _MODE_MERGE * scale[:, None, None]
+    # Each end point joins the first end point close to it.
+    label = np.argmax(close, axis=1)
+    onehot = label[:, :, None] == np.arange(K)  # (n, end k, mode j)
+    masses = np.einsum("nk,nkj->nj", weights, onehot)
+    keep = masses > 0
+    modes = np.where(keep[:, :, None], ends, np.nan)
+    return modes, np.where(keep, masses, np.nan)
 
 
 def _sample_mixture(

@@ -67,6 +67,13 @@ def _density_on_grid(
     return dist.pdf(np.broadcast_to(inner[:, None], (n_y, n))) * np.abs(slope)[:, None]
 
 
+def _outer_padded(outer, values: np.ndarray) -> np.ndarray:
+    """``outer`` of NaN-padded inner values (the padding kept as NaN)."""
+    found = ~np.isnan(values)
+    flat = outer(np.where(found, values, 0.0).reshape(-1)).reshape(values.shape)
+    return np.where(found, flat, np.nan)
+
+
 class PredictiveDensityDisplay:
     """Predictive density of one target along one input, with intervals.
 
@@ -93,6 +100,15 @@ class PredictiveDensityDisplay:
         ``"mode"``).
     samples : ndarray of shape (n_x, n_samples) or None, default=None
         Draws from the predictive distribution at each grid value.
+    hdr : ndarray of shape (n_x, M, 2) or None, default=None
+        Highest-density region along ``x_grid``: ``(lower, upper)`` of each
+        of its intervals, NaN padded (the output of ``predict_hdr``).
+    hdr_coverage : float or None, default=None
+        Nominal coverage of ``hdr``, used in its label.
+    modes : ndarray of shape (n_x, M) or None, default=None
+        Modes (branches) along ``x_grid``, NaN padded.
+    mode_masses : ndarray of shape (n_x, M) or None, default=None
+        Mass of each mode; marker areas are proportional to it.
     x_data, y_data : ndarray of shape (n_samples_data,) or None, default=None
         Observations to overlay as points.
     feature_name : str or None, default=None
@@ -114,6 +130,11 @@ class PredictiveDensityDisplay:
         The point estimates, by name.
     samples_scatter_ : matplotlib PathCollection or None
         The samples.
+    hdr_region_ : matplotlib QuadContourSet or None
+        The highest-density region, shaded over the ``y_grid`` cells whose
+        centre it holds, and outlined.
+    modes_scatter_ : matplotlib PathCollection or None
+        The modes, as markers of area proportional to their mass.
     data_scatter_ : matplotlib PathCollection or None
         The observations.
     ax_ : matplotlib Axes
@@ -154,11 +175,19 @@ class PredictiveDensityDisplay:
         coverage=None,
         point_estimates=None,
         samples=None,
+        hdr=None,
+        hdr_coverage=None,
+        modes=None,
+        mode_masses=None,
         x_data=None,
         y_data=None,
         feature_name=None,
         target_name=None,
     ):
+        self.hdr = hdr
+        self.hdr_coverage = hdr_coverage
+        self.modes = modes
+        self.mode_masses = mode_masses
         self.x_grid = x_grid
         self.y_grid = y_grid
         self.density = density
@@ -246,6 +275,7 @@ class PredictiveDensityDisplay:
             )
 
         self._plot_interval(ax, x_grid, interval_kwargs)
+        self._plot_hdr(ax, x_grid, y_grid)
         self.data_scatter_ = None
         if self.x_data is not None and self.y_data is not None:
             kwargs = {"s": 6, "color": "0.2", "alpha": 0.4, "label": "data"}
@@ -278,6 +308,23 @@ class PredictiveDensityDisplay:
             kwargs = {**styles.get(name, {}), "label": name}
             (self.point_lines_[name],) = ax.plot(
                 x_grid, values, **{**kwargs, **(line_kwargs or {})}
+            )
+
+        self.modes_scatter_ = None
+        if self.modes is not None:
+            modes = np.asarray(self.modes, dtype=np.float64)
+            masses = self.mode_masses
+            masses = np.ones_like(modes) if masses is None else np.asarray(masses)
+            xs = np.broadcast_to(x_grid[:, None], modes.shape)
+            shown = ~np.isnan(modes)
+            self.modes_scatter_ = ax.scatter(
+                xs[shown],
+                modes[shown],
+                s=40.0 * masses[shown],
+                color="C3",
+                edgecolors="none",
+                alpha=0.8,
+                label="modes (area: mass)",
             )
 
         ax.set_xlim(x_grid.min(), x_grid.max())
@@ -318,6 +365,37 @@ class PredictiveDensityDisplay:
             (line,) = ax.plot(x_grid, bound, **{"label": bound_label, **kwargs})
             self.interval_lines_.append(line)
 
+    def _plot_hdr(self, ax, x_grid: np.ndarray, y_grid: np.ndarray) -> None:
+        """Shade the highest-density region on the density's grid and
+        outline it; an empty ``fill_between`` gives it a legend entry."""
+        self.hdr_region_ = None
+        if self.hdr is None:
+            return
+        hdr = np.asarray(self.hdr, dtype=np.float64)
+        y = y_grid[:, None, None]
+        with np.errstate(invalid="ignore"):
+            inside = np.any((y >= hdr[None, :, :, 0]) & (y <= hdr[None, :, :, 1]), -1)
+        self.hdr_region_ = ax.contourf(
+            x_grid,
+            y_grid,
+            inside.astype(float),
+            levels=[0.5, 1.5],
+            colors=["C2"],
+            alpha=0.18,
+        )
+        ax.contour(
+            x_grid,
+            y_grid,
+            inside.astype(float),
+            levels=[0.5],
+            colors=["C2"],
+            linewidths=1.0,
+        )
+        label = "HDR"
+        if self.hdr_coverage is not None:
+            label = f"{self.hdr_coverage:.0%} HDR"
+        ax.fill_between([], [], [], color="C2", alpha=0.3, label=label)
+
     @classmethod
     def from_estimator(
         cls,
@@ -331,6 +409,8 @@ class PredictiveDensityDisplay:
         n_points=100,
         y_grid=100,
         coverage=0.9,
+        hdr=None,
+        modes=False,
         point_estimate="mean",
         n_samples=0,
         random_state=None,
@@ -378,6 +458,17 @@ class PredictiveDensityDisplay:
             distributions (and the range of ``y``).
         coverage : float or None, default=0.9
             Coverage of the equal-tailed interval band; None draws no band.
+            Through ``predict_interval`` for a single target, so that
+            ``calibrate="conformal"`` applies.
+        hdr : float or None, default=None
+            Coverage of the highest-density region to shade (``predict_hdr``
+            for a single target, the selected target's marginal otherwise);
+            None draws none.
+        modes : bool, default=False
+            Whether to draw every mode (branch) of the predictive
+            distribution at each grid value, as markers of area
+            proportional to the branch's mass. Through a target transform,
+            the markers are the inner modes mapped back.
         point_estimate : str, list of str or None, default="mean"
             Point estimates to draw, among ``"mean"``, ``"top"`` and
             ``"mode"``.
@@ -427,6 +518,9 @@ class PredictiveDensityDisplay:
                 "PredictiveDensityDisplay maps the density through a target "
                 f"transform for a single target only; this one has {dist.n_targets}."
             )
+        # The estimator's own intervals and regions (calibrate="conformal"
+        # applies) for a 1-D target; the selected marginal's otherwise.
+        own = not dist.event_shape
         dist = _select_target(dist, target)
 
         def outer(values):
@@ -450,7 +544,18 @@ class PredictiveDensityDisplay:
         point_estimates = {name: outer(getattr(dist, name)()) for name in names}
         interval = None
         if coverage is not None:
-            interval = np.sort(outer(dist.interval(coverage)), axis=1)
+            inner = dist.interval(coverage)
+            if own:
+                inner = mdn.predict_interval(rows, coverage)
+            interval = np.sort(outer(inner), axis=1)
+        hdr_intervals = None
+        if hdr is not None:
+            inner = mdn.predict_hdr(rows, hdr) if own else dist.hdr(hdr)
+            hdr_intervals = np.sort(_outer_padded(outer, inner[0]), axis=-1)
+        mode_values = masses = None
+        if modes:
+            mode_values, masses, _ = dist.modes()
+            mode_values = _outer_padded(outer, mode_values)
         samples = outer(dist.sample(n_samples, random_state)) if n_samples else None
 
         if feature_names is not None:
@@ -472,6 +577,10 @@ class PredictiveDensityDisplay:
             coverage=coverage,
             point_estimates=point_estimates,
             samples=samples,
+            hdr=hdr_intervals,
+            hdr_coverage=hdr,
+            modes=mode_values,
+            mode_masses=masses,
             x_data=x_column if y_data is not None else None,
             y_data=y_data,
             feature_name=feature_name,
