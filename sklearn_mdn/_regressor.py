@@ -12,8 +12,9 @@ from ._base import DistributionRegressorMixin
 from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._checks import _random_state
 from ._compat import Interval, StrOptions, _fit_context
-from ._module import ACTIVATIONS, MixtureParams, to_distribution
+from ._module import ACTIVATIONS, to_distribution
 from ._persistence import add_version, pop_version
+from ._prediction import all_finite, forward, iter_mixtures
 from ._preprocessing import (
     _weighted_moments,
     input_bounds,
@@ -22,7 +23,6 @@ from ._preprocessing import (
     warn_out_of_domain,
 )
 from ._schedule import plan_budget
-from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import (
     CHUNK_ROWS,
     Seeds,
@@ -34,8 +34,6 @@ from ._training import (
 
 # Rows predicted at once (tests patch it here).
 _CHUNK_ROWS = CHUNK_ROWS
-# Fewest rows the network predicts at once (padded with zeros).
-_MIN_PREDICT_ROWS = 16
 
 
 class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
@@ -470,7 +468,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         )
 
     def _set_fitted_state(self, net, dataset, budget):
-        """The fitted attributes of a trained ``net``."""
+        """The fitted attributes of a trained ``net``, calibration included."""
         self.net_ = net
         history = net.history
         log_scale = float(np.log(self.y_scale_).sum())
@@ -494,58 +492,20 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                     UserWarning,
                     stacklevel=4,
                 )
-                return
-            _, valid = net.train_split(dataset)
-            outputs = [self._forward(x) for x in valid.X.split(_CHUNK_ROWS)]
-            params = MixtureParams(*(_concat(p) for p in zip(*outputs)))
-            if _all_finite(params):
-                w = valid.sample_weight
-                self.conformal_ = fit_conformal(
-                    to_distribution(params, (self.n_outputs_,)),
-                    valid.y.cpu().numpy(),
-                    None if w is None else w.cpu().numpy(),
-                )
-        elif budget.use_valid and self.calibrate:
-            _, valid = net.train_split(dataset)
-            self.spread_factor_ = self._fit_spread_factor(valid)
-
-    def _fit_spread_factor(self, valid):
-        """Spread factor fitted on the held-out rows (standardised units)."""
-        outputs = [self._forward(x) for x in valid.X.split(_CHUNK_ROWS)]
-        params = MixtureParams(*(_concat(p) for p in zip(*outputs)))
-        if not _all_finite(params):
-            return 1.0
-        w = valid.sample_weight
-        return fit_spread_factor(
-            to_distribution(params, (self.n_outputs_,)),
-            valid.y.cpu().numpy(),
-            None if w is None else w.cpu().numpy(),
-        )
-
-    def _forward(self, inputs) -> MixtureParams:
-        """The module's outputs for standardised inputs, as float64 arrays."""
-        module = self.net_.module_
-        module.eval()
-        n_threads = resolve_threads(
-            getattr(self, "n_threads", "auto"), len(inputs) * forward_work(module)
-        )
-        # Inference mode only around the forward pass: held across a yield of
-        # the caller, it would stay on in the caller's thread, and disable
-        # autograd there, whenever the caller stops early (an exception).
-        with torch_threads(n_threads), torch.inference_mode():
-            # Inputs of fewer than 4 rows take other float32 kernels too: pad
-            # them with zero rows, so that a row's prediction never depends
-            # on how many rows are predicted with it.
-            n_pad = max(_MIN_PREDICT_ROWS - len(inputs), 0)
-            params = module(torch.nn.functional.pad(inputs, (0, 0, 0, n_pad)))
-            return MixtureParams(
-                *(
-                    None
-                    if p is None
-                    else p[: len(inputs)].detach().cpu().numpy().astype(np.float64)
-                    for p in params
-                )
-            )
+        if not (budget.use_valid and self.calibrate):
+            return
+        # The held-out rows' mixtures, in standardised units.
+        _, valid = net.train_split(dataset)
+        params = forward(net.module_, valid.X, self.n_threads)
+        if not all_finite(params):
+            return
+        dist = to_distribution(params, (self.n_outputs_,))
+        y = valid.y.cpu().numpy()
+        w = None if valid.sample_weight is None else valid.sample_weight.cpu().numpy()
+        if self.calibrate == "conformal":
+            self.conformal_ = fit_conformal(dist, y, w)
+        else:
+            self.spread_factor_ = fit_spread_factor(dist, y, w)
 
     # -------------------------------------------------------------- predict
     def _iter_dists(self, X, check_domain=True):
@@ -558,33 +518,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         if check_domain:
             warn_out_of_domain(X, getattr(self, "input_bounds_", None), stacklevel=4)
-        # The net's device, not self.device: a net fitted on CUDA and loaded
-        # on a machine without it has been moved to the CPU.
-        device = self.net_.device
         event_shape = () if self._y_ndim == 1 else (self.n_outputs_,)
-        # Chunks of equal size (at most _CHUNK_ROWS): no small last chunk,
-        # since float32 matrix products of a few rows take other kernels,
-        # whose results differ from those of many rows in the last bits.
-        n_chunks = -(-len(X) // _CHUNK_ROWS)
-        far_off = (
-            "The network's output is not finite or degenerate for some rows of "
-            "X: their values lie too far outside the range of the training data."
-        )
-        for chunk in np.array_split(X, n_chunks):
-            params = self._forward(
-                to_tensor(chunk, self.x_mean_, self.x_scale_, device)
-            )
-            if not _all_finite(params):
-                raise ValueError(far_off)
-            try:
-                dist = to_distribution(params, event_shape, self.spread_factor_).affine(
-                    self.y_mean_, self.y_scale_
-                )
-            except ValueError as exc:  # np.linalg.LinAlgError included
-                # Finite outputs so extreme that a factor or a scale under- or
-                # overflows.
-                raise ValueError(far_off) from exc
-            yield dist
+        yield from iter_mixtures(self, X, event_shape, _CHUNK_ROWS)
 
     def __getstate__(self):
         # Record the version of sklearn-mdn that pickles the estimator.
@@ -593,12 +528,3 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     def __setstate__(self, state):
         # Warns (InconsistentVersionWarning) when another version pickled it.
         super().__setstate__(pop_version(state, type(self).__name__))
-
-
-def _concat(arrays):
-    """Concatenate chunks of one parameter (None for an absent one)."""
-    return None if arrays[0] is None else np.concatenate(arrays)
-
-
-def _all_finite(params: MixtureParams) -> bool:
-    return all(p is None or np.isfinite(p).all() for p in params)

@@ -1,0 +1,83 @@
+"""The prediction path of a fitted MDNRegressor: inputs to mixtures."""
+
+import numpy as np
+import torch
+
+from ._module import MixtureParams, to_distribution
+from ._preprocessing import to_tensor
+from ._threads import forward_work, resolve_threads, torch_threads
+from ._training import CHUNK_ROWS
+
+# Fewest rows the network predicts at once (padded with zeros).
+MIN_PREDICT_ROWS = 16
+
+_FAR_OFF = (
+    "The network's output is not finite or degenerate for some rows of X: "
+    "their values lie too far outside the range of the training data."
+)
+
+
+def forward(module, inputs: torch.Tensor, n_threads="auto") -> MixtureParams:
+    """The module's outputs for standardised inputs, as float64 arrays.
+
+    In chunks of at most ``CHUNK_ROWS`` rows, on the torch threads that
+    ``n_threads`` asks for, in eval and inference mode.
+    """
+    chunks = [_forward_chunk(module, x, n_threads) for x in inputs.split(CHUNK_ROWS)]
+    if len(chunks) == 1:
+        return chunks[0]
+    return MixtureParams(
+        *(None if p[0] is None else np.concatenate(p) for p in zip(*chunks))
+    )
+
+
+def _forward_chunk(module, inputs, n_threads) -> MixtureParams:
+    module.eval()
+    n_threads = resolve_threads(n_threads, len(inputs) * forward_work(module))
+    # Inference mode only around the forward pass: held across a yield of the
+    # caller, it would stay on in the caller's thread, and disable autograd
+    # there, whenever the caller stops early (an exception).
+    with torch_threads(n_threads), torch.inference_mode():
+        # Inputs of fewer than 4 rows take other float32 kernels too: pad them
+        # with zero rows, so that a row's prediction never depends on how many
+        # rows are predicted with it.
+        n_pad = max(MIN_PREDICT_ROWS - len(inputs), 0)
+        params = module(torch.nn.functional.pad(inputs, (0, 0, 0, n_pad)))
+        return MixtureParams(
+            *(
+                None
+                if p is None
+                else p[: len(inputs)].detach().cpu().numpy().astype(np.float64)
+                for p in params
+            )
+        )
+
+
+def all_finite(params: MixtureParams) -> bool:
+    return all(p is None or np.isfinite(p).all() for p in params)
+
+
+def iter_mixtures(estimator, X, event_shape, chunk_rows):
+    """Yield the mixture (target units) of each chunk of validated rows ``X``.
+
+    Chunks are of equal size (at most ``chunk_rows``): no small last chunk,
+    since float32 matrix products of a few rows take other kernels, whose
+    results differ from those of many rows in the last bits.
+    """
+    # The net's device, not estimator.device: a net fitted on CUDA and loaded
+    # on a machine without it has been moved to the CPU.
+    device = estimator.net_.device
+    n_threads = getattr(estimator, "n_threads", "auto")
+    for chunk in np.array_split(X, -(-len(X) // chunk_rows)):
+        inputs = to_tensor(chunk, estimator.x_mean_, estimator.x_scale_, device)
+        params = _forward_chunk(estimator.net_.module_, inputs, n_threads)
+        if not all_finite(params):
+            raise ValueError(_FAR_OFF)
+        try:
+            dist = to_distribution(params, event_shape, estimator.spread_factor_)
+            dist = dist.affine(estimator.y_mean_, estimator.y_scale_)
+        except ValueError as exc:  # np.linalg.LinAlgError included
+            # Finite outputs so extreme that a factor or a scale under- or
+            # overflows.
+            raise ValueError(_FAR_OFF) from exc
+        yield dist
