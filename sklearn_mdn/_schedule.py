@@ -41,9 +41,9 @@ _PATIENCE_STEPS = 500
 _MIN_PATIENCE = 5
 _LR_FACTOR_INV = 5
 _STOP_AFTER_CUTS = 2
-# noise="auto": standard deviation, in standardised units, of the Gaussian
-# noise on inputs and targets at the start of training: _NOISE_C / sqrt(n),
-# at most _NOISE_MAX.
+# noise="auto" (not the default): standard deviation, in standardised units,
+# of the Gaussian noise on inputs and targets at the start of training:
+# _NOISE_C / sqrt(n), at most _NOISE_MAX.
 _NOISE_C = 1.0
 _NOISE_MAX = 0.2
 # Below this many training rows, ``early_stopping`` is not applied.

@@ -15,7 +15,7 @@ X, Y = sine_data(400)
 
 @pytest.mark.parametrize("n", [100, 4_000, 1_000_000])
 def test_auto_budget_counts_patience_in_steps(n):
-    budget = plan_budget(MDNRegressor(), n)
+    budget = plan_budget(MDNRegressor(noise="auto"), n)
     n_train = n - round(0.2 * n)
     steps_per_epoch = math.ceil(n_train / budget.batch_size)
     assert budget.lr_patience == max(5, math.ceil(500 / steps_per_epoch))
@@ -24,6 +24,7 @@ def test_auto_budget_counts_patience_in_steps(n):
     assert 20 <= budget.max_iter <= 2000
     assert budget.max_iter * steps_per_epoch <= 40_000 + steps_per_epoch
     assert budget.noise == pytest.approx(min(0.2, 1 / math.sqrt(n_train)))
+    assert plan_budget(MDNRegressor(), n).noise == 0.0
 
 
 def test_explicit_patience_and_noise_are_used():
