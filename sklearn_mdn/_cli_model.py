@@ -9,8 +9,6 @@ from ._cli_output import CLIError, _warn
 # The dictionary saved by ``fit`` carries this marker, so that ``predict``
 # recognises our files and rejects any other joblib or pickle file.
 _FORMAT = "sklearn-mdn/model"
-
-
 _FORMAT_VERSION = 1
 
 
