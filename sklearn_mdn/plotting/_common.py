@@ -163,6 +163,46 @@ def _reflect(dist: NormalMixture, signs: np.ndarray) -> NormalMixture:
     )
 
 
+def _density_on_grid(
+    dist: NormalMixture, y_grid: np.ndarray, transformers: list
+) -> np.ndarray:
+    """Density of every row of ``dist`` at every ``y_grid`` value, (n_y, n).
+
+    ``y_grid`` is in the outer units: with target transforms ``T`` the density
+    of the inner mixture at ``T(y)`` is multiplied by ``|T'(y)|``.
+    """
+    n_y, n = len(y_grid), len(dist)
+    if not transformers:
+        return dist.pdf(np.broadcast_to(y_grid[:, None], (n_y, n)))
+    spacing = np.diff(y_grid)
+    if not np.all(spacing > 0):
+        raise ValueError("With a target transform, y_grid must be increasing.")
+    h = 1e-5 * spacing.min()
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inner = _to_inner(transformers, y_grid)
+        upper = _to_inner(transformers, y_grid + h)
+        slope = (upper - _to_inner(transformers, y_grid - h)) / (2 * h)
+    span = f"[{y_grid[0]:.4g}, {y_grid[-1]:.4g}]"
+    if not (np.all(np.isfinite(inner)) and np.all(np.isfinite(slope))):
+        raise ValueError(
+            f"The target transform is not finite over the plotted y grid {span}; "
+            "pass a y_grid inside its domain."
+        )
+    if not (np.all(slope > 0) or np.all(slope < 0)):
+        raise ValueError(
+            f"The target transform is not monotone over the plotted y grid {span}: "
+            "the density cannot be mapped through it."
+        )
+    return dist.pdf(np.broadcast_to(inner[:, None], (n_y, n))) * np.abs(slope)[:, None]
+
+
+def _outer_padded(outer, values: np.ndarray) -> np.ndarray:
+    """``outer`` of NaN-padded inner values (the padding kept as NaN)."""
+    found = ~np.isnan(values)
+    flat = outer(np.where(found, values, 0.0).reshape(-1)).reshape(values.shape)
+    return np.where(found, flat, np.nan)
+
+
 def _calibration_inputs(estimator, X, y, estimator_name):
     """Observations and predictive mixtures in the space of the inner regressor.
 

@@ -7,16 +7,17 @@ import numbers
 import numpy as np
 
 from .._compose import _unwrap
-from ..distribution import NormalMixture
 from ._common import (
     _column_index,
+    _density_on_grid,
     _get_ax,
     _grid_inputs,
+    _outer_padded,
     _pyplot,
     _select_target,
-    _to_inner,
     _to_outer,
 )
+from ._density_layers import _plot_hdr, _plot_interval
 
 __all__ = ["PredictiveDensityDisplay"]
 
@@ -32,46 +33,6 @@ def _check_point_estimates(point_estimate) -> tuple:
                 f"point_estimate must be among {_POINT_ESTIMATES}, got {name!r}."
             )
     return names
-
-
-def _density_on_grid(
-    dist: NormalMixture, y_grid: np.ndarray, transformers: list
-) -> np.ndarray:
-    """Density of every row of ``dist`` at every ``y_grid`` value, (n_y, n).
-
-    ``y_grid`` is in the outer units: with target transforms ``T`` the density
-    of the inner mixture at ``T(y)`` is multiplied by ``|T'(y)|``.
-    """
-    n_y, n = len(y_grid), len(dist)
-    if not transformers:
-        return dist.pdf(np.broadcast_to(y_grid[:, None], (n_y, n)))
-    spacing = np.diff(y_grid)
-    if not np.all(spacing > 0):
-        raise ValueError("With a target transform, y_grid must be increasing.")
-    h = 1e-5 * spacing.min()
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        inner = _to_inner(transformers, y_grid)
-        upper = _to_inner(transformers, y_grid + h)
-        slope = (upper - _to_inner(transformers, y_grid - h)) / (2 * h)
-    span = f"[{y_grid[0]:.4g}, {y_grid[-1]:.4g}]"
-    if not (np.all(np.isfinite(inner)) and np.all(np.isfinite(slope))):
-        raise ValueError(
-            f"The target transform is not finite over the plotted y grid {span}; "
-            "pass a y_grid inside its domain."
-        )
-    if not (np.all(slope > 0) or np.all(slope < 0)):
-        raise ValueError(
-            f"The target transform is not monotone over the plotted y grid {span}: "
-            "the density cannot be mapped through it."
-        )
-    return dist.pdf(np.broadcast_to(inner[:, None], (n_y, n))) * np.abs(slope)[:, None]
-
-
-def _outer_padded(outer, values: np.ndarray) -> np.ndarray:
-    """``outer`` of NaN-padded inner values (the padding kept as NaN)."""
-    found = ~np.isnan(values)
-    flat = outer(np.where(found, values, 0.0).reshape(-1)).reshape(values.shape)
-    return np.where(found, flat, np.nan)
 
 
 class PredictiveDensityDisplay:
@@ -274,8 +235,8 @@ class PredictiveDensityDisplay:
                 x_grid, y_grid, density, **{**kwargs, **(density_kwargs or {})}
             )
 
-        self._plot_interval(ax, x_grid, interval_kwargs)
-        self._plot_hdr(ax, x_grid, y_grid)
+        _plot_interval(self, ax, x_grid, interval_kwargs)
+        _plot_hdr(self, ax, x_grid, y_grid)
         self.data_scatter_ = None
         if self.x_data is not None and self.y_data is not None:
             kwargs = {"s": 6, "color": "0.2", "alpha": 0.4, "label": "data"}
@@ -341,60 +302,6 @@ class PredictiveDensityDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
-
-    def _plot_interval(self, ax, x_grid: np.ndarray, interval_kwargs) -> None:
-        """Shade the interval band and draw its bounds as two open lines.
-
-        An outlined ``fill_between`` would close the polygon with vertical
-        edges at both ends of the grid; two lines do not.
-        """
-        self.interval_band_, self.interval_lines_ = None, []
-        if self.interval is None:
-            return
-        interval = np.asarray(self.interval, dtype=np.float64)
-        label = "interval"
-        if self.coverage is not None:
-            label = f"{self.coverage:.0%} interval"
-        # A light shade, so the density stays visible inside.
-        self.interval_band_ = ax.fill_between(
-            x_grid, interval[:, 0], interval[:, 1], color="C1", alpha=0.08, lw=0
-        )
-        kwargs = {"color": "C1", "linestyle": "--", "linewidth": 1.2}
-        kwargs = {**kwargs, **(interval_kwargs or {})}
-        for bound, bound_label in zip(interval.T, (label, "_nolegend_")):
-            (line,) = ax.plot(x_grid, bound, **{"label": bound_label, **kwargs})
-            self.interval_lines_.append(line)
-
-    def _plot_hdr(self, ax, x_grid: np.ndarray, y_grid: np.ndarray) -> None:
-        """Shade the highest-density region on the density's grid and
-        outline it; an empty ``fill_between`` gives it a legend entry."""
-        self.hdr_region_ = None
-        if self.hdr is None:
-            return
-        hdr = np.asarray(self.hdr, dtype=np.float64)
-        y = y_grid[:, None, None]
-        with np.errstate(invalid="ignore"):
-            inside = np.any((y >= hdr[None, :, :, 0]) & (y <= hdr[None, :, :, 1]), -1)
-        self.hdr_region_ = ax.contourf(
-            x_grid,
-            y_grid,
-            inside.astype(float),
-            levels=[0.5, 1.5],
-            colors=["C2"],
-            alpha=0.18,
-        )
-        ax.contour(
-            x_grid,
-            y_grid,
-            inside.astype(float),
-            levels=[0.5],
-            colors=["C2"],
-            linewidths=1.0,
-        )
-        label = "HDR"
-        if self.hdr_coverage is not None:
-            label = f"{self.hdr_coverage:.0%} HDR"
-        ax.fill_between([], [], [], color="C2", alpha=0.3, label=label)
 
     @classmethod
     def from_estimator(

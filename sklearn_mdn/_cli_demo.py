@@ -1,0 +1,117 @@
+"""The command line's demo: an inverse problem whose answer branches."""
+
+import time
+
+import numpy as np
+
+from ._cli_output import _live_output, _plural, _print_history
+
+
+def _branches(weights, means, scales, *, merge=1.0, min_weight=0.05):
+    """The distinct peaks of a 1-d mixture as (location, weight) pairs.
+
+    Components whose means are closer than ``merge`` times the larger of
+    their two standard deviations form one branch (located at their
+    weighted mean, weighing their summed weight); branches lighter than
+    ``min_weight`` are left out.
+    """
+    order = np.argsort(means)
+    groups = []
+    for k in order:
+        if groups and means[k] - groups[-1][-1][1] < merge * max(
+            scales[k], groups[-1][-1][2]
+        ):
+            groups[-1].append((weights[k], means[k], scales[k]))
+        else:
+            groups.append([(weights[k], means[k], scales[k])])
+    branches = []
+    for group in groups:
+        w = sum(g[0] for g in group)
+        if w >= min_weight:
+            branches.append((sum(g[0] * g[1] for g in group) / w, w))
+    return branches
+
+
+def _true_branches(x0, *, amplitude=0.3):
+    """Every y in [-1, 1] with y + amplitude sin(2 pi y) = x0."""
+    # An even number of points: no grid point falls on a root such as 0.
+    y = np.linspace(-1.0, 1.0, 20_000)
+    f = y + amplitude * np.sin(2 * np.pi * y) - x0
+    i = np.flatnonzero(np.signbit(f[:-1]) != np.signbit(f[1:]))
+    return y[i] - f[i] * (y[i + 1] - y[i]) / (f[i + 1] - f[i])
+
+
+def _cmd_demo(args):
+    import torch
+
+    from ._regressor import MDNRegressor
+
+    # A network this small trains fastest on one thread (several threads only
+    # add synchronisation, and contend with anything else running).
+    torch.set_num_threads(1)
+
+    rng = np.random.RandomState(args.random_state)
+    n_train, n_test = 1000, 1000
+    y = rng.uniform(-1.0, 1.0, n_train + n_test)
+    x = y + 0.3 * np.sin(2.0 * np.pi * y) + 0.05 * rng.normal(size=y.shape)
+    X_train, X_test = x[:n_train, None], x[n_train:, None]
+    y_train, y_test = y[:n_train], y[n_train:]
+
+    print(
+        "sklearn-mdn demo. MDNRegressor predicts, for each input, a whole\n"
+        "distribution of the target: a mixture of Gaussians, i.e. a few bell\n"
+        "curves, each with a location, a spread and a weight (the weights sum\n"
+        "to 1).\n\n"
+        "Data: y uniform in [-1, 1], x = y + 0.3 sin(2 pi y) + noise; predict y\n"
+        "from x. For x between about 0.41 and 0.59, three different y give the\n"
+        "same x: the answer branches, and a single number cannot say so."
+    )
+    reg = MDNRegressor(
+        n_components=3,
+        hidden_layer_sizes=(32, 32),
+        learning_rate_init=3e-3,
+        max_iter=args.max_iter,
+        random_state=args.random_state,
+        verbose=int(_live_output(args.verbose)),
+    )
+    print(f"\nFitting {reg!r} on {n_train} rows ...", flush=True)
+    start = time.perf_counter()
+    reg.fit(X_train, y_train)
+    if args.verbose and not _live_output(args.verbose):
+        _print_history(reg.net_.history)
+    print(
+        f"done: {_plural(reg.n_iter_, 'epoch')} in "
+        f"{time.perf_counter() - start:.1f} s.\n"
+    )
+
+    grid = np.array([[-0.9], [0.0], [0.5], [0.9]])
+    dist = reg.predict_dist(grid)
+    scales = dist.scale_tril[..., 0, 0]
+    print(
+        "Predicted branches (location: weight) per x, from the mixture's\n"
+        "components (components closer than one standard deviation merged,\n"
+        "branches under 5% left out), next to the true branches:\n"
+    )
+    print("      x    mean | predicted branches                     | true y")
+    for i, x0 in enumerate(grid[:, 0]):
+        branches = _branches(dist.weights[i], dist.means[i, :, 0], scales[i])
+        cells = "  ".join(f"{loc:+.2f}: {w:.2f}" for loc, w in branches)
+        truth = ", ".join(f"{t:+.2f}" for t in _true_branches(x0))
+        print(f"  {x0:+.2f}  {dist.mean()[i]:+.2f} | {cells:<38} | {truth}")
+
+    nll = -np.mean(reg.predict_dist(X_test).log_prob(y_test))
+    # Baseline: a linear fit with one homoscedastic Gaussian around it.
+    A = np.column_stack([np.ones(n_train), X_train[:, 0]])
+    coef = np.linalg.lstsq(A, y_train, rcond=None)[0]
+    sigma = np.std(y_train - A @ coef)
+    resid = y_test - (coef[0] + coef[1] * X_test[:, 0])
+    nll_lin = np.mean(0.5 * (resid / sigma) ** 2 + np.log(sigma * np.sqrt(2 * np.pi)))
+    print(
+        f"\nScore: the negative log-likelihood of {n_test} held-out rows, in nats\n"
+        f"per row; lower is better (more probability where the answers fell):\n"
+        f"  MDNRegressor {nll:+.3f},  one Gaussian around a linear fit "
+        f"{nll_lin:+.3f}.\n"
+        "\nA single number, such as the mean (second column), cannot say that\n"
+        "x = 0.5 has three answers. Next: python -m sklearn_mdn fit --help"
+    )
+    return 0

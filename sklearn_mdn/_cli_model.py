@@ -1,0 +1,108 @@
+"""Model files of the command line, and the predictions written from them."""
+
+import warnings
+
+import numpy as np
+
+from ._cli_output import CLIError, _warn
+
+# The dictionary saved by ``fit`` carries this marker, so that ``predict``
+# recognises our files and rejects any other joblib or pickle file.
+_FORMAT = "sklearn-mdn/model"
+_FORMAT_VERSION = 1
+
+
+def _save_model(path, model):
+    import joblib
+
+    try:
+        joblib.dump(model, path)
+    except OSError as exc:
+        raise CLIError(f"{path}: cannot write the model ({exc.strerror})") from None
+
+
+def _load_model(path):
+    import joblib
+
+    try:
+        model = joblib.load(path)
+    except FileNotFoundError:
+        raise CLIError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CLIError(f"{path}: is a directory, not a model file") from None
+    except Exception:  # noqa: BLE001 - any unpickling failure means "not ours"
+        model = None
+    if not (isinstance(model, dict) and model.get("format") == _FORMAT):
+        raise CLIError(
+            f"{path}: not a model file saved by 'sklearn-mdn fit' "
+            "(a joblib file of its model dictionary)"
+        )
+    if model.get("format_version", 0) > _FORMAT_VERSION:
+        raise CLIError(
+            f"{path}: saved by a newer sklearn-mdn (model format "
+            f"{model['format_version']}); upgrade sklearn-mdn to read it"
+        )
+    return model
+
+
+def _predict_arrays(model, X, coverage, n_samples, random_state):
+    """Point estimates, intervals and samples of shape (n, d), (n, d, 2), (n, N, d).
+
+    With ``--log-target`` the quantiles (so the interval bounds) and samples
+    are mapped back through ``exp`` exactly.
+    """
+    from ._compose import predict_interval, sample
+
+    estimator = model["estimator"]
+    n = len(X)
+    point = estimator.predict(X).reshape(n, -1)
+    interval = predict_interval(estimator, X, coverage=coverage).reshape(n, -1, 2)
+    samples = np.empty((n, 0, point.shape[1]))
+    if n_samples:
+        samples = sample(estimator, X, n_samples=n_samples, random_state=random_state)
+        samples = samples.reshape(n, n_samples, -1)
+    return point, interval, samples
+
+
+def _predict_finite(model, X, coverage, n_samples, random_state):
+    """Like :func:`_predict_arrays`, plus the indices of rows without a finite result.
+
+    Inputs far outside the training data can drive the network's output, or
+    ``exp`` of a log-scale target, past the float range. numpy's overflow
+    warnings are silenced here (the caller reports the rows in one line), and
+    when the estimator refuses a whole block because of such rows, the block
+    is halved until the rows at fault are found, so the others are predicted.
+    """
+    n_targets = len(model["targets"])
+
+    def predict(rows):
+        try:
+            return _predict_arrays(model, X[rows], coverage, n_samples, random_state)
+        except (ValueError, FloatingPointError):
+            if len(rows) == 1:
+                shapes = [(n_targets,), (n_targets, 2), (n_samples, n_targets)]
+                return tuple(np.full((1, *shape), np.nan) for shape in shapes)
+            half = len(rows) // 2
+            first, second = predict(rows[:half]), predict(rows[half:])
+            return tuple(
+                np.concatenate(pair) for pair in zip(first, second, strict=True)
+            )
+
+    from ._warnings import OutOfDomainWarning
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("always", OutOfDomainWarning)
+            point, interval, samples = predict(np.arange(len(X)))
+    # The first warning counts the rows of the whole file (halved blocks
+    # warn again about their own rows).
+    far = [w for w in caught if issubclass(w.category, OutOfDomainWarning)]
+    if far:
+        _warn(str(far[0].message))
+    finite = (
+        np.isfinite(point).all(axis=1)
+        & np.isfinite(interval).all(axis=(1, 2))
+        & np.isfinite(samples).all(axis=(1, 2))
+    )
+    return point, interval, samples, np.flatnonzero(~finite)

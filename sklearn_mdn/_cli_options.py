@@ -1,0 +1,114 @@
+"""Option types of the command line, and the estimator defaults its help shows."""
+
+import argparse
+import ast
+import math
+from pathlib import Path
+
+
+def _estimator_defaults():
+    """Defaults of ``MDNRegressor.__init__``, read from its source.
+
+    The command line leaves every estimator option it is not given to the
+    estimator (its argparse default is None), so it cannot disagree with it;
+    this only lets ``fit --help`` show those defaults without importing torch
+    (seconds). An empty dict if the source cannot be read (then the help says
+    "the estimator's default").
+    """
+    try:
+        source = Path(__file__).with_name("_regressor.py").read_text("utf-8")
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    for node in tree.body:
+        if not (isinstance(node, ast.ClassDef) and node.name == "MDNRegressor"):
+            continue
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                args = item.args
+                positional = args.args[1:]
+                pairs = list(
+                    zip(
+                        positional[len(positional) - len(args.defaults) :],
+                        args.defaults,
+                        strict=True,
+                    )
+                ) + [
+                    (a, d)
+                    for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+                    if d is not None
+                ]
+                defaults = {}
+                for arg, default in pairs:
+                    try:
+                        defaults[arg.arg] = ast.literal_eval(default)
+                    except ValueError:
+                        pass
+                return defaults
+    return {}
+
+
+def _show(value):
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+# ------------------------------------------------------------ option types
+def _hidden_sizes(text):
+    try:
+        sizes = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers such as 64,64, got {text!r}"
+        )
+    return sizes
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _max_iter(text):
+    return "auto" if text == "auto" else _positive_int(text)
+
+
+def _nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a non-negative integer, got {text!r}"
+        )
+    return value
+
+
+def _probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return value
+
+
+def _float_format(text):
+    """A printf-style format that turns a float into a number, such as %.6g."""
+    try:
+        float(text % 1.5)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"expected a printf-style float format such as %.6g, got {text!r}"
+        ) from None
+    return text
