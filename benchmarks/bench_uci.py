@@ -204,7 +204,9 @@ def fit_catboost(X, y, X_test, y_test, params, seed):
     """CatBoost's RMSEWithUncertainty: a Gaussian (mean, variance) per row."""
     from catboost import CatBoostRegressor
 
-    reg = CatBoostRegressor(**params, random_seed=seed).fit(X, y)
+    # allow_writing_files=False: no catboost_info/ folder in the working directory
+    reg = CatBoostRegressor(**params, random_seed=seed, allow_writing_files=False)
+    reg.fit(X, y)
     pred = reg.predict(X_test, prediction_type="RMSEWithUncertainty")
     scores = score(_gaussian(pred[:, 0], pred[:, 1]), y_test)
     scores["n_iter"] = float(reg.tree_count_)
