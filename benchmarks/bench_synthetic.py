@@ -785,6 +785,9 @@ def _provenance():
             return ""
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    last = git("log", "-1", "--format=%h", "--", str(pkg))
+    if last and not commit.startswith(last):
+        commit += f" (sklearn_mdn/ last changed in {last})"
     if git("status", "--porcelain", "--", str(pkg)):
         commit += " (with uncommitted changes)"
     try:
@@ -876,6 +879,7 @@ def main(argv=None):
     all_models = list(dict.fromkeys(models + [r["model"] for r in records]))
     prov = _provenance()
     given = argv if argv is not None else sys.argv[1:]
+    given = [a for a in given if a != "--table-only"]
     command = " ".join(a if " " not in a else f'"{a}"' for a in given)
     header = [
         "# Synthetic truths with exact densities",
