@@ -1,4 +1,4 @@
-"""Probabilistic regression on the UCI suite: MDNRegressor against NGBoost.
+"""Probabilistic regression on the UCI suite: MDNRegressor against its peers.
 
 The standard protocol of Hernandez-Lobato & Adams (2015), as used by MC
 dropout, Deep Ensembles and NGBoost: the fixed train/test splits of
@@ -8,6 +8,10 @@ tuning) and, on its test split, the negative log-likelihood in nats per row on
 the original target scale, the RMSE of the predictive mean, the CRPS (closed
 form for Gaussian mixtures) and the coverage and mean width of the central 90%
 interval, all from ``sklearn_mdn.metrics``; mean and standard error over splits.
+
+Peers: NGBoost (Normal), CatBoost with ``loss_function="RMSEWithUncertainty"``
+(a Gaussian per row: its predicted mean and variance) and, for the RMSE only,
+scikit-learn's ``MLPRegressor`` with the MDN's default trunk.
 
 Usage (one command; resumable: splits already in the raw results are skipped)::
 
@@ -72,6 +76,30 @@ NGBOOST_PARAMS = {
     "validation_fraction": 0.1,
     "early_stopping_rounds": 50,
 }
+
+# CatBoost with its defaults (1000 trees, automatic learning rate, no early
+# stopping), predicting a mean and a variance per row; one thread.
+CATBOOST_PARAMS = {
+    "loss_function": "RMSEWithUncertainty",
+    "verbose": 0,
+    "thread_count": 1,
+}
+
+# MLPRegressor with the MDN's default trunk (5x100 ReLU, Adam, early stopping
+# on a 20% validation split); inputs and target standardised around it. Its
+# other settings are scikit-learn's defaults (batch min(200, n), patience 10
+# epochs, max_iter 200). A point prediction: RMSE only.
+MLP_PARAMS = {
+    "hidden_layer_sizes": [100, 100, 100, 100, 100],
+    "activation": "relu",
+    "solver": "adam",
+    "early_stopping": True,
+    "validation_fraction": 0.2,
+}
+
+# Models whose columns are peers, not MDN variants.
+PEERS = ("ngboost", "catboost", "mlp")
+METRICS = ("nll", "rmse", "crps", "coverage", "width")
 
 COVERAGE = 0.9
 
@@ -159,15 +187,71 @@ def fit_ngboost(X, y, X_test, y_test, params, seed):
     return scores
 
 
+def _gaussian(mean, var):
+    """A one-component ``NormalMixture`` per row."""
+    from sklearn_mdn.distribution import NormalMixture
+
+    n = len(mean)
+    return NormalMixture(
+        np.ones((n, 1)),
+        np.asarray(mean, dtype=float).reshape(n, 1, 1),
+        np.sqrt(np.asarray(var, dtype=float)).reshape(n, 1, 1, 1),
+        event_shape=(),
+    )
+
+
+def fit_catboost(X, y, X_test, y_test, params, seed):
+    """CatBoost's RMSEWithUncertainty: a Gaussian (mean, variance) per row."""
+    from catboost import CatBoostRegressor
+
+    # allow_writing_files=False: no catboost_info/ folder in the working directory
+    reg = CatBoostRegressor(**params, random_seed=seed, allow_writing_files=False)
+    reg.fit(X, y)
+    pred = reg.predict(X_test, prediction_type="RMSEWithUncertainty")
+    scores = score(_gaussian(pred[:, 0], pred[:, 1]), y_test)
+    scores["n_iter"] = float(reg.tree_count_)
+    return scores
+
+
+def fit_mlp(X, y, X_test, y_test, params, seed):
+    """MLPRegressor on standardised inputs and target: RMSE only."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    mlp_params = {**params, "hidden_layer_sizes": tuple(params["hidden_layer_sizes"])}
+    reg = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(), MLPRegressor(**mlp_params, random_state=seed)),
+        transformer=StandardScaler(),
+    ).fit(X, y)
+    mean = reg.predict(X_test)
+    mlp = reg.regressor_[-1]
+    scores = dict.fromkeys(("nll", "crps", "coverage", "width"))
+    scores["rmse"] = float(np.sqrt(np.mean((y_test - mean) ** 2)))
+    scores["n_iter"] = float(mlp.n_iter_)
+    scores["n_steps"] = float(mlp.t_) / min(200, len(y))
+    return scores
+
+
+MODEL_PARAMS = {
+    "ngboost": NGBOOST_PARAMS,
+    "catboost": CATBOOST_PARAMS,
+    "mlp": MLP_PARAMS,
+}
+
+
 def parse_model(spec):
-    """``mdn``, ``mdn-ens5`` (ensemble of 5) or ``ngboost``."""
-    if spec == "ngboost":
-        return "ngboost", 1
+    """``mdn``, ``mdn-ens5`` (ensemble of 5), ``ngboost``, ``catboost``, ``mlp``."""
+    if spec in MODEL_PARAMS:
+        return spec, 1
     if spec == "mdn":
         return "mdn", 1
     if spec.startswith("mdn-ens") and spec[7:].isdigit():
         return "mdn", int(spec[7:])
-    raise ValueError(f"unknown model {spec!r}: use mdn, mdn-ensN or ngboost")
+    raise ValueError(
+        f"unknown model {spec!r}: use mdn, mdn-ensN, ngboost, catboost or mlp"
+    )
 
 
 def run_task(data_dir, dataset, split, model, params):
@@ -179,6 +263,10 @@ def run_task(data_dir, dataset, split, model, params):
     start = time.perf_counter()
     if kind == "ngboost":
         scores = fit_ngboost(X[train], y[train], X[test], y[test], params, split)
+    elif kind == "catboost":
+        scores = fit_catboost(X[train], y[train], X[test], y[test], params, split)
+    elif kind == "mlp":
+        scores = fit_mlp(X[train], y[train], X[test], y[test], params, split)
     else:
         scores = fit_mdn(X[train], y[train], X[test], y[test], params, split, n_members)
     return dict(
@@ -210,7 +298,10 @@ def summarise(records):
     out = {}
     for key, rs in groups.items():
         stats = {}
-        for metric in ("nll", "rmse", "crps", "coverage", "width", "fit_seconds"):
+        for metric in (*METRICS, "fit_seconds"):
+            if any(r.get(metric) is None for r in rs):
+                stats[metric] = None  # not applicable (the MLP's NLL)
+                continue
             v = np.array([r[metric] for r in rs], dtype=float)
             se = v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else float("nan")
             stats[metric] = (float(v.mean()), float(se), len(v))
@@ -242,7 +333,11 @@ def markdown_tables(records, models):
     """The Markdown report: NLL against the references, then other metrics."""
     summary = summarise(records)
     present = [m for m in models if any(k[0] == m for k in summary)]
-    mdn_models = [m for m in present if m != "ngboost"]
+    mdn_models = [m for m in present if m not in PEERS]
+    # the MLP has no NLL: no column in the NLL tables
+    nll_models = [
+        m for m in present if any(s["nll"] for k, s in summary.items() if k[0] == m)
+    ]
     lines = []
     for title, discrete in (
         ("Continuous targets", False),
@@ -253,21 +348,22 @@ def markdown_tables(records, models):
         if not names:
             continue
         lines += [f"### {title}: test NLL (nats, mean ± s.e. over splits)", ""]
-        head = ["data set", "n", "splits", *present, *PUBLISHED]
+        head = ["data set", "n", "splits", *nll_models, *PUBLISHED]
         if discrete:
             head.append("reg_covar")
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
         for n in names:
-            stats = [summary.get((m, n)) for m in present]
+            stats = [summary.get((m, n)) for m in nll_models]
             n_rows = next(
                 (r["n_train"] + r["n_test"] for r in records if r["dataset"] == n), 0
             )
+            stats = [s if s and s["nll"] else None for s in stats]
             splits = max(s["nll"][2] for s in stats if s)
-            means = {m: s["nll"][0] for m, s in zip(present, stats) if s}
+            means = {m: s["nll"][0] for m, s in zip(nll_models, stats) if s}
             best = min(list(means.values()) + [PUBLISHED[p][n] for p in PUBLISHED])
             cells = [n, str(n_rows), str(splits)]
-            for m, s in zip(present, stats):
+            for m, s in zip(nll_models, stats):
                 cell = _fmt(s["nll"]) if s else "-"
                 if s and s["nll"][2] != splits:
                     cell += f" ({s['nll'][2]} splits)"
@@ -298,13 +394,58 @@ def markdown_tables(records, models):
                 s = summary.get((m, n))
                 if not s:
                     continue
-                cells = [n, m, str(s["nll"][2])]
+                cells = [n, m, str(s["rmse"][2])]
                 for metric in ("rmse", "crps", "coverage", "width"):
                     cells.append(_fmt(s[metric], _metric_digits(metric, n)))
                 cells.append(f"{s['fit_seconds'][0]:.1f}")
                 lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+    lines += side_by_side(records, present)
     return "\n".join(lines)
+
+
+def side_by_side(records, models):
+    """Every model on the splits that all of them ran, per data set."""
+    by = {}
+    for r in records:
+        if r["model"] in models:
+            by.setdefault(r["dataset"], {}).setdefault(r["model"], {})[r["split"]] = r
+    rows = []
+    for n in DATASETS:
+        runs = by.get(n, {})
+        if len(runs) < 2:
+            continue
+        common = sorted(set.intersection(*(set(v) for v in runs.values())))
+        if not common or all(len(v) == len(common) for v in runs.values()):
+            continue  # none in common, or the tables above are already alike
+        for m in (m for m in models if m in runs):
+            cells = [n, m, ",".join(map(str, common))]
+            for metric in ("rmse", "nll", "coverage"):
+                v = [runs[m][i][metric] for i in common]
+                if any(x is None for x in v):
+                    cells.append("-")
+                    continue
+                se = np.std(v, ddof=1) / math.sqrt(len(v)) if len(v) > 1 else math.nan
+                stat = (float(np.mean(v)), float(se), len(v))
+                cells.append(_fmt(stat, _metric_digits(metric, n)))
+            fit = np.mean([runs[m][i]["fit_seconds"] for i in common])
+            cells.append(f"{fit:.1f}")
+            rows.append("| " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    head = ["data set", "model", "splits", "RMSE", "NLL", "coverage", "fit s"]
+    return [
+        "### Side by side on the same splits (mean ± s.e.)",
+        "",
+        "Each model on the splits that every model listed for the data set ran "
+        "(the tables above average each model over all of its own splits). "
+        "`mlp` gives a point prediction: RMSE only.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *rows,
+        "",
+    ]
 
 
 def _wins(summary, names, mdn_models):
@@ -348,13 +489,17 @@ def plot(records, models, path):
     rows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(10, 2.6 * rows), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    labels = [m for m in models if any((m, n) in summary for n in names)]
+    labels = [
+        m
+        for m in models
+        if any((m, n) in summary and summary[(m, n)]["nll"] for n in names)
+    ]
     labels += list(PUBLISHED)
     for ax, n in zip(axes.flat, names):
         for i, label in enumerate(labels):
             if label in PUBLISHED:
                 ax.plot(i, PUBLISHED[label][n], "s", color=colors[i % len(colors)])
-            elif (label, n) in summary:
+            elif (label, n) in summary and summary[(label, n)]["nll"]:
                 mean, se, _ = summary[(label, n)]["nll"]
                 ax.errorbar(
                     i, mean, yerr=0 if math.isnan(se) else se, fmt="o",
@@ -384,7 +529,9 @@ def main(argv=None):
         "--splits", type=int, default=None, help="first N splits only (default all)"
     )
     parser.add_argument(
-        "--models", default="mdn,ngboost", help="mdn, mdn-ensN (N members), ngboost"
+        "--models",
+        default="mdn,ngboost",
+        help="mdn, mdn-ensN (N members), ngboost, catboost, mlp (RMSE only)",
     )
     parser.add_argument("--out", default="benchmarks/results/uci.md")
     parser.add_argument(
@@ -424,7 +571,7 @@ def main(argv=None):
             n_splits = len(splits) if args.splits is None else args.splits
             for split in range(min(n_splits, len(splits))):
                 for m in models:
-                    params = NGBOOST_PARAMS if m == "ngboost" else mdn_params
+                    params = MODEL_PARAMS.get(m, mdn_params)
                     key = (m, name, split)
                     if key in done:
                         if done[key] != params:
@@ -443,10 +590,11 @@ def main(argv=None):
                 f.write(json.dumps(rec) + "\n")
                 f.flush()
                 records.append(rec)
+                nan = float("nan")
                 print(
                     f"{rec['dataset']:>9} split {rec['split']:>2} {rec['model']:>9}: "
-                    f"nll {rec['nll']:7.3f} rmse {rec['rmse']:.4g} "
-                    f"cov {rec['coverage']:.2f} ({rec['fit_seconds']:.0f} s)",
+                    f"nll {rec['nll'] or nan:7.3f} rmse {rec['rmse']:.4g} "
+                    f"cov {rec['coverage'] or nan:.2f} ({rec['fit_seconds']:.0f} s)",
                     flush=True,
                 )
     all_models = list(dict.fromkeys(models + [r["model"] for r in records]))

@@ -43,7 +43,14 @@ _RESULTS = Path(__file__).parent.parent / "benchmarks" / "results"
 _COPIES = Path(__file__).parent / "benchmarks"
 shutil.rmtree(_COPIES, ignore_errors=True)
 _COPIES.mkdir()
-for _name in ("speed.md", "speed.png", "uci.md", "uci.png"):
+for _name in (
+    "speed.md",
+    "speed.png",
+    "uci.md",
+    "uci.png",
+    "synthetic.md",
+    "synthetic.png",
+):
     if (_RESULTS / _name).exists():
         shutil.copy(_RESULTS / _name, _COPIES / _name)
 
