@@ -7,18 +7,28 @@ vectorised over rows; ``NormalMixture`` validates its inputs and calls them.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp, ndtr, ndtri
+import torch
+from scipy.special import logsumexp, ndtri
 
 from ._checks import _SOLVER_CHUNK_ELEMENTS
+from ._threads import torch_threads
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _INV_SQRT_2PI = float(1.0 / np.sqrt(2.0 * np.pi))
+_SQRT_HALF = float(np.sqrt(0.5))
 
 # Iterations stop when the step is below XTOL * (smallest component scale) plus
 # a few units in the last place of x.
 _ULPS = 4.0 * np.finfo(np.float64).eps
 _PPF_XTOL = 1e-12
 _PPF_MAX_ITER = 100
+# A Newton step shorter than this many scales ends the iteration (see
+# _mixture_quantiles).
+_PPF_NEWTON_DONE = 1e-7
+# Problems times components per call of the quantile solver: its arrays then
+# stay in the processor's cache (a third faster than chunks of
+# _SOLVER_CHUNK_ELEMENTS).
+_PPF_CHUNK_ELEMENTS = 2**15
 
 _MODE_XTOL = 1e-10
 _MODE_MAX_ITER = 500
@@ -99,6 +109,12 @@ def _mixture_quantiles(
     falling back to bisection whenever a step leaves the current bracket or is
     not half as long as the step before last (as in Numerical Recipes'
     ``rtsafe``).
+
+    The components are held transposed, ``(K, P)``: the sums over components
+    are then ``K - 1`` additions of contiguous rows, in the order of
+    ``sum(axis=1)``, at a fifth of the cost of numpy's reduction over a short
+    last axis; the normal cdf is torch's ``erfc`` (:func:`_erfc`), and a
+    Newton step shorter than ``_PPF_NEWTON_DONE`` scales is the last.
     """
     upper = q > 0.5
     p = np.where(upper, 1.0 - q, q)
@@ -106,25 +122,23 @@ def _mixture_quantiles(
     result = np.full(q.shape, -np.inf)
 
     idx = np.flatnonzero(p > 0.0)
-    w, p = w[idx], p[idx]
-    mu = mu[idx] * sign[idx, None]
-    sig = sig[idx]
+    p = p[idx]
+    w = np.ascontiguousarray(w[idx].T)
+    mu = np.ascontiguousarray(mu[idx].T) * sign[idx]
+    sig = np.ascontiguousarray(sig[idx].T)
     positive = w > 0.0
-    comp_q = mu + sig * ndtri(p)[:, None]
-    lo = np.where(positive, comp_q, np.inf).min(axis=1)
-    hi = np.where(positive, comp_q, -np.inf).max(axis=1)
+    z_p = ndtri(p)
+    comp_q = mu + sig * z_p
+    lo = np.where(positive, comp_q, np.inf).min(axis=0)
+    hi = np.where(positive, comp_q, -np.inf).max(axis=0)
     # Start from the quantile of the moment-matched normal, inside the bracket.
-    m = (w * mu).sum(axis=1)
-    s = np.sqrt((w * (sig**2 + (mu - m[:, None]) ** 2)).sum(axis=1))
-    x = np.clip(m + s * ndtri(p), lo, hi)
-    lanes = {
-        "w": w,
-        "mu": mu,
-        "sig": sig,
-        "dens": w * _INV_SQRT_2PI / sig,
+    m = _sum_rows(w * mu)
+    s = np.sqrt(_sum_rows(w * (sig**2 + (mu - m) ** 2)))
+    x = np.clip(m + s * z_p, lo, hi)
+    rows = {
         "p": p,
         "log_p": np.log(p),
-        "scale": np.where(positive, sig, np.inf).min(axis=1),
+        "scale": np.where(positive, sig, np.inf).min(axis=0),
         "lo": lo,
         "hi": hi,
         "x": x,
@@ -132,17 +146,26 @@ def _mixture_quantiles(
         "step": hi - lo,
         "step_old": hi - lo,
     }
+    comps = {
+        "half_w": 0.5 * w,
+        "mu": mu,
+        "sig": sig,
+        "dens": w * _INV_SQRT_2PI / sig,
+    }
     finished = np.zeros(idx.size, dtype=bool)
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for _ in range(_PPF_MAX_ITER):
             if idx.size == 0:
                 break
-            c = lanes
+            c, k = rows, comps
             x, lo, hi, p = c["x"], c["lo"], c["hi"], c["p"]
-            z = (x[:, None] - c["mu"]) / c["sig"]
-            F = (c["w"] * ndtr(z)).sum(axis=1)
-            f = (c["dens"] * np.exp(-0.5 * z * z)).sum(axis=1)
+            z = x - k["mu"]
+            z /= k["sig"]
+            F = _sum_rows(k["half_w"] * _erfc(z))
+            t = z * z
+            t *= -0.5
+            f = _sum_rows(np.multiply(k["dens"], np.exp(t, out=t), out=t))
             lo = np.where(F < p, x, lo)
             hi = np.where(F > p, x, hi)
             # Newton step on log F: dx = (log F - log p) * F / f. Bisect instead
@@ -158,11 +181,42 @@ def _mixture_quantiles(
             x_new = np.where(exact | finished, x, x_new)
             step = x_new - x
             tol = _PPF_XTOL * c["scale"] + _ULPS * np.abs(x_new)
-            finished |= exact | (np.abs(step) <= tol) | (hi - lo <= tol)
+            # Newton converges quadratically: after a step of at most
+            # _PPF_NEWTON_DONE scales the error is below the tolerance, and
+            # the iteration that would confirm it is spared.
+            done = ~bisect & (np.abs(newton) <= _PPF_NEWTON_DONE * c["scale"])
+            finished |= exact | done | (np.abs(step) <= tol) | (hi - lo <= tol)
             c.update(x=x_new, lo=lo, hi=hi, step_old=c["step"], step=step)
-            idx, lanes, finished = _retire(idx, lanes, finished, "x", result)
-    result[idx] = lanes["x"]
+            # Retire finished problems once they are a quarter of the lanes,
+            # so that the arrays are not copied at every iteration.
+            n_finished = np.count_nonzero(finished)
+            if n_finished and 4 * n_finished >= finished.size:
+                result[idx[finished]] = x_new[finished]
+                keep = ~finished
+                rows = {name: value[keep] for name, value in rows.items()}
+                comps = {name: value[:, keep] for name, value in comps.items()}
+                idx = idx[keep]
+                finished = np.zeros(idx.size, dtype=bool)
+    result[idx] = rows["x"]
     return sign * result
+
+
+def _erfc(z: np.ndarray) -> np.ndarray:
+    """``erfc(-z / sqrt(2))``, twice the standard normal cdf at ``z``.
+
+    Half of it is ``scipy.special.ndtr(z)``, computed the same way but
+    through torch's vectorised ``erfc``, several times faster: within 2e-15
+    relative of ``ndtr`` where ``|z| < 5``, 2e-13 in the far lower tail.
+    """
+    return torch.erfc(torch.from_numpy(z * -_SQRT_HALF)).numpy()
+
+
+def _sum_rows(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=0)`` of a ``(K, P)`` array, added row by row in order."""
+    total = a[0].copy()
+    for row in a[1:]:
+        total += row
+    return total
 
 
 def _retire(
@@ -307,14 +361,16 @@ def _marginal_quantiles(
     sig_t = np.swapaxes(scales, 1, 2)
     n_problems = n * d * m
     out = np.empty(n_problems)
-    chunk = max(1, _SOLVER_CHUNK_ELEMENTS // K)
-    for start in range(0, n_problems, chunk):
-        flat = np.arange(start, min(start + chunk, n_problems))
-        row, rest = np.divmod(flat, d * m)
-        target, level = np.divmod(rest, m)
-        out[flat] = _mixture_quantiles(
-            weights[row], mu_t[row, target], sig_t[row, target], q[level]
-        )
+    chunk = max(1, _PPF_CHUNK_ELEMENTS // K)
+    # One torch thread for erfc (_erfc): the chunks are too small to share.
+    with torch_threads(1):
+        for start in range(0, n_problems, chunk):
+            flat = np.arange(start, min(start + chunk, n_problems))
+            row, rest = np.divmod(flat, d * m)
+            target, level = np.divmod(rest, m)
+            out[flat] = _mixture_quantiles(
+                weights[row], mu_t[row, target], sig_t[row, target], q[level]
+            )
     return out.reshape(n, d, m)
 
 
