@@ -22,9 +22,11 @@ _SQRT_HALF = float(np.sqrt(0.5))
 _ULPS = 4.0 * np.finfo(np.float64).eps
 _PPF_XTOL = 1e-12
 _PPF_MAX_ITER = 100
-# A Newton step shorter than this many scales ends the iteration (see
-# _mixture_quantiles).
-_PPF_NEWTON_DONE = 1e-7
+# A Halley step shorter than this many scales ends the iteration: the error
+# left is then of the order of its cube (see _mixture_quantiles); measured,
+# |cdf(ppf(q)) - q| stays below 4e-12 * q on random mixtures, against 3e-12
+# when iterating until the step is below _PPF_XTOL.
+_PPF_LAST_STEP = 1e-4
 # Problems times components per call of the quantile solver: its arrays then
 # stay in the processor's cache (a third faster than chunks of
 # _SOLVER_CHUNK_ELEMENTS).
@@ -105,7 +107,7 @@ def _mixture_quantiles(
     Levels above 1/2 are solved as lower-tail problems of the reflected mixture
     (``-Y``), so that tail probabilities are never formed as ``1 - F``. Each
     problem is bracketed by its smallest and largest component quantile (zero
-    weights ignored) and solved by Newton's method on ``log F(x) - log p``,
+    weights ignored) and solved by Halley's method on ``log F(x) - log p``,
     falling back to bisection whenever a step leaves the current bracket or is
     not half as long as the step before last (as in Numerical Recipes'
     ``rtsafe``).
@@ -114,18 +116,32 @@ def _mixture_quantiles(
     are then ``K - 1`` additions of contiguous rows, in the order of
     ``sum(axis=1)``, at a fifth of the cost of numpy's reduction over a short
     last axis; the normal cdf is torch's ``erfc`` (:func:`_erfc`), and a
-    Newton step shorter than ``_PPF_NEWTON_DONE`` scales is the last.
+    Halley step shorter than ``_PPF_LAST_STEP`` scales is the last.
     """
+    return _mixture_quantiles_t(
+        np.ascontiguousarray(w.T),
+        np.ascontiguousarray(mu.T),
+        np.ascontiguousarray(sig.T),
+        q,
+    )
+
+
+def _mixture_quantiles_t(
+    w: np.ndarray, mu: np.ndarray, sig: np.ndarray, q: np.ndarray
+) -> np.ndarray:
+    """:func:`_mixture_quantiles` of components given transposed, ``(K, P)``."""
     upper = q > 0.5
     p = np.where(upper, 1.0 - q, q)
     sign = np.where(upper, -1.0, 1.0)
     result = np.full(q.shape, -np.inf)
 
     idx = np.flatnonzero(p > 0.0)
-    p = p[idx]
-    w = np.ascontiguousarray(w[idx].T)
-    mu = np.ascontiguousarray(mu[idx].T) * sign[idx]
-    sig = np.ascontiguousarray(sig[idx].T)
+    if idx.size < p.size:
+        p, sign_p = p[idx], sign[idx]
+        w, mu, sig = w[:, idx], mu[:, idx], sig[:, idx]
+    else:
+        sign_p = sign
+    mu = mu * sign_p
     positive = w > 0.0
     z_p = ndtri(p)
     comp_q = mu + sig * z_p
@@ -165,13 +181,24 @@ def _mixture_quantiles(
             F = _sum_rows(k["half_w"] * _erfc(z))
             t = z * z
             t *= -0.5
-            f = _sum_rows(np.multiply(k["dens"], np.exp(t, out=t), out=t))
+            pdf = np.multiply(k["dens"], np.exp(t, out=t), out=t)
+            f = _sum_rows(pdf)
+            z *= pdf
+            z /= k["sig"]
+            f_prime = -_sum_rows(z)
             lo = np.where(F < p, x, lo)
             hi = np.where(F > p, x, hi)
-            # Newton step on log F: dx = (log F - log p) * F / f. Bisect instead
-            # when it leaves the bracket or is not at least twice as short as
-            # the step before last (this stops Newton ping-pong across a gap).
-            newton = (np.log(F) - c["log_p"]) * F / f
+            # Halley step on g = log F - log p (g' = f / F, g'' = f' / F - g'^2):
+            # the Newton step dx = g / g', divided by 1 - dx g'' / (2 g') where
+            # that lies in [1/2, 2], else the Newton step. Bisect instead when
+            # it leaves the bracket or is not at least twice as short as the
+            # step before last (this stops ping-pong across a gap).
+            g1 = f / F
+            newton = (np.log(F) - c["log_p"]) / g1
+            halley = 1.0 - newton * (f_prime / F - g1 * g1) / (2.0 * g1)
+            newton = np.where(
+                (halley >= 0.5) & (halley <= 2.0), newton / halley, newton
+            )
             x_new = x - newton
             bisect = ~((x_new >= lo) & (x_new <= hi)) | ~(
                 np.abs(newton) <= 0.5 * np.abs(c["step_old"])
@@ -181,10 +208,10 @@ def _mixture_quantiles(
             x_new = np.where(exact | finished, x, x_new)
             step = x_new - x
             tol = _PPF_XTOL * c["scale"] + _ULPS * np.abs(x_new)
-            # Newton converges quadratically: after a step of at most
-            # _PPF_NEWTON_DONE scales the error is below the tolerance, and
-            # the iteration that would confirm it is spared.
-            done = ~bisect & (np.abs(newton) <= _PPF_NEWTON_DONE * c["scale"])
+            # Halley converges cubically: after a step of at most
+            # _PPF_LAST_STEP scales the error is far below the tolerance,
+            # and the iteration that would confirm it is spared.
+            done = ~bisect & (np.abs(newton) <= _PPF_LAST_STEP * c["scale"])
             finished |= exact | done | (np.abs(step) <= tol) | (hi - lo <= tol)
             c.update(x=x_new, lo=lo, hi=hi, step_old=c["step"], step=step)
             # Retire finished problems once they are a quarter of the lanes,
@@ -357,8 +384,11 @@ def _marginal_quantiles(
     """
     n, K, d = means.shape
     m = q.shape[0]
-    mu_t = np.swapaxes(means, 1, 2)  # (n, d, K)
-    sig_t = np.swapaxes(scales, 1, 2)
+    # Components first and (target, row) flattened last: each chunk gathers
+    # its problems' components straight into the (K, P) layout of the solver.
+    w_t = np.ascontiguousarray(weights.T)  # (K, n)
+    mu_t = np.ascontiguousarray(means.transpose(1, 2, 0)).reshape(K, d * n)
+    sig_t = np.ascontiguousarray(scales.transpose(1, 2, 0)).reshape(K, d * n)
     n_problems = n * d * m
     out = np.empty(n_problems)
     chunk = max(1, _PPF_CHUNK_ELEMENTS // K)
@@ -368,8 +398,12 @@ def _marginal_quantiles(
             flat = np.arange(start, min(start + chunk, n_problems))
             row, rest = np.divmod(flat, d * m)
             target, level = np.divmod(rest, m)
-            out[flat] = _mixture_quantiles(
-                weights[row], mu_t[row, target], sig_t[row, target], q[level]
+            column = target * n + row
+            out[flat] = _mixture_quantiles_t(
+                np.take(w_t, row, axis=1),
+                np.take(mu_t, column, axis=1),
+                np.take(sig_t, column, axis=1),
+                q[level],
             )
     return out.reshape(n, d, m)
 
