@@ -16,6 +16,7 @@ from ._threads import torch_threads
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _INV_SQRT_2PI = float(1.0 / np.sqrt(2.0 * np.pi))
 _SQRT_HALF = float(np.sqrt(0.5))
+_SQRT_2 = float(np.sqrt(2.0))
 
 # Iterations stop when the step is below XTOL * (smallest component scale) plus
 # a few units in the last place of x.
@@ -127,9 +128,13 @@ def _mixture_quantiles(
 
 
 def _mixture_quantiles_t(
-    w: np.ndarray, mu: np.ndarray, sig: np.ndarray, q: np.ndarray
+    w: np.ndarray, mu: np.ndarray, sig: np.ndarray, q: np.ndarray, z_p=None
 ) -> np.ndarray:
-    """:func:`_mixture_quantiles` of components given transposed, ``(K, P)``."""
+    """:func:`_mixture_quantiles` of components given transposed, ``(K, P)``.
+
+    ``z_p``, if given, is ``ndtri(min(q, 1 - q))`` (shape ``(P,)``), computed
+    once per level by the caller.
+    """
     upper = q > 0.5
     p = np.where(upper, 1.0 - q, q)
     sign = np.where(upper, -1.0, 1.0)
@@ -139,11 +144,13 @@ def _mixture_quantiles_t(
     if idx.size < p.size:
         p, sign_p = p[idx], sign[idx]
         w, mu, sig = w[:, idx], mu[:, idx], sig[:, idx]
+        z_p = None if z_p is None else z_p[idx]
     else:
         sign_p = sign
     mu = mu * sign_p
     positive = w > 0.0
-    z_p = ndtri(p)
+    if z_p is None:
+        z_p = ndtri(p)
     comp_q = mu + sig * z_p
     lo = np.where(positive, comp_q, np.inf).min(axis=0)
     hi = np.where(positive, comp_q, -np.inf).max(axis=0)
@@ -165,7 +172,9 @@ def _mixture_quantiles_t(
     comps = {
         "half_w": 0.5 * w,
         "mu": mu,
-        "sig": sig,
+        # u = (x - mu) * neg_c is -z / sqrt(2), with z = (x - mu) / sig.
+        "neg_c": -_SQRT_HALF / sig,
+        "sqrt2_inv_sig": _SQRT_2 / sig,
         "dens": w * _INV_SQRT_2PI / sig,
     }
     finished = np.zeros(idx.size, dtype=bool)
@@ -176,16 +185,17 @@ def _mixture_quantiles_t(
                 break
             c, k = rows, comps
             x, lo, hi, p = c["x"], c["lo"], c["hi"], c["p"]
-            z = x - k["mu"]
-            z /= k["sig"]
-            F = _sum_rows(k["half_w"] * _erfc(z))
-            t = z * z
-            t *= -0.5
+            u = x - k["mu"]
+            u *= k["neg_c"]
+            F = _sum_rows(k["half_w"] * _erfc(u))
+            t = u * u
+            np.negative(t, out=t)
             pdf = np.multiply(k["dens"], np.exp(t, out=t), out=t)
             f = _sum_rows(pdf)
-            z *= pdf
-            z /= k["sig"]
-            f_prime = -_sum_rows(z)
+            # f' = -sum(pdf z / sig) = sum(pdf u sqrt(2) / sig)
+            u *= pdf
+            u *= k["sqrt2_inv_sig"]
+            f_prime = _sum_rows(u)
             lo = np.where(F < p, x, lo)
             hi = np.where(F > p, x, hi)
             # Halley step on g = log F - log p (g' = f / F, g'' = f' / F - g'^2):
@@ -228,14 +238,14 @@ def _mixture_quantiles_t(
     return sign * result
 
 
-def _erfc(z: np.ndarray) -> np.ndarray:
-    """``erfc(-z / sqrt(2))``, twice the standard normal cdf at ``z``.
+def _erfc(u: np.ndarray) -> np.ndarray:
+    """``erfc(u)`` through torch's vectorised ``erfc``.
 
-    Half of it is ``scipy.special.ndtr(z)``, computed the same way but
-    through torch's vectorised ``erfc``, several times faster: within 2e-15
-    relative of ``ndtr`` where ``|z| < 5``, 2e-13 in the far lower tail.
+    With ``u = -z / sqrt(2)``, half of it is the standard normal cdf at ``z``,
+    computed as ``scipy.special.ndtr`` does, several times faster: within
+    2e-15 relative of ``ndtr`` where ``|z| < 5``, 2e-13 in the far lower tail.
     """
-    return torch.erfc(torch.from_numpy(z * -_SQRT_HALF)).numpy()
+    return torch.erfc(torch.from_numpy(u)).numpy()
 
 
 def _sum_rows(a: np.ndarray) -> np.ndarray:
@@ -391,6 +401,8 @@ def _marginal_quantiles(
     sig_t = np.ascontiguousarray(scales.transpose(1, 2, 0)).reshape(K, d * n)
     n_problems = n * d * m
     out = np.empty(n_problems)
+    with np.errstate(divide="ignore"):
+        z_q = ndtri(np.where(q > 0.5, 1.0 - q, q))
     chunk = max(1, _PPF_CHUNK_ELEMENTS // K)
     # One torch thread for erfc (_erfc): the chunks are too small to share.
     with torch_threads(1):
@@ -404,6 +416,7 @@ def _marginal_quantiles(
                 np.take(mu_t, column, axis=1),
                 np.take(sig_t, column, axis=1),
                 q[level],
+                z_q[level],
             )
     return out.reshape(n, d, m)
 
