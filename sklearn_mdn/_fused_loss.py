@@ -7,6 +7,7 @@ value and gradient (``tests/test_fused_loss.py``).
 """
 
 import functools
+import weakref
 
 import torch
 from torch.nn import functional as F
@@ -177,16 +178,16 @@ def _nll_and_grad(blocks, y, weight, min_scale, full, wants_grad):
 # ----------------------------------------------------------------------
 # The whole step's gradient by hand
 # ----------------------------------------------------------------------
-def _relu_backward(grad, out):
-    return torch.ops.aten.threshold_backward(grad, out, 0)
+def _relu_backward(grad, out, buffer):
+    return torch.ops.aten.threshold_backward.grad_input(grad, out, 0, grad_input=buffer)
 
 
-def _tanh_backward(grad, out):
-    return torch.ops.aten.tanh_backward(grad, out)
+def _tanh_backward(grad, out, buffer):
+    return torch.ops.aten.tanh_backward.grad_input(grad, out, grad_input=buffer)
 
 
-def _sigmoid_backward(grad, out):
-    return torch.ops.aten.sigmoid_backward(grad, out)
+def _sigmoid_backward(grad, out, buffer):
+    return torch.ops.aten.sigmoid_backward.grad_input(grad, out, grad_input=buffer)
 
 
 # Activations whose derivative is a function of their output, with autograd's
@@ -223,17 +224,18 @@ def fused_step(module, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
     """
     linears = [*module.trunk[::2], module.head]
     kinds = [_BACKWARD_FROM_OUTPUT[type(a)] for a in module.trunk[1::2]]
+    act, back = _step_buffers(module, linears, X)
     with torch.no_grad():
         h = X.t()
         inputs = []
-        for linear, (forward, _) in zip(linears, kinds):
+        for j, (linear, (forward, _)) in enumerate(zip(linears, kinds)):
             inputs.append(h)
-            h = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h)
+            h = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h, out=act[j])
             if forward is not None:
                 forward(h)
         inputs.append(h)
         head = module.head
-        h_t = torch.addmm(head.bias.unsqueeze(1), head.weight, h)
+        h_t = torch.addmm(head.bias.unsqueeze(1), head.weight, h, out=act[-1])
         loss, grad = _nll_and_grad(
             module.split_head(h_t, dim=0),
             y,
@@ -247,11 +249,37 @@ def fused_step(module, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
             _set_grad(linear.weight, grad, a, "weight")
             _set_grad(linear.bias, grad, None, "bias")
             if i:
-                grad = torch.mm(linear.weight.t(), grad)
+                out, grad_in = back[i - 1]
+                grad = torch.mm(linear.weight.t(), grad, out=out)
                 backward = kinds[i - 1][1]
                 if backward is not None:
-                    grad = backward(grad, a)
+                    grad = backward(grad, a, grad_in)
     return loss
+
+
+# Per module, the activations and gradients of fused_step, reused from step to
+# step: fresh tensors each step cost their allocation and first touch.
+_BUFFERS = weakref.WeakKeyDictionary()
+
+
+def _step_buffers(module, linears, X):
+    n, dtype, device = len(X), X.dtype, X.device
+    key = (n, dtype, device)
+    per_module = _BUFFERS.get(module)
+    if per_module is None:
+        per_module = _BUFFERS[module] = {}
+    buffers = per_module.get(key)
+    if buffers is None:
+        if len(per_module) >= 2:  # full batches and a last, shorter one
+            per_module.clear()
+
+        def empty(rows):
+            return torch.empty(rows, n, dtype=dtype, device=device)
+
+        act = [empty(linear.out_features) for linear in linears]
+        back = [(empty(lin.out_features), empty(lin.out_features)) for lin in linears]
+        buffers = per_module[key] = (act, back)
+    return buffers
 
 
 def _set_grad(param, grad, a, kind):
