@@ -7,11 +7,9 @@ vectorised over rows; ``NormalMixture`` validates its inputs and calls them.
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy.special import logsumexp, ndtri
 
 from ._checks import _SOLVER_CHUNK_ELEMENTS
-from ._threads import torch_threads
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _INV_SQRT_2PI = float(1.0 / np.sqrt(2.0 * np.pi))
@@ -245,6 +243,8 @@ def _erfc(u: np.ndarray) -> np.ndarray:
     computed as ``scipy.special.ndtr`` does, several times faster: within
     2e-15 relative of ``ndtr`` where ``|z| < 5``, 2e-13 in the far lower tail.
     """
+    import torch  # loaded on first use: ``import sklearn_mdn`` does not load it
+
     return torch.erfc(torch.from_numpy(u)).numpy()
 
 
@@ -401,6 +401,8 @@ def _marginal_quantiles(
     sig_t = np.ascontiguousarray(scales.transpose(1, 2, 0)).reshape(K, d * n)
     n_problems = n * d * m
     out = np.empty(n_problems)
+    from ._threads import torch_threads  # imports torch (see _erfc)
+
     with np.errstate(divide="ignore"):
         z_q = ndtri(np.where(q > 0.5, 1.0 - q, q))
     chunk = max(1, _PPF_CHUNK_ELEMENTS // K)
