@@ -7,9 +7,14 @@ value and gradient (``tests/test_fused_loss.py``).
 """
 
 import functools
+import weakref
 
 import torch
 from torch.nn import functional as F
+from torch.optim.optimizer import (
+    _global_optimizer_post_hooks,
+    _global_optimizer_pre_hooks,
+)
 
 from ._loss import _LOG_2PI
 
@@ -168,3 +173,198 @@ def _nll_and_grad(blocks, y, weight, min_scale, full, wants_grad):
         d_means.index_add_(1, rows, rz_cols * offdiag)
         grads.append((rz_cols * diff_rows).neg_().reshape(-1, n))
     return loss, torch.cat(grads)
+
+
+# ----------------------------------------------------------------------
+# The whole step's gradient by hand
+# ----------------------------------------------------------------------
+def _relu_backward(grad, out, buffer):
+    return torch.ops.aten.threshold_backward.grad_input(grad, out, 0, grad_input=buffer)
+
+
+def _tanh_backward(grad, out, buffer):
+    return torch.ops.aten.tanh_backward.grad_input(grad, out, grad_input=buffer)
+
+
+def _sigmoid_backward(grad, out, buffer):
+    return torch.ops.aten.sigmoid_backward.grad_input(grad, out, grad_input=buffer)
+
+
+# Activations whose derivative is a function of their output, with autograd's
+# own formula for it (derivatives.yaml: relu, tanh, sigmoid).
+_BACKWARD_FROM_OUTPUT = {
+    torch.nn.ReLU: (torch.relu_, _relu_backward),
+    torch.nn.Tanh: (torch.tanh_, _tanh_backward),
+    torch.nn.Sigmoid: (torch.sigmoid_, _sigmoid_backward),
+    torch.nn.Identity: (None, None),
+}
+
+
+def manual_step_supported(module) -> bool:
+    """Whether :func:`fused_step` can run ``module``'s backward pass by hand."""
+    return all(
+        type(layer) in _BACKWARD_FROM_OUTPUT for layer in module.trunk[1::2]
+    ) and all(
+        type(layer) is torch.nn.Linear and not layer._forward_hooks
+        for layer in [*module.trunk[::2], module.head]
+    )
+
+
+def fused_step(module, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
+    """The loss of :func:`fused_nll`, its gradient written to the ``.grad`` of
+    ``module``'s parameters, without autograd.
+
+    The forward pass runs without recording a graph; the backward pass is
+    the chain rule that autograd would apply, op for op (``AddmmBackward0``:
+    ``grad @ input.T`` for the weight, ``grad.sum(1)`` for the bias,
+    ``weight.T @ grad`` for the input; the activations' backward from their
+    output), so the gradients are the same to the last bit. It saves the
+    autograd engine's bookkeeping and the graph's allocations, a quarter of a
+    step. ``.grad`` tensors that exist are overwritten in place.
+    """
+    linears = [*module.trunk[::2], module.head]
+    kinds = [_BACKWARD_FROM_OUTPUT[type(a)] for a in module.trunk[1::2]]
+    act, back = _step_buffers(module, linears, X)
+    with torch.no_grad():
+        h = X.t()
+        inputs = []
+        for j, (linear, (forward, _)) in enumerate(zip(linears, kinds)):
+            inputs.append(h)
+            h = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h, out=act[j])
+            if forward is not None:
+                forward(h)
+        inputs.append(h)
+        head = module.head
+        h_t = torch.addmm(head.bias.unsqueeze(1), head.weight, h, out=act[-1])
+        loss, grad = _nll_and_grad(
+            module.split_head(h_t, dim=0),
+            y,
+            sample_weight,
+            module.min_scale,
+            module.full,
+            True,
+        )
+        for i in range(len(linears) - 1, -1, -1):
+            linear, a = linears[i], inputs[i]
+            _set_grad(linear.weight, grad, a, "weight")
+            _set_grad(linear.bias, grad, None, "bias")
+            if i:
+                out, grad_in = back[i - 1]
+                grad = torch.mm(linear.weight.t(), grad, out=out)
+                backward = kinds[i - 1][1]
+                if backward is not None:
+                    grad = backward(grad, a, grad_in)
+    return loss
+
+
+# Per module, the activations and gradients of fused_step, reused from step to
+# step: fresh tensors each step cost their allocation and first touch.
+_BUFFERS = weakref.WeakKeyDictionary()
+
+
+def _step_buffers(module, linears, X):
+    n, dtype, device = len(X), X.dtype, X.device
+    key = (n, dtype, device)
+    per_module = _BUFFERS.get(module)
+    if per_module is None:
+        per_module = _BUFFERS[module] = {}
+    buffers = per_module.get(key)
+    if buffers is None:
+        if len(per_module) >= 2:  # full batches and a last, shorter one
+            per_module.clear()
+
+        def empty(rows):
+            return torch.empty(rows, n, dtype=dtype, device=device)
+
+        act = [empty(linear.out_features) for linear in linears]
+        back = [(empty(lin.out_features), empty(lin.out_features)) for lin in linears]
+        buffers = per_module[key] = (act, back)
+    return buffers
+
+
+def _set_grad(param, grad, a, kind):
+    old = param.grad
+    if kind == "weight":
+        if old is None:
+            param.grad = torch.mm(grad, a.t())
+        else:
+            torch.mm(grad, a.t(), out=old)
+    elif old is None:
+        param.grad = grad.sum(1)
+    else:
+        torch.sum(grad, 1, out=old)
+
+
+def adam_step(optimizer) -> bool:
+    """One step of a fused ``torch.optim.Adam``, without its Python around the kernel.
+
+    ``Adam.step`` spends more time in Python (hooks, ``_init_group``, grouping
+    the tensors by device) than in ``torch._fused_adam_`` itself on a small
+    network. Where the optimizer is a plain fused Adam with its state already
+    initialised, no hooks and no gradient scaling, this makes the same kernel
+    calls with the same arguments (so the same parameters to the last bit)
+    and returns True; otherwise it does nothing and returns False, and the
+    caller steps the optimizer as usual.
+    """
+    if (
+        type(optimizer) is not torch.optim.Adam
+        or optimizer._optimizer_step_pre_hooks
+        or optimizer._optimizer_step_post_hooks
+        or _global_optimizer_pre_hooks
+        or _global_optimizer_post_hooks
+        or getattr(optimizer, "grad_scale", None) is not None
+        or getattr(optimizer, "found_inf", None) is not None
+    ):
+        return False
+    step = vars(optimizer).get("step")
+    if step is not None and not getattr(step, "_wrapped_by_lr_sched", False):
+        return False  # a step patched by someone else: respect it
+    state, calls = optimizer.state, []
+    for group in optimizer.param_groups:
+        if (
+            group["fused"] is not True
+            or group["amsgrad"]
+            or group["maximize"]
+            or group["capturable"]
+            or group["differentiable"]
+            or group["decoupled_weight_decay"]
+            or not isinstance(group["lr"], float)
+        ):
+            return False
+        params = group["params"]
+        grads, exp_avgs, exp_avg_sqs, steps = [], [], [], []
+        for p in params:
+            s, grad = state.get(p), p.grad
+            if not s or grad is None or grad.is_sparse or grad.dtype != p.dtype:
+                return False
+            grads.append(grad)
+            exp_avgs.append(s["exp_avg"])
+            exp_avg_sqs.append(s["exp_avg_sq"])
+            steps.append(s["step"])
+        if params:
+            if len({(p.device, p.dtype) for p in params}) != 1:
+                return False
+            calls.append((group, params, grads, exp_avgs, exp_avg_sqs, steps))
+    with torch.no_grad():
+        for group, params, grads, exp_avgs, exp_avg_sqs, steps in calls:
+            beta1, beta2 = group["betas"]
+            torch._foreach_add_(steps, 1)
+            torch._fused_adam_(
+                params,
+                grads,
+                exp_avgs,
+                exp_avg_sqs,
+                [],
+                steps,
+                amsgrad=False,
+                lr=group["lr"],
+                beta1=beta1,
+                beta2=beta2,
+                weight_decay=group["weight_decay"],
+                eps=group["eps"],
+                maximize=False,
+                grad_scale=None,
+                found_inf=None,
+            )
+    optimizer._opt_called = True
+    return True

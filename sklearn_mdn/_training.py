@@ -26,7 +26,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 from skorch.utils import TeeGenerator
 
-from ._fused_loss import fused_nll
+from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
 from ._loss import MixtureNLLLoss
 from ._module import MixtureDensityModule
 from ._schedule import n_holdout, schedule_callbacks
@@ -356,10 +356,19 @@ class MixtureNet(NeuralNet):
     def train_step(self, batch, **fit_params):
         """One optimizer step on ``batch``, without skorch's closure machinery.
 
-        The optimizers are stepped without a closure (Adam takes none), after
-        ``on_grad_computed`` is notified, as skorch does.
+        The gradients are zeroed, then computed (:meth:`train_step_single`);
+        ``on_grad_computed`` is notified and the optimizers are stepped
+        without a closure (Adam takes none), as skorch does. Where the
+        gradient is computed by hand (:func:`~sklearn_mdn._fused_loss.fused_step`)
+        the ``.grad`` tensors are zeroed in place rather than dropped, and
+        overwritten, which spares their allocation; a fused Adam is stepped
+        by :func:`~sklearn_mdn._fused_loss.adam_step`, the same kernel
+        without ``Adam.step``'s Python.
         """
-        self._zero_grad_optimizer()
+        by_hand = self.uses_fused_loss(**fit_params) and manual_step_supported(
+            self.module_
+        )
+        self._zero_grad_optimizer(set_to_none=not by_hand)
         step = self.train_step_single(batch, **fit_params)
         self.notify(
             "on_grad_computed",
@@ -367,7 +376,10 @@ class MixtureNet(NeuralNet):
             batch=batch,
             training=True,
         )
-        self._step_optimizer(None)
+        for name in self._optimizers:
+            optimizer = getattr(self, name + "_")
+            if not adam_step(optimizer):
+                optimizer.step()
         return step
 
     def train_step_single(self, batch, **fit_params):
@@ -375,11 +387,16 @@ class MixtureNet(NeuralNet):
 
         Where :meth:`uses_fused_loss` holds, the loss comes from
         :func:`fused_nll`, whose backward pass is far cheaper than autograd's
-        through the mixture parameters; ``y_pred`` is then None in the step
-        (and in ``on_batch_end``).
+        through the mixture parameters, and where the module's layers allow
+        (:func:`~sklearn_mdn._fused_loss.manual_step_supported`) the whole
+        backward pass is run by hand (:func:`~sklearn_mdn._fused_loss.fused_step`,
+        the same gradients to the last bit); ``y_pred`` is then None in the
+        step (and in ``on_batch_end``).
         """
         Xi, yi = batch
         if self.uses_fused_loss(**fit_params):
+            if manual_step_supported(self.module_):
+                return {"loss": fused_step(self.module_, Xi, *yi), "y_pred": None}
             y_pred = None
             loss = fused_nll(self.module_, Xi, *yi)
         else:

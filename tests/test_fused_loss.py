@@ -7,7 +7,13 @@ import torch
 from sklearn.base import clone
 
 from sklearn_mdn import MDNRegressor
-from sklearn_mdn._fused_loss import fused_nll, head_nll
+from sklearn_mdn._fused_loss import (
+    adam_step,
+    fused_nll,
+    fused_step,
+    head_nll,
+    manual_step_supported,
+)
 from sklearn_mdn._loss import MixtureNLLLoss
 from sklearn_mdn._module import MixtureDensityModule
 
@@ -96,3 +102,75 @@ def test_training_history_and_reproducibility():
         assert sum(sizes) == 270  # 10% held out for early stopping
         assert np.all(np.isfinite(losses))
         assert epoch["train_loss"] == pytest.approx(np.average(losses, weights=sizes))
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("d, covariance_type", [(1, "full"), (3, "full"), (2, "diag")])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_step_by_hand_matches_autograd_bit_for_bit(
+    activation, d, covariance_type, weighted
+):
+    # float32, as in training: the same kernels in the same order.
+    module = MixtureDensityModule(5, d, 3, (8, 7), activation, covariance_type, 1e-3)
+    assert manual_step_supported(module)
+    g = torch.Generator().manual_seed(3)
+    X = torch.randn(11, 5, generator=g)
+    y = torch.randn(11, d, generator=g)
+    w = torch.rand(11, generator=g) if weighted else None
+    expected = fused_nll(module, X, y, w)
+    expected.backward()
+    expected_grad = [p.grad.clone() for p in module.parameters()]
+    for p in module.parameters():
+        p.grad = None
+    for _ in range(2):  # .grad allocated, then overwritten in place
+        got = fused_step(module, X, y, w)
+        assert not got.requires_grad
+        assert got.item() == expected.item()
+        for p, want in zip(module.parameters(), expected_grad):
+            assert torch.equal(p.grad, want)
+
+
+def test_step_by_hand_is_not_taken_for_other_activations():
+    module = MixtureDensityModule(5, 1, 3, (8,), "gelu", "full", 1e-3)
+    assert not manual_step_supported(module)
+
+
+def _adam_pair(**kwargs):
+    modules = [MixtureDensityModule(5, 2, 3, (8,), "relu", "full", 1e-3) for _ in "ab"]
+    opts = [
+        torch.optim.Adam(
+            [
+                {"params": [m.head.weight, m.trunk[0].weight], "weight_decay": 0.1},
+                {"params": [m.head.bias, m.trunk[0].bias]},
+            ],
+            lr=0.01,
+            **kwargs,
+        )
+        for m in modules
+    ]
+    return modules, opts
+
+
+def test_adam_step_is_adams_fused_step_bit_for_bit():
+    (a, b), (opt_a, opt_b) = _adam_pair(fused=True)
+    X, y = torch.randn(9, 5), torch.randn(9, 2)
+    for i in range(4):
+        for m, opt in ((a, opt_a), (b, opt_b)):
+            opt.zero_grad()
+            fused_nll(m, X, y).backward()
+        opt_a.step()
+        # The first step initialises the state: Adam's own step is taken.
+        assert adam_step(opt_b) == (i > 0)
+        if i == 0:
+            opt_b.step()
+        for p, q in zip(a.parameters(), b.parameters()):
+            assert torch.equal(p, q)
+
+
+def test_adam_step_leaves_other_optimizers_alone():
+    (m, _), (opt, _) = _adam_pair(fused=False)
+    fused_nll(m, torch.randn(4, 5), torch.randn(4, 2)).backward()
+    opt.step()
+    assert not adam_step(opt)
+    sgd = torch.optim.SGD(m.parameters(), lr=0.1)
+    assert not adam_step(sgd)
