@@ -95,7 +95,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     max_iter : int or "auto", default="auto"
         Maximum number of epochs (passes over the training rows). Training
         normally stops earlier, by early stopping. ``"auto"`` allows at most
-        about 40,000 gradient steps, within 20 to 2000 epochs.
+        about 30,000 gradient steps, within 20 to 2000 epochs.
 
     early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the rows and stop

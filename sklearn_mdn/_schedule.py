@@ -32,7 +32,7 @@ _AUTO_EPOCH_STEPS = 1024
 # Most gradient steps that ``max_iter="auto"`` allows, and its bounds in
 # epochs: training normally ends earlier, when the held-out likelihood has
 # stopped improving through the learning-rate reductions.
-_AUTO_STEPS = 40_000
+_AUTO_STEPS = 30_000
 _AUTO_EPOCHS = (20, 2000)
 # Steps without improvement of the monitored likelihood before the learning
 # rate is divided by _LR_FACTOR_INV (at least _MIN_PATIENCE epochs), and

@@ -20,9 +20,9 @@ def test_auto_budget_counts_patience_in_steps(n):
     steps_per_epoch = math.ceil(n_train / budget.batch_size)
     assert budget.lr_patience == max(5, math.ceil(500 / steps_per_epoch))
     assert budget.stop_patience == 3 * budget.lr_patience
-    # At most about 40,000 steps, within 20 to 2000 epochs.
+    # At most about 30,000 steps, within 20 to 2000 epochs.
     assert 20 <= budget.max_iter <= 2000
-    assert budget.max_iter * steps_per_epoch <= 40_000 + steps_per_epoch
+    assert budget.max_iter * steps_per_epoch <= 30_000 + steps_per_epoch
     assert budget.noise == pytest.approx(min(0.2, 1 / math.sqrt(n_train)))
     assert plan_budget(MDNRegressor(), n).noise == 0.0
 
