@@ -295,6 +295,11 @@ def _set_grad(param, grad, a, kind):
         torch.sum(grad, 1, out=old)
 
 
+# torch's own Adam, as imported: a subclass (or a class patched in its place
+# later) has a step of its own, which adam_step must not bypass.
+_ADAM = torch.optim.Adam
+
+
 def adam_step(optimizer) -> bool:
     """One step of a fused ``torch.optim.Adam``, without its Python around the kernel.
 
@@ -307,7 +312,7 @@ def adam_step(optimizer) -> bool:
     caller steps the optimizer as usual.
     """
     if (
-        type(optimizer) is not torch.optim.Adam
+        type(optimizer) is not _ADAM
         or optimizer._optimizer_step_pre_hooks
         or optimizer._optimizer_step_post_hooks
         or _global_optimizer_pre_hooks
