@@ -11,6 +11,7 @@ mpl.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.collections import PolyCollection, QuadMesh  # noqa: E402
 from matplotlib.contour import QuadContourSet  # noqa: E402
+from scipy.integrate import trapezoid  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
@@ -344,7 +345,7 @@ def test_density_display_through_a_target_transform(log_target, name):
     inner = _inner(model, rows)
     expected = inner.pdf(np.broadcast_to(np.log(y_grid)[:, None], (4000, 6)))
     np.testing.assert_allclose(display.density, expected / y_grid[:, None], rtol=1e-6)
-    mass = np.trapezoid(display.density, y_grid, axis=0)
+    mass = trapezoid(display.density, y_grid, axis=0)
     np.testing.assert_allclose(mass, 1.0, atol=5e-3)
     np.testing.assert_allclose(display.interval, predict_interval(model, rows))
     np.testing.assert_allclose(display.point_estimates["mean"], model.predict(rows))
