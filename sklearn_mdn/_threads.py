@@ -42,13 +42,29 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+# Seconds a reading of the machine's load is reused: predicting a large
+# input asks once per chunk, and three readings cost 3 ms of waiting.
+_PROBE_TTL = 1.0
+_probe = {"time": float("-inf"), "value": 0.0}
+
+
 def _others_running() -> float:
     """Processes other than this one that are running right now.
 
     On Linux, the smallest of three readings, a millisecond apart, of the
     kernel's count of runnable tasks (``/proc/loadavg``), less this thread;
-    elsewhere the one-minute load average less one.
+    elsewhere the one-minute load average less one. A reading is reused for
+    ``_PROBE_TTL`` seconds.
     """
+    now = time.monotonic()
+    if now - _probe["time"] < _PROBE_TTL:
+        return _probe["value"]
+    value = _read_others_running()
+    _probe.update(time=now, value=value)
+    return value
+
+
+def _read_others_running() -> float:
     try:
         readings = []
         for _ in range(3):

@@ -115,3 +115,15 @@ def test_prediction_restores_threads():
     before = torch.get_num_threads()
     reg.predict(np.repeat(X, 100, axis=0))
     assert torch.get_num_threads() == before
+
+
+def test_load_reading_is_reused_for_a_second(monkeypatch):
+    """Large predictions ask per chunk; the machine's load is read once."""
+    calls = []
+    monkeypatch.setattr(
+        _threads, "_read_others_running", lambda: calls.append(1) or 0.0
+    )
+    monkeypatch.setattr(_threads, "_probe", {"time": float("-inf"), "value": 0.0})
+    for _ in range(5):
+        _threads._others_running()
+    assert len(calls) == 1
