@@ -130,10 +130,10 @@ def warn_out_of_domain(X, bounds, stacklevel=3) -> None:
     ``bounds`` of :func:`input_bounds`."""
     if bounds is None:
         return
-    outside = ((X < bounds[0]) | (X > bounds[1])).any(axis=1)
-    n_far = int(outside.sum())
+    outside = (X < bounds[0]) | (X > bounds[1])
+    n_far = int(outside.any(axis=1).sum())
     if n_far:
-        features = np.flatnonzero(((X < bounds[0]) | (X > bounds[1])).any(axis=0))
+        features = np.flatnonzero(outside.any(axis=0))
         warnings.warn(
             f"{n_far} of {len(X)} rows lie far outside the inputs seen in fit "
             f"(features {features[:5].tolist()}{'...' if len(features) > 5 else ''} "
