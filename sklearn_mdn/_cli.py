@@ -55,12 +55,6 @@ from ._cli_output import (  # noqa: F401
     _warn,
 )
 
-# Up to this many training rows, fit on one torch thread: the networks the
-# command line trains on small files spend their time in small matrix
-# products, which more threads only slow down (synchronisation, and
-# contention with other work on the machine).
-_ONE_THREAD_ROWS = 20_000
-
 
 def _select_features(args, header, rows, targets):
     """The feature columns: ``--features``, or every other numeric column."""
@@ -132,7 +126,6 @@ def _cmd_fit(args):
     if not model_dir.is_dir():
         raise CLIError(f"{args.model}: the folder {model_dir} does not exist")
 
-    import torch
     from sklearn.compose import TransformedTargetRegressor
 
     from ._regressor import MDNRegressor
@@ -154,16 +147,11 @@ def _cmd_fit(args):
         if args.log_target
         else mdn
     )
-    n_threads = torch.get_num_threads()
-    if len(X) <= _ONE_THREAD_ROWS:
-        torch.set_num_threads(1)
     start = time.perf_counter()
     try:
         estimator.fit(X, y)
     except (ValueError, FloatingPointError) as exc:
         raise CLIError(f"fitting failed: {exc}") from None
-    finally:
-        torch.set_num_threads(n_threads)  # for callers of main() in Python
     elapsed = time.perf_counter() - start
     fitted = estimator.regressor_ if args.log_target else estimator
     if args.verbose and not live:
@@ -286,8 +274,8 @@ def _build_parser():
             "Fit an MDNRegressor on the numeric columns of a CSV file (a header "
             "line, then one row per sample) and save it with joblib. Options "
             'marked "the estimator\'s" default are passed to MDNRegressor only '
-            "when given; files of up to 20000 rows are fitted on one torch "
-            "thread, the fastest for small networks."
+            "when given; the estimator picks its torch threads "
+            '(n_threads="auto"), one for the networks of small files.'
         ),
     )
     fit.add_argument("data", metavar="DATA.csv", help="the training data")

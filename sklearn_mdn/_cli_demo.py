@@ -42,13 +42,7 @@ def _true_branches(x0, *, amplitude=0.3):
 
 
 def _cmd_demo(args):
-    import torch
-
     from ._regressor import MDNRegressor
-
-    # A network this small trains fastest on one thread (several threads only
-    # add synchronisation, and contend with anything else running).
-    torch.set_num_threads(1)
 
     rng = np.random.RandomState(args.random_state)
     n_train, n_test = 1000, 1000

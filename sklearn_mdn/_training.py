@@ -255,8 +255,10 @@ class NonFiniteLossError(FloatingPointError):
 class MixtureNet(NeuralNet):
     """A skorch ``NeuralNet`` that minimises the mixture negative log-likelihood.
 
-    It differs from ``NeuralNet`` in four places only: batches are sliced
-    from tensors (:class:`TensorBatches`), the loss receives the sample
+    It differs from ``NeuralNet`` in five places only: batches are sliced
+    from tensors (:class:`TensorBatches`), with Gaussian noise of standard
+    deviation ``noise`` (lowered with the learning rate) on training
+    batches, the loss receives the sample
     weights packed with the targets, the default callbacks drop the
     per-epoch table unless ``verbose`` is set (then, when tqdm is installed,
     a progress bar over the epochs is drawn below the table), and the
