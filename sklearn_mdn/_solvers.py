@@ -22,11 +22,11 @@ _ULPS = 4.0 * np.finfo(np.float64).eps
 _PPF_XTOL = 1e-12
 _PPF_MAX_ITER = 100
 # A Halley step shorter than this many scales ends the iteration: the error
-# left is then of the order of its cube (see _mixture_quantiles); measured,
+# left is then of the order of its cube (see _mixture_quantile_t); measured,
 # |cdf(ppf(q)) - q| stays below 4e-12 * q on random mixtures, against 3e-12
 # when iterating until the step is below _PPF_XTOL.
 _PPF_LAST_STEP = 1e-4
-# Problems times components per call of the quantile solver: its arrays then
+# Rows times components per chunk of the quantile solver: its arrays then
 # stay in the processor's cache (a third faster than chunks of
 # _SOLVER_CHUNK_ELEMENTS).
 _PPF_CHUNK_ELEMENTS = 2**15
@@ -94,22 +94,47 @@ def _mixture_log_prob(
     return out if all_finite else np.where(finite, out, -np.inf)
 
 
-def _mixture_quantiles(
-    w: np.ndarray, mu: np.ndarray, sig: np.ndarray, q: np.ndarray
-) -> np.ndarray:
-    """Quantiles of independent univariate normal mixtures.
+def _component_terms(w: np.ndarray, mu: np.ndarray, sig: np.ndarray) -> dict:
+    """What the quantile solver needs of P univariate mixtures, at any level.
 
-    Parameters are ``w``, ``mu``, ``sig`` of shape ``(P, K)`` and levels ``q`` of
-    shape ``(P,)`` in ``[0, 1]``; returns ``x`` of shape ``(P,)`` with
-    ``F_p(x_p) = q_p``.
+    ``w``, ``mu``, ``sig`` of shape ``(K, P)`` (components transposed). The
+    terms do not depend on the level, so that the quantiles of several levels
+    (the two bounds of an interval) share them; see :func:`_mixture_quantile_t`.
+    """
+    positive = w > 0.0
+    m = _sum_rows(w * mu)
+    return {
+        "w": w,
+        "mu": mu,
+        "sig": sig,
+        # None when every weight is positive: no component to ignore.
+        "positive": None if positive.all() else positive,
+        "scale": np.where(positive, sig, np.inf).min(axis=0),
+        # Mean and standard deviation of the moment-matched normal.
+        "m": m,
+        "s": np.sqrt(_sum_rows(w * (sig**2 + (mu - m) ** 2))),
+        "half_w": 0.5 * w,
+        # u = (x - mu) * neg_c is -z / sqrt(2), with z = (x - mu) / sig.
+        "neg_c": -_SQRT_HALF / sig,
+        "sqrt2_inv_sig": _SQRT_2 / sig,
+        "dens": w * _INV_SQRT_2PI / sig,
+    }
 
-    Levels above 1/2 are solved as lower-tail problems of the reflected mixture
-    (``-Y``), so that tail probabilities are never formed as ``1 - F``. Each
-    problem is bracketed by its smallest and largest component quantile (zero
-    weights ignored) and solved by Halley's method on ``log F(x) - log p``,
-    falling back to bisection whenever a step leaves the current bracket or is
-    not half as long as the step before last (as in Numerical Recipes'
-    ``rtsafe``).
+
+def _mixture_quantile_t(terms: dict, q: float, z_p: float) -> np.ndarray:
+    """Quantile at level ``q`` of the P mixtures of ``terms`` (shape ``(P,)``).
+
+    ``terms`` is :func:`_component_terms` of the mixtures, ``q`` a level in
+    ``[0, 1]`` and ``z_p`` the standard normal quantile ``ndtri(min(q, 1 - q))``.
+
+    A level above 1/2 is solved as the lower-tail problem of the reflected
+    mixtures (``-Y``), so that tail probabilities are never formed as
+    ``1 - F``. Each problem is bracketed by its smallest and largest component
+    quantile (zero weights ignored), started from the quantile of the
+    moment-matched normal and solved by Halley's method on
+    ``log F(x) - log p``, falling back to bisection whenever a step leaves the
+    current bracket or is not half as long as the step before last (as in
+    Numerical Recipes' ``rtsafe``).
 
     The components are held transposed, ``(K, P)``: the sums over components
     are then ``K - 1`` additions of contiguous rows, in the order of
@@ -117,49 +142,25 @@ def _mixture_quantiles(
     last axis; the normal cdf is torch's ``erfc`` (:func:`_erfc`), and a
     Halley step shorter than ``_PPF_LAST_STEP`` scales is the last.
     """
-    return _mixture_quantiles_t(
-        np.ascontiguousarray(w.T),
-        np.ascontiguousarray(mu.T),
-        np.ascontiguousarray(sig.T),
-        q,
-    )
-
-
-def _mixture_quantiles_t(
-    w: np.ndarray, mu: np.ndarray, sig: np.ndarray, q: np.ndarray, z_p=None
-) -> np.ndarray:
-    """:func:`_mixture_quantiles` of components given transposed, ``(K, P)``.
-
-    ``z_p``, if given, is ``ndtri(min(q, 1 - q))`` (shape ``(P,)``), computed
-    once per level by the caller.
-    """
     upper = q > 0.5
-    p = np.where(upper, 1.0 - q, q)
-    sign = np.where(upper, -1.0, 1.0)
-    result = np.full(q.shape, -np.inf)
-
-    idx = np.flatnonzero(p > 0.0)
-    if idx.size < p.size:
-        p, sign_p = p[idx], sign[idx]
-        w, mu, sig = w[:, idx], mu[:, idx], sig[:, idx]
-        z_p = None if z_p is None else z_p[idx]
+    p = 1.0 - q if upper else q
+    sign = -1.0 if upper else 1.0
+    n_problems = terms["m"].shape[0]
+    if p <= 0.0:
+        return np.full(n_problems, -sign * np.inf)
+    mu = -terms["mu"] if upper else terms["mu"]
+    comp_q = mu + terms["sig"] * z_p
+    positive = terms["positive"]
+    if positive is None:
+        lo, hi = comp_q.min(axis=0), comp_q.max(axis=0)
     else:
-        sign_p = sign
-    mu = mu * sign_p
-    positive = w > 0.0
-    if z_p is None:
-        z_p = ndtri(p)
-    comp_q = mu + sig * z_p
-    lo = np.where(positive, comp_q, np.inf).min(axis=0)
-    hi = np.where(positive, comp_q, -np.inf).max(axis=0)
-    # Start from the quantile of the moment-matched normal, inside the bracket.
-    m = _sum_rows(w * mu)
-    s = np.sqrt(_sum_rows(w * (sig**2 + (mu - m) ** 2)))
-    x = np.clip(m + s * z_p, lo, hi)
+        lo = np.where(positive, comp_q, np.inf).min(axis=0)
+        hi = np.where(positive, comp_q, -np.inf).max(axis=0)
+    x = np.clip(sign * terms["m"] + terms["s"] * z_p, lo, hi)
+    log_p = np.log(p)
+    scale = terms["scale"]
     rows = {
-        "p": p,
-        "log_p": np.log(p),
-        "scale": np.where(positive, sig, np.inf).min(axis=0),
+        "scale": scale,
         "lo": lo,
         "hi": hi,
         "x": x,
@@ -167,22 +168,17 @@ def _mixture_quantiles_t(
         "step": hi - lo,
         "step_old": hi - lo,
     }
-    comps = {
-        "half_w": 0.5 * w,
-        "mu": mu,
-        # u = (x - mu) * neg_c is -z / sqrt(2), with z = (x - mu) / sig.
-        "neg_c": -_SQRT_HALF / sig,
-        "sqrt2_inv_sig": _SQRT_2 / sig,
-        "dens": w * _INV_SQRT_2PI / sig,
-    }
-    finished = np.zeros(idx.size, dtype=bool)
+    comps = {"mu": mu, **{k: terms[k] for k in _LEVEL_FREE_TERMS}}
+    idx = np.arange(n_problems)
+    result = np.empty(n_problems)
+    finished = np.zeros(n_problems, dtype=bool)
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for _ in range(_PPF_MAX_ITER):
             if idx.size == 0:
                 break
             c, k = rows, comps
-            x, lo, hi, p = c["x"], c["lo"], c["hi"], c["p"]
+            x, lo, hi = c["x"], c["lo"], c["hi"]
             u = x - k["mu"]
             u *= k["neg_c"]
             F = _sum_rows(k["half_w"] * _erfc(u))
@@ -202,7 +198,7 @@ def _mixture_quantiles_t(
             # it leaves the bracket or is not at least twice as short as the
             # step before last (this stops ping-pong across a gap).
             g1 = f / F
-            newton = (np.log(F) - c["log_p"]) / g1
+            newton = (np.log(F) - log_p) / g1
             halley = 1.0 - newton * (f_prime / F - g1 * g1) / (2.0 * g1)
             newton = np.where(
                 (halley >= 0.5) & (halley <= 2.0), newton / halley, newton
@@ -227,13 +223,18 @@ def _mixture_quantiles_t(
             n_finished = np.count_nonzero(finished)
             if n_finished and 4 * n_finished >= finished.size:
                 result[idx[finished]] = x_new[finished]
-                keep = ~finished
+                keep = np.flatnonzero(~finished)
                 rows = {name: value[keep] for name, value in rows.items()}
                 comps = {name: value[:, keep] for name, value in comps.items()}
                 idx = idx[keep]
                 finished = np.zeros(idx.size, dtype=bool)
     result[idx] = rows["x"]
     return sign * result
+
+
+# The terms of _component_terms that the iterations of _mixture_quantile_t
+# read, besides the (reflected) means.
+_LEVEL_FREE_TERMS = ("half_w", "neg_c", "sqrt2_inv_sig", "dens")
 
 
 def _erfc(u: np.ndarray) -> np.ndarray:
@@ -389,18 +390,19 @@ def _marginal_quantiles(
     """Quantiles of every target's marginal mixture at every level.
 
     ``weights`` (n, K), ``means`` and marginal ``scales`` (n, K, d), levels
-    ``q`` (m,); returns shape (n, d, m). Problems are flattened in (row,
-    target, level) order and solved by :func:`_mixture_quantiles` in chunks.
+    ``q`` (m,), or (d, m) for levels of each target; returns shape (n, d, m).
+    Each target's rows are solved in chunks, every level of a chunk from the
+    same :func:`_component_terms`.
     """
     n, K, d = means.shape
-    m = q.shape[0]
-    # Components first and (target, row) flattened last: each chunk gathers
-    # its problems' components straight into the (K, P) layout of the solver.
+    q = np.broadcast_to(q, (d, q.shape[-1]))
+    m = q.shape[1]
+    # Components first and rows last: a chunk of rows is a slice of the
+    # (K, rows) layout of the solver.
     w_t = np.ascontiguousarray(weights.T)  # (K, n)
-    mu_t = np.ascontiguousarray(means.transpose(1, 2, 0)).reshape(K, d * n)
-    sig_t = np.ascontiguousarray(scales.transpose(1, 2, 0)).reshape(K, d * n)
-    n_problems = n * d * m
-    out = np.empty(n_problems)
+    mu_t = np.ascontiguousarray(means.transpose(2, 1, 0))  # (d, K, n)
+    sig_t = np.ascontiguousarray(scales.transpose(2, 1, 0))
+    out = np.empty((n, d, m))
     from ._threads import torch_threads  # imports torch (see _erfc)
 
     with np.errstate(divide="ignore"):
@@ -408,19 +410,17 @@ def _marginal_quantiles(
     chunk = max(1, _PPF_CHUNK_ELEMENTS // K)
     # One torch thread for erfc (_erfc): the chunks are too small to share.
     with torch_threads(1):
-        for start in range(0, n_problems, chunk):
-            flat = np.arange(start, min(start + chunk, n_problems))
-            row, rest = np.divmod(flat, d * m)
-            target, level = np.divmod(rest, m)
-            column = target * n + row
-            out[flat] = _mixture_quantiles_t(
-                np.take(w_t, row, axis=1),
-                np.take(mu_t, column, axis=1),
-                np.take(sig_t, column, axis=1),
-                q[level],
-                z_q[level],
-            )
-    return out.reshape(n, d, m)
+        for j in range(d):
+            for start in range(0, n, chunk):
+                rows = slice(start, start + chunk)
+                terms = _component_terms(
+                    w_t[:, rows], mu_t[j, :, rows], sig_t[j, :, rows]
+                )
+                for level in range(m):
+                    out[rows, j, level] = _mixture_quantile_t(
+                        terms, q[j, level], z_q[j, level]
+                    )
+    return out
 
 
 def _climb_from_means(
