@@ -115,17 +115,12 @@ class DistributionRegressorMixin:
         coverage = _check_coverage(coverage)
         level = np.atleast_1d(self._conformal_level(coverage, "interval"))
 
+        # Each target's lower and upper level, shape (n_outputs or 1, 2).
+        levels = np.stack([(1 - level) / 2, (1 + level) / 2], axis=1)
+
         def interval(dist):
-            if not dist.event_shape:
-                return dist.ppf([(1 - level[0]) / 2, (1 + level[0]) / 2])
-            q = np.broadcast_to(level, (dist.n_targets,))
-            return np.stack(
-                [
-                    dist.marginal(j).ppf([(1 - q[j]) / 2, (1 + q[j]) / 2])
-                    for j in range(dist.n_targets)
-                ],
-                axis=1,
-            )
+            q = np.broadcast_to(levels, (dist.n_targets, 2))
+            return dist._to_event(dist._marginal_ppf(q), axis=1)
 
         return self._map_chunks(X, interval)
 

@@ -291,13 +291,20 @@ class NormalMixture(_MultimodalMixin):
             array.
         """
         q = _check_levels(q, "q")
-        scalar = q.ndim == 0
-        out = _marginal_quantiles(
-            self._weights, self._means, self._marginal_scales(), np.atleast_1d(q)
-        )
-        if scalar:
+        out = self._marginal_ppf(np.atleast_1d(q))
+        if q.ndim == 0:
             out = out[..., 0]
         return self._to_event(out, axis=1)
+
+    def _marginal_ppf(self, q: np.ndarray) -> np.ndarray:
+        """Quantiles of every target's marginal at checked levels ``q``.
+
+        ``q`` has shape (m,), or (d, m) for levels of each target; returns
+        shape (n, d, m), with the accuracy given in :meth:`ppf`.
+        """
+        return _marginal_quantiles(
+            self._weights, self._means, self._marginal_scales(), q
+        )
 
     def interval(self, coverage=0.9) -> np.ndarray:
         """Equal-tailed prediction interval (per target if multi-output).
