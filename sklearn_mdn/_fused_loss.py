@@ -190,21 +190,26 @@ def _sigmoid_backward(grad, out, buffer):
     return torch.ops.aten.sigmoid_backward.grad_input(grad, out, grad_input=buffer)
 
 
-# Activations whose derivative is a function of their output, with autograd's
-# own formula for it (derivatives.yaml: relu, tanh, sigmoid).
-_BACKWARD_FROM_OUTPUT = {
-    torch.nn.ReLU: (torch.relu_, _relu_backward),
-    torch.nn.Tanh: (torch.tanh_, _tanh_backward),
-    torch.nn.Sigmoid: (torch.sigmoid_, _sigmoid_backward),
-    torch.nn.Identity: (None, None),
+def _silu_backward(grad, pre, buffer):
+    return torch.ops.aten.silu_backward.grad_input(grad, pre, grad_input=buffer)
+
+
+# Activations whose backward pass is run by hand, with autograd's own formula
+# for it (derivatives.yaml): ``(forward_, backward, needs_input)``. ReLU, tanh
+# and the sigmoid differentiate from their output and run in place; SiLU
+# differentiates from its input, which is kept beside the output.
+_BACKWARD = {
+    torch.nn.ReLU: (torch.relu_, _relu_backward, False),
+    torch.nn.Tanh: (torch.tanh_, _tanh_backward, False),
+    torch.nn.Sigmoid: (torch.sigmoid_, _sigmoid_backward, False),
+    torch.nn.SiLU: (torch.ops.aten.silu.out, _silu_backward, True),
+    torch.nn.Identity: (None, None, False),
 }
 
 
 def manual_step_supported(module) -> bool:
     """Whether :func:`fused_step` can run ``module``'s backward pass by hand."""
-    return all(
-        type(layer) in _BACKWARD_FROM_OUTPUT for layer in module.trunk[1::2]
-    ) and all(
+    return all(type(layer) in _BACKWARD for layer in module.trunk[1::2]) and all(
         type(layer) is torch.nn.Linear and not layer._forward_hooks
         for layer in [*module.trunk[::2], module.head]
     )
@@ -223,16 +228,22 @@ def fused_step(module, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
     step. ``.grad`` tensors that exist are overwritten in place.
     """
     linears = [*module.trunk[::2], module.head]
-    kinds = [_BACKWARD_FROM_OUTPUT[type(a)] for a in module.trunk[1::2]]
-    act, back = _step_buffers(module, linears, X)
+    kinds = [_BACKWARD[type(a)] for a in module.trunk[1::2]]
+    act, pre, back = _step_buffers(module, linears, kinds, X)
     with torch.no_grad():
         h = X.t()
-        inputs = []
-        for j, (linear, (forward, _)) in enumerate(zip(linears, kinds)):
+        inputs, saved = [], []
+        for j, (linear, (forward, _, needs_input)) in enumerate(zip(linears, kinds)):
             inputs.append(h)
-            h = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h, out=act[j])
-            if forward is not None:
-                forward(h)
+            if needs_input:
+                z = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h, out=pre[j])
+                h = forward(z, out=act[j])
+                saved.append(z)
+            else:
+                h = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h, out=act[j])
+                if forward is not None:
+                    forward(h)
+                saved.append(h)
         inputs.append(h)
         head = module.head
         h_t = torch.addmm(head.bias.unsqueeze(1), head.weight, h, out=act[-1])
@@ -253,7 +264,7 @@ def fused_step(module, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
                 grad = torch.mm(linear.weight.t(), grad, out=out)
                 backward = kinds[i - 1][1]
                 if backward is not None:
-                    grad = backward(grad, a, grad_in)
+                    grad = backward(grad, saved[i - 1], grad_in)
     return loss
 
 
@@ -262,7 +273,7 @@ def fused_step(module, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
 _BUFFERS = weakref.WeakKeyDictionary()
 
 
-def _step_buffers(module, linears, X):
+def _step_buffers(module, linears, kinds, X):
     n, dtype, device = len(X), X.dtype, X.device
     key = (n, dtype, device)
     per_module = _BUFFERS.get(module)
@@ -277,8 +288,12 @@ def _step_buffers(module, linears, X):
             return torch.empty(rows, n, dtype=dtype, device=device)
 
         act = [empty(linear.out_features) for linear in linears]
+        pre = [
+            empty(linear.out_features) if needs_input else None
+            for linear, (_, _, needs_input) in zip(linears, kinds)
+        ]
         back = [(empty(lin.out_features), empty(lin.out_features)) for lin in linears]
-        buffers = per_module[key] = (act, back)
+        buffers = per_module[key] = (act, pre, back)
     return buffers
 
 

@@ -104,7 +104,7 @@ def test_training_history_and_reproducibility():
         assert epoch["train_loss"] == pytest.approx(np.average(losses, weights=sizes))
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "silu", "identity"])
 @pytest.mark.parametrize("d, covariance_type", [(1, "full"), (3, "full"), (2, "diag")])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_step_by_hand_matches_autograd_bit_for_bit(
