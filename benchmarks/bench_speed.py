@@ -2,7 +2,7 @@
 
 One command measures, in one run on this machine:
 
-1. time per gradient step of ``MDNRegressor`` (5x100 ReLU trunk, K=5,
+1. time per gradient step of ``MDNRegressor`` (its default 5x100 trunk, K=5,
    batch 200, no early stopping) against the same trunk trained with MSE by
    a bare torch loop over pre-made tensor batches (the floor; torch's default
    ``Adam`` and ``Adam(fused=True)``) and by skorch's ``NeuralNetRegressor``,
@@ -55,9 +55,12 @@ from torch import nn
 
 import sklearn_mdn
 from sklearn_mdn import MDNRegressor
+from sklearn_mdn._module import ACTIVATIONS
 
 N_FEATURES = 20
 HIDDEN = (100, 100, 100, 100, 100)
+# The default activation of the trunk, shared by the floor.
+ACTIVATION = MDNRegressor().activation
 BATCH = 200
 DEVICE = "cpu"  # set by --device
 SECTIONS = ("steps", "predict", "memory", "scaling", "contention")
@@ -99,7 +102,7 @@ def trunk(d):
     """The MLP trunk of the default MDNRegressor, with a linear layer to ``d``."""
     layers, width = [], N_FEATURES
     for size in HIDDEN:
-        layers += [nn.Linear(width, size), nn.ReLU()]
+        layers += [nn.Linear(width, size), ACTIVATIONS[ACTIVATION]()]
         width = size
     return nn.Sequential(*layers, nn.Linear(width, d))
 
@@ -582,7 +585,7 @@ def _steps_report(args, meta, steps):
         "## Time per gradient step",
         "",
         f"{meta['step_rows']:,} rows, {N_FEATURES} features, "
-        f"trunk {len(HIDDEN)}x{HIDDEN[0]} ReLU; about {args.epochs} epochs of "
+        f"trunk {len(HIDDEN)}x{HIDDEN[0]} {ACTIVATION}; about {args.epochs} epochs of "
         f"batch {BATCH} ({args.epochs * meta['step_rows'] // BATCH} steps) per "
         f"contender and repeat, {args.repeats} repeats. Batch {BATCH} is the "
         "measure of issue 4; smaller batches, where per-step overheads weigh "

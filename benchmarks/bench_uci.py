@@ -151,9 +151,10 @@ def fit_mdn(X, y, X_test, y_test, params, seed, n_members=1):
         members = [reg]
     else:
         # The ensemble's prediction, an equal-weight average of the members'
-        # mixtures, is itself a Gaussian mixture. Its default members do not
-        # calibrate their spread.
-        member = MDNRegressor(**{"calibrate": False, **params})
+        # mixtures, is itself a Gaussian mixture. Without --mdn-params the
+        # members are the ensemble's default member; with them, an
+        # uncalibrated MDNRegressor with those parameters.
+        member = MDNRegressor(**{"calibrate": False, **params}) if params else None
         reg = MDNEnsembleRegressor(
             member, n_estimators=n_members, random_state=seed
         ).fit(X, y)

@@ -65,9 +65,13 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     hidden_layer_sizes : array-like of int, default=(100, 100, 100, 100, 100)
         Widths of the hidden layers of the network.
 
-    activation : {"relu", "tanh", "logistic", "identity", "gelu", "silu"}, \
-            default="relu"
-        Activation function of the hidden layers.
+    activation : {"silu", "relu", "tanh", "logistic", "identity", "gelu"}, \
+            default="silu"
+        Activation function of the hidden layers. The smooth SiLU
+        (``x * sigmoid(x)``) is the default: with the same trunk it came
+        closer to the true density than ReLU on small, smooth and
+        low-noise problems and on 5 of 7 UCI data sets (see the benchmarks).
+        ``"relu"`` is the reference implementation's choice.
 
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights (not the biases), on
@@ -76,13 +80,17 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         log-likelihood (standardised units) plus ``alpha / (2 b) * ||W||^2``.
 
     batch_size : int or "auto", default="auto"
-        Rows per gradient step. ``"auto"`` uses 32, or on large data
-        ``n_train // 1024`` so that an epoch is about 1024 steps, where
-        ``n_train`` is the number of rows left after the early-stopping
-        hold-out (at most all of them).
+        Rows per gradient step. ``"auto"`` uses
+        ``max(32, round(sqrt(n_train)), n_train // 1024)``: 32 up to about
+        1,000 rows, then the square root of the rows, and beyond a million
+        rows enough that an epoch is about 1024 steps. ``n_train`` is the
+        number of rows left after the early-stopping hold-out (at most all
+        of them).
 
-    learning_rate_init : float, default=1e-3
-        Initial learning rate of the Adam optimizer.
+    learning_rate_init : float, default=3e-3
+        Initial learning rate of the Adam optimizer (higher than
+        :class:`~sklearn.neural_network.MLPRegressor`'s 1e-3: the adaptive
+        schedule lowers it when the held-out likelihood stalls).
 
     learning_rate : {"adaptive", "constant"}, default="adaptive"
         Learning-rate schedule. ``"adaptive"`` divides the learning rate by
@@ -346,10 +354,10 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         *,
         covariance_type="full",
         hidden_layer_sizes=(100, 100, 100, 100, 100),
-        activation="relu",
+        activation="silu",
         alpha=1e-4,
         batch_size="auto",
-        learning_rate_init=1e-3,
+        learning_rate_init=3e-3,
         learning_rate="adaptive",
         max_iter="auto",
         early_stopping=True,

@@ -25,8 +25,10 @@ import torch
 from skorch.callbacks import EarlyStopping, LRScheduler
 
 # Rows per gradient step of ``batch_size="auto"`` (chosen on the UCI benchmark,
-# benchmarks/README.md: small batches give small data sets enough steps), or
-# more on large data, so that an epoch stays near _AUTO_EPOCH_STEPS steps.
+# benchmarks/README.md): at least _AUTO_BATCH (small batches give small data
+# sets enough steps), growing as the square root of the rows from about 1,000
+# rows (power's 7,700 rows take 88, protein's 33,000 take 181), and on very
+# large data enough that an epoch stays near _AUTO_EPOCH_STEPS steps.
 _AUTO_BATCH = 32
 _AUTO_EPOCH_STEPS = 1024
 # Most gradient steps that ``max_iter="auto"`` allows, and its bounds in
@@ -79,7 +81,9 @@ def plan_budget(estimator, n: int) -> Budget:
         )
     n_train = n - n_valid
     if estimator.batch_size == "auto":
-        batch_size = max(_AUTO_BATCH, n_train // _AUTO_EPOCH_STEPS)
+        batch_size = max(
+            _AUTO_BATCH, round(math.sqrt(n_train)), n_train // _AUTO_EPOCH_STEPS
+        )
     else:
         batch_size = estimator.batch_size
     batch_size = min(batch_size, n_train)

@@ -176,13 +176,13 @@ def _dataset_of(reg, X, y):
 @pytest.mark.parametrize(
     "n, early_stopping, steps",
     [
-        (20_000, False, 625),  # 32 rows per step
-        (70_000, False, 1030),  # 70,000 // 1024 = 68 rows per step
-        (70_000, True, 1038),  # 56,000 rows after the hold-out: 54 per step
+        (800, False, 25),  # 32 rows per step
+        (20_000, False, 142),  # round(sqrt(20,000)) = 141 rows per step
+        (20_000, True, 127),  # 16,000 rows after the hold-out: 126 per step
     ],
 )
-def test_auto_batch_grows_on_large_data(n, early_stopping, steps):
-    """``batch_size="auto"`` keeps an epoch near 1024 steps on large data."""
+def test_auto_batch_grows_with_the_rows(n, early_stopping, steps):
+    """``batch_size="auto"`` takes about ``sqrt(n_train)`` rows from 1,000 rows."""
     rng = np.random.RandomState(0)
     X = rng.normal(size=(n, 2))
     reg = MDNRegressor(

@@ -81,3 +81,19 @@ def test_noise_follows_the_learning_rate_down(monkeypatch):
     assert len(seen) == reg.n_iter_
     assert_allclose(seen, 0.3 * lrs / 1e-2, rtol=1e-6)
     assert seen[-1] < 0.3
+
+
+@pytest.mark.parametrize(
+    "n_train, batch_size",
+    [
+        (100, 32),
+        (1_000, 32),
+        (1_100, 33),
+        (7_700, 88),
+        (1_000_000, 1000),
+        (4_000_000, 3906),  # 4,000,000 // 1024: an epoch of 1024 steps
+    ],
+)
+def test_auto_batch_size(n_train, batch_size):
+    budget = plan_budget(MDNRegressor(early_stopping=False), n_train)
+    assert budget.batch_size == batch_size
