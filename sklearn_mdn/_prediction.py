@@ -3,13 +3,10 @@
 import numpy as np
 import torch
 
-from ._module import MixtureParams, to_distribution
+from ._module import ROW_MULTIPLE, MixtureParams, to_distribution
 from ._preprocessing import to_tensor
 from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import CHUNK_ROWS
-
-# Fewest rows the network predicts at once (padded with zeros).
-MIN_PREDICT_ROWS = 16
 
 _FAR_OFF = (
     "The network's output is not finite or degenerate for some rows of X: "
@@ -38,10 +35,11 @@ def _forward_chunk(module, inputs, n_threads) -> MixtureParams:
     # caller, it would stay on in the caller's thread, and disable autograd
     # there, whenever the caller stops early (an exception).
     with torch_threads(n_threads), torch.inference_mode():
-        # Inputs of fewer than 4 rows take other float32 kernels too: pad them
-        # with zero rows, so that a row's prediction never depends on how many
-        # rows are predicted with it.
-        n_pad = max(MIN_PREDICT_ROWS - len(inputs), 0)
+        # Inputs of fewer than 4 rows take other float32 kernels, and smooth
+        # activations round the last elements of a tensor differently
+        # (_module.ROW_MULTIPLE): pad with zero rows to a multiple of 64, so
+        # that a row's prediction never depends on the rows predicted with it.
+        n_pad = -len(inputs) % ROW_MULTIPLE
         params = module(torch.nn.functional.pad(inputs, (0, 0, 0, n_pad)))
         return MixtureParams(
             *(

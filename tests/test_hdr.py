@@ -114,7 +114,7 @@ def fitted():
 
     X, y = _branches(1500, seed=0)
     return MDNRegressor(
-        n_components=4, hidden_layer_sizes=(16,), max_iter=60, random_state=0
+        n_components=4, hidden_layer_sizes=(32,), max_iter=60, random_state=0
     ).fit(X, y)
 
 

@@ -49,7 +49,8 @@ def test_adaptive_learning_rate_is_divided_by_five_on_plateaus():
 def test_constant_learning_rate_stays():
     reg = tiny_mdn(learning_rate="constant", max_iter=20).fit(X, Y)
     assert "event_lr" not in reg.net_.history[-1]
-    assert reg.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3)
+    lr = reg.net_.optimizer_.param_groups[0]["lr"]
+    assert lr == pytest.approx(reg.learning_rate_init)
 
 
 def test_noise_changes_the_fit_reproducibly():

@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import FitFailedWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 
+from sklearn_mdn import MDNRegressor
 from sklearn_mdn import _regressor as regressor_module
 from sklearn_mdn._module import MixtureParams, to_distribution
 
@@ -150,6 +151,7 @@ def test_diverging_refit_discards_the_previous_fit():
     """A fitted estimator refitted with a bad learning rate keeps no half state."""
     X, y = sine_data(80, freq=2.0, inputs="normal")
     reg = tiny_mdn(SMALL).fit(X, y)
+    good = reg.learning_rate_init
     reg.set_params(learning_rate_init=1e30)
     with pytest.raises(FloatingPointError, match="left unfitted"):
         reg.fit(X[:50], y[:50] * 100)
@@ -157,7 +159,7 @@ def test_diverging_refit_discards_the_previous_fit():
     with pytest.raises(NotFittedError):
         reg.predict(X)
     # A good learning rate fits again, as from scratch.
-    refit = reg.set_params(learning_rate_init=1e-3).fit(X, y).predict(X)
+    refit = reg.set_params(learning_rate_init=good).fit(X, y).predict(X)
     assert_array_equal(refit, tiny_mdn(SMALL).fit(X, y).predict(X))
 
 
@@ -281,9 +283,10 @@ def test_prediction_is_chunked(chunk_model, monkeypatch):
         reg.predict(X)
     finally:
         handle.remove()
-    # 203 rows in 13 even chunks of 15 or 16 rows (a chunk may be padded).
+    # 203 rows in 13 even chunks of 15 or 16 rows, each padded with zero rows
+    # to a multiple of 64 (_module.ROW_MULTIPLE) before the network.
     assert len(sizes) == 13
-    assert all(15 <= size <= 16 for size in sizes)
+    assert all(size == 64 for size in sizes)
 
 
 @pytest.mark.parametrize("chunk", [24, 50, 101, 202, 203])
@@ -311,3 +314,25 @@ def test_chunked_prediction_is_identical(chunk_model, chunk, monkeypatch):
     for attr in ["weights", "means", "scale_tril"]:
         assert_array_equal(getattr(dist, attr), getattr(full["dist"], attr))
     assert_array_equal(mode_reg.predict(X), full["mode"])
+
+
+@pytest.mark.parametrize("activation", ["silu", "tanh", "gelu"])
+def test_row_prediction_does_not_depend_on_the_other_rows(activation):
+    """Smooth activations round differently in their CPU kernels' vector and
+    scalar loops; a row's prediction is still the same bits alone, among a
+    few rows or among thousands, on one thread or two."""
+    X, y = sine_data(100, freq=2.0)
+    reg = MDNRegressor(
+        hidden_layer_sizes=(100, 100),
+        n_components=2,
+        max_iter=2,
+        activation=activation,
+        random_state=0,
+    ).fit(X, y)
+    X_new = sine_data(3001, seed=1)[0]
+    want = reg.set_params(n_threads=1).predict_interval(X_new)
+    for n_threads in (1, 2, 3):
+        reg.set_params(n_threads=n_threads)
+        assert_array_equal(reg.predict_interval(X_new), want)
+        for n in (1, 7, 65, 700):
+            assert_array_equal(reg.predict_interval(X_new[-n:]), want[-n:])
