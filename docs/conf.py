@@ -50,6 +50,9 @@ for _name in (
     "uci.png",
     "synthetic.md",
     "synthetic.png",
+    "uci_defaults_20.md",
+    "uci_defaults_20.png",
+    "versus_0.1.md",
 ):
     if (_RESULTS / _name).exists():
         shutil.copy(_RESULTS / _name, _COPIES / _name)
