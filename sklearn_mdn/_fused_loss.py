@@ -235,15 +235,15 @@ def fused_step(module, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
         inputs, saved = [], []
         for j, (linear, (forward, _, needs_input)) in enumerate(zip(linears, kinds)):
             inputs.append(h)
+            out = pre[j] if needs_input else act[j]
+            z = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h, out=out)
             if needs_input:
-                z = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h, out=pre[j])
                 h = forward(z, out=act[j])
-                saved.append(z)
-            else:
-                h = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h, out=act[j])
+            else:  # in place: z is the output, what the backward needs
                 if forward is not None:
-                    forward(h)
-                saved.append(h)
+                    forward(z)
+                h = z
+            saved.append(z)
         inputs.append(h)
         head = module.head
         h_t = torch.addmm(head.bias.unsqueeze(1), head.weight, h, out=act[-1])

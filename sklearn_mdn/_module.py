@@ -42,14 +42,6 @@ def _init_linear(layer: nn.Linear, generator: torch.Generator) -> None:
     nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
-#: Rows of a prediction are padded to a multiple of this. The CPU kernels of
-#: smooth activations (SiLU, tanh, ...) compute a tensor's last few elements in
-#: a scalar loop that rounds differently from their vector loop; with a
-#: multiple of 64 rows, none is left to it, and a row's prediction does not
-#: depend on the rows predicted with it.
-ROW_MULTIPLE = 64
-
-
 class MixtureParams(NamedTuple):
     """The Gaussian mixture of each row, as the module outputs it.
 

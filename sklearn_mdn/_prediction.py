@@ -3,10 +3,18 @@
 import numpy as np
 import torch
 
-from ._module import ROW_MULTIPLE, MixtureParams, to_distribution
+from ._module import MixtureParams, to_distribution
 from ._preprocessing import to_tensor
 from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import CHUNK_ROWS
+
+# Rows the network predicts are padded with zero rows to a multiple of this:
+# float32 products of fewer than 4 rows take other kernels, and the CPU
+# kernels of smooth activations (SiLU, tanh, ...) compute a tensor's last few
+# elements in a scalar loop that rounds differently from their vector loop.
+# With a multiple of 64 rows, a row's prediction does not depend on the rows
+# predicted with it.
+ROW_MULTIPLE = 64
 
 _FAR_OFF = (
     "The network's output is not finite or degenerate for some rows of X: "
@@ -35,10 +43,6 @@ def _forward_chunk(module, inputs, n_threads) -> MixtureParams:
     # caller, it would stay on in the caller's thread, and disable autograd
     # there, whenever the caller stops early (an exception).
     with torch_threads(n_threads), torch.inference_mode():
-        # Inputs of fewer than 4 rows take other float32 kernels, and smooth
-        # activations round the last elements of a tensor differently
-        # (_module.ROW_MULTIPLE): pad with zero rows to a multiple of 64, so
-        # that a row's prediction never depends on the rows predicted with it.
         n_pad = -len(inputs) % ROW_MULTIPLE
         params = module(torch.nn.functional.pad(inputs, (0, 0, 0, n_pad)))
         return MixtureParams(

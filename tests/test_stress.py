@@ -284,7 +284,7 @@ def test_prediction_is_chunked(chunk_model, monkeypatch):
     finally:
         handle.remove()
     # 203 rows in 13 even chunks of 15 or 16 rows, each padded with zero rows
-    # to a multiple of 64 (_module.ROW_MULTIPLE) before the network.
+    # to a multiple of 64 (_prediction.ROW_MULTIPLE) before the network.
     assert len(sizes) == 13
     assert all(size == 64 for size in sizes)
 
