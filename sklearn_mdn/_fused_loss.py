@@ -209,10 +209,37 @@ _BACKWARD = {
 
 def manual_step_supported(module) -> bool:
     """Whether :func:`fused_step` can run ``module``'s backward pass by hand."""
-    return all(type(layer) in _BACKWARD for layer in module.trunk[1::2]) and all(
-        type(layer) is torch.nn.Linear and not layer._forward_hooks
-        for layer in [*module.trunk[::2], module.head]
-    )
+    return _plan(module) is not None
+
+
+# Per module, its layers and the plan of fused_step for them: slicing the
+# trunk builds new containers, tens of microseconds a step.
+_PLANS = weakref.WeakKeyDictionary()
+
+
+def _plan(module):
+    """``(linears, kinds)`` of :func:`fused_step` for ``module``, or None.
+
+    None where a layer's backward pass cannot be run by hand: an activation
+    missing from ``_BACKWARD``, or a linear layer that is not a plain
+    ``Linear`` or has forward hooks. The plan is kept while the module's
+    layers are the same objects; the hooks are looked at on every call.
+    """
+    layers = (*module.trunk, module.head)
+    cached = _PLANS.get(module)
+    if cached is None or cached[0] != layers:
+        linears = (*layers[:-1:2], layers[-1])
+        activations = layers[1::2]
+        plan = None
+        if all(type(a) in _BACKWARD for a in activations) and all(
+            type(linear) is torch.nn.Linear for linear in linears
+        ):
+            plan = linears, tuple(_BACKWARD[type(a)] for a in activations)
+        cached = _PLANS[module] = (layers, plan)
+    plan = cached[1]
+    if plan is None or any(linear._forward_hooks for linear in plan[0]):
+        return None
+    return plan
 
 
 def fused_step(module, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
@@ -227,8 +254,7 @@ def fused_step(module, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
     autograd engine's bookkeeping and the graph's allocations, a quarter of a
     step. ``.grad`` tensors that exist are overwritten in place.
     """
-    linears = [*module.trunk[::2], module.head]
-    kinds = [_BACKWARD[type(a)] for a in module.trunk[1::2]]
+    linears, kinds = _plan(module)
     act, pre, back = _step_buffers(module, linears, kinds, X)
     with torch.no_grad():
         h = X.t()

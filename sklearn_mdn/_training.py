@@ -358,19 +358,21 @@ class MixtureNet(NeuralNet):
     def train_step(self, batch, **fit_params):
         """One optimizer step on ``batch``, without skorch's closure machinery.
 
-        The gradients are zeroed, then computed (:meth:`train_step_single`);
-        ``on_grad_computed`` is notified and the optimizers are stepped
-        without a closure (Adam takes none), as skorch does. Where the
-        gradient is computed by hand (:func:`~sklearn_mdn._fused_loss.fused_step`)
-        the ``.grad`` tensors are zeroed in place rather than dropped, and
-        overwritten, which spares their allocation; a fused Adam is stepped
-        by :func:`~sklearn_mdn._fused_loss.adam_step`, the same kernel
-        without ``Adam.step``'s Python.
+        The gradients are set to None, then computed
+        (:meth:`train_step_single`); ``on_grad_computed`` is notified and the
+        optimizers are stepped without a closure (Adam takes none), as
+        skorch does. Where the gradient is computed by hand
+        (:func:`~sklearn_mdn._fused_loss.fused_step`) the ``.grad`` tensors
+        are kept instead: every one is overwritten in place, which spares
+        their allocation; a fused Adam is stepped by
+        :func:`~sklearn_mdn._fused_loss.adam_step`, the same kernel without
+        ``Adam.step``'s Python.
         """
         by_hand = self.uses_fused_loss(**fit_params) and manual_step_supported(
             self.module_
         )
-        self._zero_grad_optimizer(set_to_none=not by_hand)
+        if not by_hand:
+            self._zero_grad_optimizer(set_to_none=True)
         step = self.train_step_single(batch, **fit_params)
         self.notify(
             "on_grad_computed",
