@@ -46,6 +46,7 @@ _COPIES.mkdir()
 for _name in (
     "speed.md",
     "speed.png",
+    "profile.md",
     "uci.md",
     "uci.png",
     "synthetic.md",
