@@ -79,6 +79,21 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         a batch of ``b`` rows minimises the batch's mean negative
         log-likelihood (standardised units) plus ``alpha / (2 b) * ||W||^2``.
 
+    input_l1 : float, default=0.0
+        Strength of an L1 penalty that switches off input features, on the
+        weights of the first layer only. After every step those weights are
+        soft-thresholded by ``input_l1 * learning_rate_init`` (each moves
+        that far towards zero, and stops at zero): a proximal step, whose
+        weight against the gradient steps grows as the adaptive schedule
+        lowers the learning rate, so that a feature's weights survive only
+        where the likelihood keeps pushing them away from zero. Off by
+        default. With many irrelevant features it can close most of the gap
+        to the true density: on the synthetic truth with 37 noise features
+        of 40, ``input_l1=0.05, learning_rate_init=6e-3`` came within 0.11
+        nats of it on average over ten seeds, against 0.7 for the defaults;
+        where every feature matters it costs accuracy
+        (``benchmarks/README.md``).
+
     batch_size : int or "auto", default="auto"
         Rows per gradient step. ``"auto"`` uses
         ``max(32, round(sqrt(n_train)), n_train // 1024)``: 32 up to about
@@ -318,6 +333,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "input_l1": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -356,6 +372,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         hidden_layer_sizes=(100, 100, 100, 100, 100),
         activation="silu",
         alpha=1e-4,
+        input_l1=0.0,
         batch_size="auto",
         learning_rate_init=3e-3,
         learning_rate="adaptive",
@@ -379,6 +396,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
+        self.input_l1 = input_l1
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate

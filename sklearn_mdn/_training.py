@@ -248,6 +248,19 @@ def _tqdm_write():
     return tqdm.write
 
 
+def shrink_inputs(module, threshold: float) -> None:
+    """Soft-threshold the first layer's weights of ``module`` in place.
+
+    Each weight moves ``threshold`` towards zero and stops there: the
+    proximal step of ``threshold * ||W||_1``, which sets the weights of
+    features the likelihood does not keep pushing away from zero to exactly
+    zero.
+    """
+    weight = (module.trunk[0] if len(module.trunk) else module.head).weight
+    with torch.no_grad():
+        weight.copy_(torch.nn.functional.softshrink(weight, threshold))
+
+
 class NonFiniteLossError(FloatingPointError):
     """Raised when the training loss stops being finite."""
 
@@ -255,20 +268,30 @@ class NonFiniteLossError(FloatingPointError):
 class MixtureNet(NeuralNet):
     """A skorch ``NeuralNet`` that minimises the mixture negative log-likelihood.
 
-    It differs from ``NeuralNet`` in five places only: batches are sliced
+    It differs from ``NeuralNet`` in six places only: batches are sliced
     from tensors (:class:`TensorBatches`), with Gaussian noise of standard
     deviation ``noise`` (lowered with the learning rate) on training
-    batches, the loss receives the sample
-    weights packed with the targets, the default callbacks drop the
+    batches, the loss receives the sample weights packed with the targets,
+    with ``input_l1 > 0`` every step ends with :func:`shrink_inputs` by
+    ``input_l1 * lr``, the default callbacks drop the
     per-epoch table unless ``verbose`` is set (then, when tqdm is installed,
     a progress bar over the epochs is drawn below the table), and the
     per-batch Python of the epoch loop is kept thin
     (:meth:`run_single_epoch`, :meth:`train_step`).
     """
 
-    def __init__(self, module, *args, criterion=MixtureNLLLoss, noise=0.0, **kwargs):
+    def __init__(
+        self,
+        module,
+        *args,
+        criterion=MixtureNLLLoss,
+        noise=0.0,
+        input_l1=0.0,
+        **kwargs,
+    ):
         super().__init__(module, *args, criterion=criterion, **kwargs)
         self.noise = noise
+        self.input_l1 = input_l1
 
     def uses_fused_loss(self, **fit_params) -> bool:
         """Whether training steps take the fused loss (:func:`fused_nll`).
@@ -384,6 +407,8 @@ class MixtureNet(NeuralNet):
             optimizer = getattr(self, name + "_")
             if not adam_step(optimizer):
                 optimizer.step()
+        if self.input_l1 > 0:
+            shrink_inputs(self.module_, self.input_l1 * self.lr)
         return step
 
     def train_step_single(self, batch, **fit_params):
@@ -445,6 +470,7 @@ def build_net(estimator, n_features, hidden, budget, device, seeds):
         batch_size=budget.batch_size,
         iterator_train__seed=seeds.shuffle,
         noise=budget.noise,
+        input_l1=estimator.input_l1,
         iterator_valid__batch_size=CHUNK_ROWS,
         train_split=HoldOut(estimator.validation_fraction, seeds.split)
         if budget.use_valid

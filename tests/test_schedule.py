@@ -1,4 +1,5 @@
-"""The training schedule: budget, adaptive learning rate, noise."""
+"""The training schedule and its regularisers: budget, adaptive learning rate,
+noise, the L1 penalty on the inputs."""
 
 import math
 
@@ -98,3 +99,29 @@ def test_noise_follows_the_learning_rate_down(monkeypatch):
 def test_auto_batch_size(n_train, batch_size):
     budget = plan_budget(MDNRegressor(early_stopping=False), n_train)
     assert budget.batch_size == batch_size
+
+
+@pytest.mark.parametrize("activation", ["silu", "gelu"])  # by hand, autograd
+@pytest.mark.parametrize("hidden", [(16,), ()])
+def test_input_l1_switches_off_the_features_that_do_not_matter(activation, hidden):
+    X6, Y6 = sine_data(400, p=6)  # y depends on the first column only
+
+    def first_layer(input_l1):
+        reg = tiny_mdn(
+            input_l1=input_l1,
+            activation=activation,
+            hidden_layer_sizes=hidden,
+            max_iter=100,
+            learning_rate_init=1e-2,
+        ).fit(X6, Y6)
+        module = reg.net_.module_
+        layer = module.trunk[0] if hidden else module.head
+        return reg, layer.weight.detach().numpy()
+
+    _, dense = first_layer(0.0)
+    assert np.all(dense != 0)
+    reg, sparse = first_layer(1.0)
+    assert np.mean(sparse[:, 1:] == 0) > 0.9
+    assert np.abs(sparse[:, 0]).sum() > 0.3
+    if hidden:
+        assert reg.score(X6, Y6) > 0.8
