@@ -536,8 +536,12 @@ def _ngboost_dist(reg, X):
     )
 
 
-def run_task(truth_name, seed, model, scale):
-    """Fit one model on one seed's draw of one truth; its raw record."""
+def run_task(truth_name, seed, model, scale, data_seed=None):
+    """Fit one model on one seed's draw of one truth; its raw record.
+
+    With ``data_seed``, the training set is that seed's draw whatever
+    ``seed`` is, and only ``random_state`` (``seed``) changes.
+    """
     import torch
 
     from sklearn_mdn import MDNRegressor, metrics
@@ -545,7 +549,8 @@ def run_task(truth_name, seed, model, scale):
     warnings.filterwarnings("ignore")
     torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "1")))
     truth = TRUTHS[truth_name]
-    (X, y), (X_test, y_test) = truth_data(truth, seed, scale)
+    draw = seed if data_seed is None else data_seed
+    (X, y), (X_test, y_test) = truth_data(truth, draw, scale)
     kind, params = parse_model(model)
     start_cpu, start_wall = time.process_time(), time.perf_counter()
     if kind == "mdn":
@@ -576,6 +581,7 @@ def run_task(truth_name, seed, model, scale):
         seed=seed,
         model=model,
         scale=scale,
+        data_seed=data_seed,
         n_train=len(X),
         n_test=len(X_test),
         fit_cpu_s=round(fit_cpu, 2),
@@ -827,6 +833,13 @@ def main(argv=None):
     )
     parser.add_argument("--out", default=None, help="benchmarks/results/synthetic.md")
     parser.add_argument("--raw", default=None, help="default <out stem>_raw.jsonl")
+    parser.add_argument(
+        "--data-seed",
+        type=int,
+        default=None,
+        help="every seed fits this seed's training draw: only random_state "
+        "changes, so the spread over seeds is that of random_state alone",
+    )
     parser.add_argument("--table-only", action="store_true", help="no fits")
     parser.add_argument("--check", action="store_true", help="validate the oracles")
     args = parser.parse_args(argv)
@@ -847,11 +860,15 @@ def main(argv=None):
     for m in models:
         parse_model(m)
 
-    records = [r for r in read_raw(raw) if r["scale"] == args.scale]
+    records = [
+        r
+        for r in read_raw(raw)
+        if r["scale"] == args.scale and r.get("data_seed") == args.data_seed
+    ]
     if not args.table_only:
         done = {(r["model"], r["truth"], r["seed"]) for r in records}
         tasks = [
-            (t, s, m, args.scale)
+            (t, s, m, args.scale, args.data_seed)
             for m in models  # model by model: the first one's table fills first
             for t in names
             for s in range(args.seeds)
@@ -892,9 +909,18 @@ def main(argv=None):
         f"was written). Raw per-fit results in `{raw.name}`; rows x {args.scale:g}.",
         "",
         "Every model is fitted with its defaults plus the parameters shown "
-        "(`random_state` = seed). Each seed draws its own training set from the "
-        "truth (seed s, truth t: `numpy.random.default_rng([t, s])`); the "
-        f"test set ({N_TEST * args.scale:,.0f} rows) is drawn once per truth and "
+        "(`random_state` = seed). "
+        + (
+            "Each seed draws its own training set from the truth (seed s, "
+            "truth t: `numpy.random.default_rng([t, s])`), so the spread over "
+            "seeds is that of the data and of `random_state` together; the "
+            if args.data_seed is None
+            else f"Every seed fits the same training set, the draw of seed "
+            f"{args.data_seed} (`numpy.random.default_rng([t, {args.data_seed}])`"
+            " for truth t): only `random_state` changes, and the spread over "
+            "seeds is its own; the "
+        )
+        + f"test set ({N_TEST * args.scale:,.0f} rows) is drawn once per truth and "
         "shared by all seeds and models. `ngboost` is `NGBRegressor()` with its "
         "defaults (Normal, 500 stages, learning rate 0.01), on 1-D truths only.",
         "",
