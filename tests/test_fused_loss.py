@@ -135,6 +135,21 @@ def test_step_by_hand_is_not_taken_for_other_activations():
     assert not manual_step_supported(module)
 
 
+def test_step_by_hand_follows_changes_to_the_layers():
+    """The plan kept per module is renewed when a layer is replaced, and a
+    forward hook turns the step by hand off while it is registered."""
+    module = MixtureDensityModule(5, 1, 3, (8, 7), "silu", "full", 1e-3)
+    assert manual_step_supported(module)
+    module.trunk[1] = torch.nn.GELU()
+    assert not manual_step_supported(module)
+    module.trunk[1] = torch.nn.ReLU()
+    assert manual_step_supported(module)
+    handle = module.trunk[2].register_forward_hook(lambda *args: None)
+    assert not manual_step_supported(module)
+    handle.remove()
+    assert manual_step_supported(module)
+
+
 def _adam_pair(**kwargs):
     modules = [MixtureDensityModule(5, 2, 3, (8,), "relu", "full", 1e-3) for _ in "ab"]
     opts = [
