@@ -54,6 +54,9 @@ for _name in (
     "uci_defaults_20.md",
     "uci_defaults_20.png",
     "versus_0.1.md",
+    "uci_ensemble_20.md",
+    "uci_ensemble_20.png",
+    "uci_catboost_gap.md",
 ):
     if (_RESULTS / _name).exists():
         shutil.copy(_RESULTS / _name, _COPIES / _name)
