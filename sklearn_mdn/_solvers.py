@@ -22,7 +22,7 @@ _ULPS = 4.0 * np.finfo(np.float64).eps
 _PPF_XTOL = 1e-12
 _PPF_MAX_ITER = 100
 # A Halley step shorter than this many scales ends the iteration: the error
-# left is then of the order of its cube (see _mixture_quantile_t); measured,
+# left is then of the order of its cube (see _iterate_quantiles); measured,
 # |cdf(ppf(q)) - q| stays below 4e-12 * q on random mixtures, against 3e-12
 # when iterating until the step is below _PPF_XTOL.
 _PPF_LAST_STEP = 1e-4
@@ -104,12 +104,11 @@ def _component_terms(w: np.ndarray, mu: np.ndarray, sig: np.ndarray) -> dict:
 
     ``w``, ``mu``, ``sig`` of shape ``(K, P)`` (components transposed). The
     terms do not depend on the level, so that the quantiles of several levels
-    (the two bounds of an interval) share them; see :func:`_mixture_quantile_t`.
+    (the two bounds of an interval) share them; see :func:`_start_lanes`.
     """
     positive = w > 0.0
     m = _sum_rows(w * mu)
     return {
-        "w": w,
         "mu": mu,
         "sig": sig,
         # None when every weight is positive: no component to ignore.
