@@ -15,11 +15,6 @@ from ._regressor import _CHUNK_ROWS, MDNRegressor
 from .distribution import NormalMixture
 
 
-def _default_member() -> MDNRegressor:
-    """The member of ``estimator=None`` (see the class docstring)."""
-    return MDNRegressor(calibrate=False)
-
-
 def _fit_member(estimator, X, y, sample_weight):
     return estimator.fit(X, y, sample_weight=sample_weight)
 
@@ -161,7 +156,9 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         # the validated array. y goes to the members as given, so that their
         # own rules (missing targets, for instance) apply.
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        base = _default_member() if self.estimator is None else self.estimator
+        base = (
+            MDNRegressor(calibrate=False) if self.estimator is None else self.estimator
+        )
         seeds = _random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=self.n_estimators
         )
