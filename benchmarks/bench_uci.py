@@ -365,49 +365,9 @@ def markdown_tables(records, models):
         if not names:
             continue
         if nll_models:  # none when only the MLP (RMSE only) is shown
-            lines += [f"### {title}: test NLL (nats, mean ± s.e. over splits)", ""]
-            head = ["data set", "n", "splits", *nll_models, *PUBLISHED]
-            if discrete:
-                head.append("reg_covar")
-            lines.append("| " + " | ".join(head) + " |")
-            lines.append("|" + "---|" * len(head))
-            for n in names:
-                stats = [summary.get((m, n)) for m in nll_models]
-                n_rows = next(
-                    (r["n_train"] + r["n_test"] for r in records if r["dataset"] == n),
-                    0,
-                )
-                stats = [s if s and s["nll"] else None for s in stats]
-                splits = max(s["nll"][2] for s in stats if s)
-                means = {m: s["nll"][0] for m, s in zip(nll_models, stats) if s}
-                best = min([*means.values(), best_published(n)])
-                cells = [n, str(n_rows), str(splits)]
-                for m, s in zip(nll_models, stats):
-                    cell = _fmt(s["nll"]) if s else "-"
-                    if s and s["nll"][2] != splits:
-                        cell += f" ({s['nll'][2]} splits)"
-                    bold = s and means[m] == best and not discrete
-                    cells.append(f"**{cell}**" if bold else cell)
-                for p in PUBLISHED:
-                    v = PUBLISHED[p].get(n)
-                    if v is None:
-                        cells.append("-")
-                        continue
-                    bold = v == best and not discrete
-                    cells.append(f"**{v:.2f}**" if bold else f"{v:.2f}")
-                if discrete:
-                    rc = {
-                        summary[(m, n)]["reg_covar"]
-                        for m in mdn_models
-                        if (m, n) in summary
-                    }
-                    cells.append(
-                        ", ".join(f"{v:g}" for v in sorted(rc) if v is not None)
-                    )
-                lines.append("| " + " | ".join(cells) + " |")
-            lines.append("")
-            if not discrete:
-                lines += _wins(summary, names, mdn_models) + [""]
+            lines += _nll_table(
+                title, discrete, names, summary, records, nll_models, mdn_models
+            )
         lines += [f"### {title}: RMSE, CRPS, 90% interval coverage and width", ""]
         head = ["data set", "model", "splits", "RMSE", "CRPS", "coverage", "width"]
         head.append("fit s")
@@ -470,6 +430,49 @@ def side_by_side(records, models):
         *rows,
         "",
     ]
+
+
+def _nll_table(title, discrete, names, summary, records, nll_models, mdn_models):
+    """The test-NLL table of ``names`` against the published NLLs, then the
+    counts of :func:`_wins` (continuous targets only)."""
+    lines = [f"### {title}: test NLL (nats, mean ± s.e. over splits)", ""]
+    head = ["data set", "n", "splits", *nll_models, *PUBLISHED]
+    if discrete:
+        head.append("reg_covar")
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for n in names:
+        stats = [summary.get((m, n)) for m in nll_models]
+        n_rows = next(
+            (r["n_train"] + r["n_test"] for r in records if r["dataset"] == n),
+            0,
+        )
+        stats = [s if s and s["nll"] else None for s in stats]
+        splits = max(s["nll"][2] for s in stats if s)
+        means = {m: s["nll"][0] for m, s in zip(nll_models, stats) if s}
+        best = min([*means.values(), best_published(n)])
+        cells = [n, str(n_rows), str(splits)]
+        for m, s in zip(nll_models, stats):
+            cell = _fmt(s["nll"]) if s else "-"
+            if s and s["nll"][2] != splits:
+                cell += f" ({s['nll'][2]} splits)"
+            bold = s and means[m] == best and not discrete
+            cells.append(f"**{cell}**" if bold else cell)
+        for p in PUBLISHED:
+            v = PUBLISHED[p].get(n)
+            if v is None:
+                cells.append("-")
+                continue
+            bold = v == best and not discrete
+            cells.append(f"**{v:.2f}**" if bold else f"{v:.2f}")
+        if discrete:
+            rc = {summary[(m, n)]["reg_covar"] for m in mdn_models if (m, n) in summary}
+            cells.append(", ".join(f"{v:g}" for v in sorted(rc) if v is not None))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    if not discrete:
+        lines += _wins(summary, names, mdn_models) + [""]
+    return lines
 
 
 def _wins(summary, names, mdn_models):
