@@ -12,7 +12,7 @@ from ._base import DistributionRegressorMixin
 from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._checks import _random_state
 from ._compat import Interval, StrOptions, _fit_context
-from ._module import ACTIVATIONS, to_distribution
+from ._module import ACTIVATIONS, StackedMixture, to_distribution
 from ._persistence import add_version, pop_version
 from ._prediction import all_finite, forward, iter_mixtures
 from ._preprocessing import (
@@ -34,6 +34,11 @@ from ._training import (
 
 # Rows predicted at once (tests patch it here).
 _CHUNK_ROWS = CHUNK_ROWS
+
+# n_networks="auto": networks averaged below this many rows (at most
+# _MAX_NETWORKS), about _AUTO_NETWORK_ROWS / n_rows of them.
+_AUTO_NETWORK_ROWS = 1000
+_MAX_NETWORKS = 5
 
 
 class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
@@ -188,6 +193,18 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         small synthetic truth it made no difference
         (``benchmarks/README.md``).
 
+    n_networks : int or "auto", default="auto"
+        Number of networks trained, each from its own seeds (initial
+        weights, shuffling and held-out rows), whose mixtures are averaged
+        with equal weights: the predicted mixture has
+        ``n_networks * n_components`` components. Averaging removes most of
+        the variance between seeds, which dominates on small data sets.
+        ``"auto"`` trains ``min(5, 1000 // n_samples)`` networks (at least
+        one): one from 1,000 rows up, five below 200. Each network is fitted
+        and, with ``calibrate=True``, calibrated on its own held-out rows
+        exactly as a single one would be. ``calibrate="conformal"`` needs a
+        single network (``"auto"`` then means 1).
+
     point_estimate : {"mean", "top", "mode"}, default="mean"
         What :meth:`predict` returns: the mixture mean, the mean of the
         heaviest component (``"top"``) or the highest-density point
@@ -242,23 +259,28 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     n_outputs_ : int
         Number of targets.
 
+    n_networks_ : int
+        Number of networks trained and averaged (see ``n_networks``).
+
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (by the first network, if several).
 
     n_steps_ : int
-        Number of gradient steps taken.
+        Number of gradient steps taken, by all networks together.
 
     loss_curve_ : list of float
         Training negative log-likelihood per epoch, in nats per row in the
-        original target units.
+        original target units (of the first network, if several).
 
     validation_loss_curve_ : list of float or None
-        Validation negative log-likelihood per epoch, or None without early
-        stopping.
+        Validation negative log-likelihood per epoch (of the first network,
+        if several), or None without early stopping.
 
     spread_factor_ : float
         Factor on the scale of every predicted component, fitted on the
-        held-out rows when ``calibrate`` is True; otherwise 1.0.
+        held-out rows when ``calibrate`` is True; otherwise 1.0. With
+        several networks it is 1.0, and each network's own factor is applied
+        inside ``net_.module_`` (its ``spread_factors``).
 
     conformal_ : ConformalCalibration or None
         With ``calibrate="conformal"``, the held-out rows' conformal scores
@@ -351,6 +373,10 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         "calibrate": ["boolean", StrOptions({"conformal"})],
         "reg_covar": [Interval(Real, 0, None, closed="neither")],
         "noise": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "n_networks": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "point_estimate": [StrOptions({"mean", "top", "mode"})],
         "missing_targets": [StrOptions({"error", "marginalize"})],
         "device": [str, torch.device],
@@ -384,6 +410,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         calibrate=True,
         reg_covar=1e-6,
         noise=0.0,
+        n_networks="auto",
         point_estimate="mean",
         missing_targets="error",
         device="cpu",
@@ -408,6 +435,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.calibrate = calibrate
         self.reg_covar = reg_covar
         self.noise = noise
+        self.n_networks = n_networks
         self.point_estimate = point_estimate
         self.missing_targets = missing_targets
         self.device = device
@@ -455,14 +483,30 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         hidden = self._check_hidden_layer_sizes()
         X, y, y2, sample_weight = validate_fit_data(self, X, y, sample_weight)
-        seeds = Seeds.draw(_random_state(self.random_state))
+        n_networks = self._check_n_networks(len(y2))
+        rng = _random_state(self.random_state)
         budget = plan_budget(self, len(y2))
         device = check_device(self.device)
         dataset = self._standardise(X, y, y2, sample_weight, device)
-        net = build_net(self, X.shape[1], hidden, budget, device, seeds)
-        train(net, dataset, self.n_threads)
-        self._set_fitted_state(net, dataset, budget)
+        nets = []
+        for _ in range(n_networks):
+            seeds = Seeds.draw(rng)
+            nets.append(build_net(self, X.shape[1], hidden, budget, device, seeds))
+            train(nets[-1], dataset, self.n_threads)
+        self._set_fitted_state(nets, dataset, budget)
         return self
+
+    def _check_n_networks(self, n_rows) -> int:
+        if self.n_networks != "auto":
+            if self.n_networks > 1 and self.calibrate == "conformal":
+                raise ValueError(
+                    'calibrate="conformal" needs a single network: set '
+                    f'n_networks=1 (or "auto"), got n_networks={self.n_networks}.'
+                )
+            return self.n_networks
+        if self.calibrate == "conformal":
+            return 1
+        return min(_MAX_NETWORKS, max(1, _AUTO_NETWORK_ROWS // n_rows))
 
     def _check_hidden_layer_sizes(self) -> tuple:
         hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))
@@ -496,9 +540,13 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             ).to(device),
         )
 
-    def _set_fitted_state(self, net, dataset, budget):
-        """The fitted attributes of a trained ``net``, calibration included."""
-        self.net_ = net
+    def _set_fitted_state(self, nets, dataset, budget):
+        """The fitted attributes of the trained ``nets``, calibration included.
+
+        Several nets are stacked into the first one's module
+        (:class:`StackedMixture`), each with its own spread factor.
+        """
+        net = self.net_ = nets[0]
         history = net.history
         log_scale = float(np.log(self.y_scale_).sum())
         self.loss_curve_ = [v + log_scale for v in history[:, "train_loss"]]
@@ -508,7 +556,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             else None
         )
         self.n_iter_ = len(history)
-        self.n_steps_ = int(sum(history[:, "train_batch_count"]))
+        self.n_steps_ = sum(int(sum(n.history[:, "train_batch_count"])) for n in nets)
+        self.n_networks_ = len(nets)
         self.spread_factor_ = 1.0
         self.conformal_ = None
         if self.calibrate == "conformal":
@@ -521,20 +570,33 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                     UserWarning,
                     stacklevel=4,
                 )
-        if not (budget.use_valid and self.calibrate):
+        calibrate = budget.use_valid and self.calibrate
+        if calibrate == "conformal":
+            held_out = self._held_out(net, dataset)
+            if held_out is not None:
+                self.conformal_ = fit_conformal(*held_out)
             return
-        # The held-out rows' mixtures, in standardised units.
+        factors = [self._spread_factor(n, dataset) if calibrate else 1.0 for n in nets]
+        if len(nets) == 1:
+            self.spread_factor_ = factors[0]
+        else:
+            net.module_ = StackedMixture([n.module_ for n in nets], factors)
+
+    def _spread_factor(self, net, dataset) -> float:
+        held_out = self._held_out(net, dataset)
+        return 1.0 if held_out is None else fit_spread_factor(*held_out)
+
+    def _held_out(self, net, dataset):
+        """The mixtures (standardised units), targets and weights of ``net``'s
+        held-out rows; None if the network's output is not finite there."""
         _, valid = net.train_split(dataset)
         params = forward(net.module_, valid.X, self.n_threads)
         if not all_finite(params):
-            return
+            return None
         dist = to_distribution(params, (self.n_outputs_,))
         y = valid.y.cpu().numpy()
         w = None if valid.sample_weight is None else valid.sample_weight.cpu().numpy()
-        if self.calibrate == "conformal":
-            self.conformal_ = fit_conformal(dist, y, w)
-        else:
-            self.spread_factor_ = fit_spread_factor(dist, y, w)
+        return dist, y, w
 
     # -------------------------------------------------------------- predict
     def _iter_dists(self, X, check_domain=True):

@@ -412,6 +412,7 @@ INVALID_PARAMS = {
     "calibrate": ["yes", 2, None],
     "reg_covar": [0.0, -1e-6, None],
     "noise": [-0.1, "lots", None],
+    "n_networks": [0, -1, 1.5, "many", None],
     "point_estimate": ["median", None],
     "missing_targets": ["drop", None, False],
     "device": [3, None, 1.5],
@@ -460,7 +461,7 @@ def test_invalid_hidden_layer_sizes_contents(value):
     ids=repr,
 )
 def test_valid_hidden_layer_sizes(value, widths):
-    reg = tiny_mdn(hidden_layer_sizes=value).fit(X0, Y0)
+    reg = tiny_mdn(hidden_layer_sizes=value, n_networks=1).fit(X0, Y0)
     linear = [m for m in reg.net_.module_.trunk if isinstance(m, torch.nn.Linear)]
     assert [m.out_features for m in linear] == widths
     _assert_finite_predictions(reg, X0)

@@ -66,7 +66,13 @@ def test_no_usable_rows_and_bounds():
     assert fit_spread_factor(dist, y) == pytest.approx(SPREAD_BOUNDS[1], rel=1e-3)
 
 
-FAST = {"hidden_layer_sizes": (32, 32), "max_iter": 60, "random_state": 0}
+# One network: with several, each has its own factor (tests/test_networks.py).
+FAST = {
+    "hidden_layer_sizes": (32, 32),
+    "max_iter": 60,
+    "random_state": 0,
+    "n_networks": 1,
+}
 
 
 def test_estimator_scales_only_the_spread():

@@ -26,6 +26,7 @@ PARAMS = {
     "max_iter": 15,
     "batch_size": 32,
     "random_state": 0,
+    "n_networks": 1,
 }
 
 

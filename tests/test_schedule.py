@@ -74,7 +74,11 @@ def test_noise_follows_the_learning_rate_down(monkeypatch):
 
     monkeypatch.setattr(_training.TensorBatches, "__iter__", recording)
     reg = tiny_mdn(
-        hidden_layer_sizes=(16,), max_iter=300, learning_rate_init=1e-2, noise=0.3
+        hidden_layer_sizes=(16,),
+        max_iter=300,
+        learning_rate_init=1e-2,
+        noise=0.3,
+        n_networks=1,
     ).fit(X, Y)
     lrs = np.array(reg.net_.history[:, "event_lr"])
     # Each epoch's noise is 0.3 times the learning rate it started with,
@@ -113,6 +117,7 @@ def test_input_l1_switches_off_the_features_that_do_not_matter(activation, hidde
             hidden_layer_sizes=hidden,
             max_iter=100,
             learning_rate_init=1e-2,
+            n_networks=1,
         ).fit(X6, Y6)
         module = reg.net_.module_
         layer = module.trunk[0] if hidden else module.head

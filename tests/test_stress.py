@@ -118,7 +118,7 @@ def test_more_components_than_samples(n_samples, covariance_type):
     Y = np.column_stack([y, -y])
     reg = tiny_mdn(SMALL, n_components=20, covariance_type=covariance_type).fit(X, Y)
     _assert_sound(reg, sine_data(10, freq=2.0, inputs="normal", seed=1)[0], n_outputs=2)
-    assert reg.predict_dist(X).n_components == 20
+    assert reg.predict_dist(X).n_components == 20 * reg.n_networks_
     reg.set_params(point_estimate="mode")
     assert np.all(np.isfinite(reg.predict(X)))
 

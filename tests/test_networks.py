@@ -1,0 +1,95 @@
+"""Several networks averaged: ``MDNRegressor(n_networks=...)``."""
+
+import numpy as np
+import pytest
+import torch
+from _helpers import TINY, linear_data, tiny_mdn
+from scipy.special import logsumexp
+
+from sklearn_mdn import MDNEnsembleRegressor, MDNRegressor
+from sklearn_mdn._module import to_distribution
+from sklearn_mdn._prediction import forward
+from sklearn_mdn._preprocessing import to_tensor
+
+
+@pytest.mark.parametrize(("n", "expected"), [(150, 5), (400, 2), (999, 1), (1000, 1)])
+def test_auto_networks_follow_the_rows(n, expected):
+    X, y = linear_data(n)
+    reg = tiny_mdn().fit(X, y)
+    assert reg.n_networks_ == expected
+    assert reg.predict_dist(X[:2]).n_components == expected * TINY["n_components"]
+
+
+def test_first_network_is_the_single_fit():
+    X, y = linear_data(120)
+    stacked = tiny_mdn(n_networks=3).fit(X, y)
+    single = tiny_mdn(n_networks=1).fit(X, y)
+    first = stacked.net_.module_.members[0].state_dict()
+    for name, value in single.net_.module_.state_dict().items():
+        assert torch.equal(first[name], value), name
+    assert stacked.n_iter_ == single.n_iter_
+    assert stacked.n_steps_ > single.n_steps_
+
+
+@pytest.mark.parametrize("targets", [1, 2])
+def test_prediction_is_the_equal_weight_average(targets):
+    X, y = linear_data(150, p=3)
+    if targets == 2:
+        y = np.column_stack([y, X[:, 1] * y])
+    reg = MDNRegressor(
+        n_components=2,
+        hidden_layer_sizes=(8,),
+        max_iter=5,
+        n_networks=3,
+        random_state=0,
+    ).fit(X, y)
+    stack = reg.net_.module_
+    assert len(stack.members) == 3
+    # Each network calibrated on its own held-out rows.
+    assert not torch.all(stack.spread_factors == 1.0)
+    assert reg.spread_factor_ == 1.0
+    X_test, y_test = X[:20], y[:20]
+    inputs = to_tensor(X_test, reg.x_mean_, reg.x_scale_, "cpu")
+    members = []
+    event_shape = () if targets == 1 else (targets,)
+    for member, factor in zip(stack.members, stack.spread_factors.tolist()):
+        dist = to_distribution(forward(member, inputs), event_shape, factor)
+        members.append(dist.affine(reg.y_mean_, reg.y_scale_).log_prob(y_test))
+    expected = logsumexp(members, axis=0) - np.log(3)
+    got = reg.predict_dist(X_test).log_prob(y_test)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_uncalibrated_networks_keep_their_spread():
+    X, y = linear_data(150)
+    reg = tiny_mdn(calibrate=False, n_networks=2).fit(X, y)
+    assert torch.all(reg.net_.module_.spread_factors == 1.0)
+
+
+def test_conformal_calibration_needs_one_network():
+    X, y = linear_data(150)
+    assert tiny_mdn(calibrate="conformal").fit(X, y).n_networks_ == 1
+    with pytest.raises(ValueError, match="conformal.*single network"):
+        tiny_mdn(calibrate="conformal", n_networks=2).fit(X, y)
+
+
+def test_same_seed_same_networks():
+    X, y = linear_data(150)
+    a = tiny_mdn(n_networks=3).fit(X, y).predict_interval(X)
+    b = tiny_mdn(n_networks=3).fit(X, y).predict_interval(X)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "many"])
+def test_bad_n_networks(bad):
+    X, y = linear_data(50)
+    with pytest.raises(ValueError, match="n_networks"):
+        tiny_mdn(n_networks=bad).fit(X, y)
+
+
+def test_ensemble_members_train_one_network_unless_asked():
+    X, y = linear_data(150)
+    ens = MDNEnsembleRegressor(tiny_mdn(), n_estimators=2, random_state=0).fit(X, y)
+    assert [m.n_networks_ for m in ens.estimators_] == [1, 1]
+    ens = MDNEnsembleRegressor(tiny_mdn(n_networks=2), n_estimators=2).fit(X, y)
+    assert [m.n_networks_ for m in ens.estimators_] == [2, 2]
