@@ -211,39 +211,29 @@ class StackedMixture(nn.Module):
     """The equal-weight mixture of several trained modules' mixtures.
 
     ``forward`` returns the :class:`MixtureParams` of all ``M * K``
-    components: each module's mixture weights divided by ``M`` (its logits
-    normalised, ``log_softmax``), and each module's covariances multiplied by
-    the square of its spread factor (the scale by the factor, the precision
-    factor's off-diagonal divided by it).
+    components, each module's mixture weights divided by ``M`` (its logits
+    normalised by ``log_softmax``).
 
     Parameters
     ----------
     members : list of nn.Module
         Trained modules with one target layout (``n_targets``).
-    spread_factors : sequence of float
-        Factor on the scale of each member's components.
     """
 
-    def __init__(self, members, spread_factors):
+    def __init__(self, members):
         super().__init__()
         self.members = nn.ModuleList(members)
-        self.register_buffer(
-            "spread_factors", torch.tensor(list(spread_factors), dtype=torch.float32)
-        )
         self.n_targets = members[0].n_targets
         self.n_components = sum(m.n_components for m in members)
 
     def forward(self, X: torch.Tensor) -> MixtureParams:
         parts = [member(X) for member in self.members]
-        factors = self.spread_factors.to(X.device)
-        offdiag = None
-        if parts[0].offdiag is not None:
-            offdiag = torch.cat([p.offdiag / f for p, f in zip(parts, factors)], 1)
         return MixtureParams(
             torch.cat([F.log_softmax(p.logits, dim=1) for p in parts], 1),
-            torch.cat([p.means for p in parts], 1),
-            torch.cat([p.scale * f for p, f in zip(parts, factors)], 1),
-            offdiag,
+            *(
+                None if field[0] is None else torch.cat(field, 1)
+                for field in list(zip(*parts))[1:]
+            ),
         )
 
 
