@@ -165,7 +165,8 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         )
         # The ensemble does the averaging: one network per member unless the
         # member asks for more.
-        one = {"n_networks": 1} if base.get_params()["n_networks"] == "auto" else {}
+        auto = base.get_params().get("n_networks") == "auto"
+        one = {"n_networks": 1} if auto else {}
         members = [clone(base).set_params(random_state=int(s), **one) for s in seeds]
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_member)(member, X, y, sample_weight) for member in members

@@ -202,11 +202,13 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         the variance between seeds, which dominates on small data sets.
         ``"auto"`` trains ``min(5, 1000 // n_samples)`` networks (at least
         one): one from 1,000 rows up, five below 200. Each network is fitted
-        exactly as a single one would be. With several networks no spread
-        factor is fitted (``calibrate=True`` acts as False): their
-        disagreement widens the average's spread, and networks calibrated on
-        their own held-out rows made it over-dispersed (coverage of 90%
-        intervals 0.93 against 0.91 on UCI boston and yacht).
+        exactly as a single one would be, so a fit costs about
+        ``n_networks`` fits, and predictions run every network. With
+        several networks no spread factor is fitted (``calibrate=True`` acts
+        as False): their disagreement widens the average's spread, and
+        networks calibrated on their own held-out rows made it
+        over-dispersed (coverage of 90% intervals 0.93 against 0.91 on UCI
+        boston and yacht).
         ``calibrate="conformal"`` needs a single network (``"auto"`` then
         means 1).
 
@@ -252,7 +254,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     ----------
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the torch module and
-        ``net_.history`` the training history.
+        ``net_.history`` the training history. With several networks it is
+        the first one's net, whose module is then a ``StackedMixture`` of
+        every network's module (``net_.module_.members``).
 
     n_features_in_ : int
         Number of features seen during fit.
