@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime
-import json
 import math
 import os
 import platform
@@ -50,6 +49,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _raw import read_raw, run_and_append
 from scipy import stats
 
 COVERAGE = 0.9
@@ -610,11 +610,15 @@ def run_task(truth_name, seed, model, scale, data_seed=None):
 
 
 # ---------------------------------------------------------------- tables
-def read_raw(path):
-    if not Path(path).exists():
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+def _report(rec):
+    gap = rec["nll"] - rec.get("oracle_nll", float("nan"))
+    print(
+        f"{rec['truth']:>10} seed {rec['seed']} {rec['model']:>8}: "
+        f"gap {gap:7.3f} nll {rec['nll']:7.3f} cov {rec['coverage']:.3f} "
+        f"rmse/bayes {rec['rmse'] / rec['bayes_rmse']:.3f} "
+        f"({rec['fit_cpu_s']:.0f} cpu s)",
+        flush=True,
+    )
 
 
 def _stat(values):
@@ -875,23 +879,7 @@ def main(argv=None):
             if (m, t, s) not in done
             and not (parse_model(m)[0] == "ngboost" and not TRUTHS[t].ngboost)
         ]
-        print(f"{len(tasks)} fits to run, results to {raw}", flush=True)
-        from joblib import Parallel, delayed
-
-        parallel = Parallel(n_jobs=args.jobs, return_as="generator_unordered")
-        with open(raw, "a") as f:
-            for rec in parallel(delayed(run_task)(*t) for t in tasks):
-                f.write(json.dumps(rec) + "\n")
-                f.flush()
-                records.append(rec)
-                gap = rec["nll"] - rec.get("oracle_nll", float("nan"))
-                print(
-                    f"{rec['truth']:>10} seed {rec['seed']} {rec['model']:>8}: "
-                    f"gap {gap:7.3f} nll {rec['nll']:7.3f} cov {rec['coverage']:.3f} "
-                    f"rmse/bayes {rec['rmse'] / rec['bayes_rmse']:.3f} "
-                    f"({rec['fit_cpu_s']:.0f} cpu s)",
-                    flush=True,
-                )
+        records += run_and_append(raw, run_task, tasks, args.jobs, _report)
     records = [r for r in records if r["truth"] in names]
     all_models = list(dict.fromkeys(models + [r["model"] for r in records]))
     prov = _provenance()

@@ -38,6 +38,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _raw import read_raw, run_and_append
 
 DATASETS = {
     # name: (folder, short name, discrete target)
@@ -299,12 +300,14 @@ def run_task(data_dir, dataset, split, model, params):
 
 
 # ------------------------------------------------------------------- results
-def read_raw(path):
-    records = []
-    if Path(path).exists():
-        with open(path) as f:
-            records = [json.loads(line) for line in f if line.strip()]
-    return records
+def _report(rec):
+    nan = float("nan")
+    print(
+        f"{rec['dataset']:>9} split {rec['split']:>2} {rec['model']:>9}: "
+        f"nll {rec['nll'] or nan:7.3f} rmse {rec['rmse']:.4g} "
+        f"cov {rec['coverage'] or nan:.2f} ({rec['fit_seconds']:.0f} s)",
+        flush=True,
+    )
 
 
 def summarise(records):
@@ -608,22 +611,7 @@ def main(argv=None):
                             )
                         continue
                     tasks.append((args.data_dir, name, split, m, params))
-        print(f"{len(tasks)} fits to run, results to {raw}", flush=True)
-        from joblib import Parallel, delayed
-
-        parallel = Parallel(n_jobs=args.jobs, return_as="generator_unordered")
-        with open(raw, "a") as f:
-            for rec in parallel(delayed(run_task)(*t) for t in tasks):
-                f.write(json.dumps(rec) + "\n")
-                f.flush()
-                records.append(rec)
-                nan = float("nan")
-                print(
-                    f"{rec['dataset']:>9} split {rec['split']:>2} {rec['model']:>9}: "
-                    f"nll {rec['nll'] or nan:7.3f} rmse {rec['rmse']:.4g} "
-                    f"cov {rec['coverage'] or nan:.2f} ({rec['fit_seconds']:.0f} s)",
-                    flush=True,
-                )
+        records += run_and_append(raw, run_task, tasks, args.jobs, _report)
     all_models = list(dict.fromkeys(models + [r["model"] for r in records]))
     used = {}
     for r in records:
