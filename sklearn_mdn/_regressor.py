@@ -497,7 +497,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         device = check_device(self.device)
         dataset = self._standardise(X, y, y2, sample_weight, device)
         nets = []
-        for _ in range(n_networks):
+        for i in range(n_networks):
+            if self.verbose and n_networks > 1:
+                print(f"Network {i + 1} of {n_networks}", flush=True)
             seeds = Seeds.draw(rng)
             nets.append(build_net(self, X.shape[1], hidden, budget, device, seeds))
             train(nets[-1], dataset, self.n_threads)

@@ -84,3 +84,13 @@ def test_ensemble_members_train_one_network_unless_asked():
     assert [m.n_networks_ for m in ens.estimators_] == [1, 1]
     ens = MDNEnsembleRegressor(tiny_mdn(n_networks=2), n_estimators=2).fit(X, y)
     assert [m.n_networks_ for m in ens.estimators_] == [2, 2]
+
+
+def test_verbose_names_each_network(capsys):
+    X, y = linear_data(150)
+    tiny_mdn(n_networks=2, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Network 1 of 2" in out and "Network 2 of 2" in out
+    assert out.index("Network 2 of 2") > out.index("Network 1 of 2")
+    tiny_mdn(n_networks=1, verbose=1).fit(X, y)
+    assert "Network" not in capsys.readouterr().out
