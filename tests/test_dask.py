@@ -457,3 +457,18 @@ def test_building_the_graph_neither_computes_nor_warns():
         mdask.sample(model, rows, 2, random_state=0)
         mdask.log_prob(model, rows, np.zeros(300))
     assert lazy.shape == (300, len(LEVELS))
+
+
+def test_several_networks_on_dask_equal_in_memory():
+    """A model averaging several networks predicts the same on Dask chunks."""
+    X, y = _train(n=300)
+    reg = MDNRegressor(
+        hidden_layer_sizes=(8,), n_components=2, max_iter=3, random_state=0
+    ).fit(X, np.log(y))
+    assert reg.n_networks_ == 3
+    X_new = _train(n=200, seed=1)[0]
+    lazy = da.from_array(X_new, chunks=(64, -1))
+    np.testing.assert_array_equal(
+        mdask.predict_interval(reg, lazy, coverage=0.8).compute(),
+        reg.predict_interval(X_new, coverage=0.8),
+    )

@@ -1,5 +1,7 @@
 """Several networks averaged: ``MDNRegressor(n_networks=...)``."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -94,3 +96,11 @@ def test_verbose_names_each_network(capsys):
     assert out.index("Network 2 of 2") > out.index("Network 1 of 2")
     tiny_mdn(n_networks=1, verbose=1).fit(X, y)
     assert "Network" not in capsys.readouterr().out
+
+
+def test_stacked_model_pickles_bit_identically():
+    X, y = linear_data(150)
+    reg = tiny_mdn(n_networks=3).fit(X, y)
+    again = pickle.loads(pickle.dumps(reg))
+    assert again.n_networks_ == 3
+    np.testing.assert_array_equal(again.predict_interval(X), reg.predict_interval(X))
