@@ -28,12 +28,9 @@ _PPF_MAX_ITER = 100
 _PPF_LAST_STEP = 1e-4
 # Rows times components per chunk of the quantile solver: its arrays then
 # stay in the processor's cache (a third faster than chunks of
-# _SOLVER_CHUNK_ELEMENTS). The estimator's predictions come in chunks of at
-# most 16,384 rows (CHUNK_ROWS), which 2**17 solves in one piece for 5
-# components: predict_interval's solver then ran 5-9% faster than with 2**16
-# (two pieces), and 10% faster than with 2**15; on 100,000 rows at once 2**16
-# was a few percent faster.
-_PPF_CHUNK_ELEMENTS = 2**17
+# _SOLVER_CHUNK_ELEMENTS; with the unsolved problems pooled, 2**16 beat 2**15
+# by a tenth and 2**17 by a few percent on 100,000 rows).
+_PPF_CHUNK_ELEMENTS = 2**16
 # Iterations of each chunk; problems still unsolved then (about one in seven)
 # are pooled across chunks and levels for the rest of their iterations.
 _PPF_FIRST_ITER = 2

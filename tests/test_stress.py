@@ -336,3 +336,17 @@ def test_row_prediction_does_not_depend_on_the_other_rows(activation):
         assert_array_equal(reg.predict_interval(X_new), want)
         for n in (1, 7, 65, 700):
             assert_array_equal(reg.predict_interval(X_new[-n:]), want[-n:])
+
+
+@pytest.mark.parametrize(
+    ("hidden", "limit", "rows"),
+    [((100,) * 5, 16384, 10432), ((4096,), 16384, 256), ((8,), 1000, 1000)],
+)
+def test_prediction_chunks_fit_the_widest_layer(hidden, limit, rows):
+    """About 2**20 activations of the widest layer per chunk, in multiples of
+    64 rows, and never more rows than asked."""
+    from sklearn_mdn._module import MixtureDensityModule
+    from sklearn_mdn._prediction import chunk_rows_for
+
+    module = MixtureDensityModule(3, 1, 5, hidden, "silu", "full", 1e-3)
+    assert chunk_rows_for(module, limit) == rows
