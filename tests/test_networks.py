@@ -39,7 +39,11 @@ def test_prediction_is_the_equal_weight_average(targets):
     if targets == 2:
         y = np.column_stack([y, X[:, 1] * y])
     reg = MDNRegressor(
-        n_components=2, hidden_layer_sizes=(8,), max_iter=5, n_networks=3
+        n_components=2,
+        hidden_layer_sizes=(8,),
+        max_iter=5,
+        n_networks=3,
+        random_state=0,
     ).fit(X, y)
     members = reg.net_.module_.members
     assert len(members) == 3
