@@ -14,7 +14,9 @@ One command measures, in one run on this machine:
    with the defaults, and the exponent of its growth in the rows;
 5. contention: wall time of a fit on torch's default threads, on one thread
    and with ``n_threads="auto"``, each beside one busy process that spins on
-   a core (``--only contention`` runs this section alone);
+   a core (``--only contention`` runs this section alone); ``idle``: the
+   same three with nothing else started, meaningful on an otherwise idle
+   machine;
 6. large: a default fit of 1,000,000 rows x 10 features in its own process
    (``bench_large.py``'s fit): CPU time, peak memory, held-out NLL against
    the truth's.
@@ -66,7 +68,7 @@ HIDDEN = (100, 100, 100, 100, 100)
 ACTIVATION = MDNRegressor().activation
 BATCH = 200
 DEVICE = "cpu"  # set by --device
-SECTIONS = ("steps", "predict", "memory", "scaling", "contention", "large")
+SECTIONS = ("steps", "predict", "memory", "scaling", "contention", "idle", "large")
 # Torch's own thread count, read before main() sets --threads.
 TORCH_DEFAULT_THREADS = torch.get_num_threads()
 
@@ -468,8 +470,10 @@ CONTENTION_SETTINGS = {
 }
 
 
-def bench_contention(n_rows, epochs, repeats, batches=(BATCH, 2000)):
-    """Wall time of fits beside one process that keeps a core busy.
+def bench_contention(n_rows, epochs, repeats, batches=(BATCH, 2000), busy=True):
+    """Wall time of fits beside one process that keeps a core busy (``busy``),
+    or on the machine as it is (``busy=False``: the idle case when nothing
+    else runs).
 
     Torch runs on its own default thread count (``TORCH_DEFAULT_THREADS``)
     in this section, so that ``n_threads=None`` means what it means for a
@@ -480,10 +484,11 @@ def bench_contention(n_rows, epochs, repeats, batches=(BATCH, 2000)):
     X, y = make_data(n_rows, 1, seed=4)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    busy = context.Process(target=_spin, daemon=True)
     saved = torch.get_num_threads()
     torch.set_num_threads(TORCH_DEFAULT_THREADS)
-    busy.start()
+    spinner = context.Process(target=_spin, daemon=True)
+    if busy:
+        spinner.start()
     rows = []
     try:
         time.sleep(0.5)  # let the spinner reach the run queue
@@ -512,6 +517,7 @@ def bench_contention(n_rows, epochs, repeats, batches=(BATCH, 2000)):
                         "setting": name,
                         "wall_us": 1e6 * wall,
                         "ratio": wall / one,
+                        "busy": busy,
                     }
                 )
                 print(
@@ -519,19 +525,48 @@ def bench_contention(n_rows, epochs, repeats, batches=(BATCH, 2000)):
                     f"({wall / one:.2f}x one thread)"
                 )
     finally:
-        busy.terminate()
-        busy.join()
+        if busy:
+            spinner.terminate()
+            spinner.join()
         torch.set_num_threads(saved)
     return rows
 
 
 def contention_report(rows, n_rows):
+    out = []
+    busy = [r for r in rows if r.get("busy", True)]
+    idle = [r for r in rows if not r.get("busy", True)]
+    if busy:
+        out += _threads_table(busy, n_rows, busy=True)
+    if idle:
+        out += _threads_table(idle, n_rows, busy=False)
+        out += [
+            "Target of issue 12 (idle): the default no more than 5% slower than "
+            "the better of one thread and torch's default threads:",
+            "",
+        ]
+        for batch in dict.fromkeys(r["batch"] for r in idle):
+            wall = {r["setting"]: r["wall_us"] for r in idle if r["batch"] == batch}
+            best = min(wall[name] for name in wall if name != 'n_threads="auto"')
+            ratio = wall['n_threads="auto"'] / best
+            met = "met" if ratio <= 1.05 else "**not met**"
+            out.append(f"- batch {batch}: {ratio:.2f}x the better of the two: {met}.")
+        out.append("")
+    return out
+
+
+def _threads_table(rows, n_rows, busy):
     out = [
-        "## Fits beside a busy process",
+        "## Fits beside a busy process" if busy else "## Fits on an idle machine",
         "",
         f"{n_rows:,} rows, one target, MDNRegressor with `early_stopping=False` "
-        "and a fixed number of epochs, while another process spins on one core "
-        f"(a pure-Python loop). Torch's default thread count here: "
+        "and a fixed number of epochs, "
+        + (
+            "while another process spins on one core (a pure-Python loop). "
+            if busy
+            else "with nothing else started (see the load average above). "
+        )
+        + "Torch's default thread count here: "
         f"{TORCH_DEFAULT_THREADS} on {os.cpu_count()} cores. Wall time per "
         "gradient step (median over repeats, settings in rotating order), and "
         "its ratio to the one-thread fit.",
@@ -922,6 +957,11 @@ def main(argv=None):
         print("fits beside a busy process")
         contention = bench_contention(
             contention_rows, 1 if quick else 2, 2 if quick else 3
+        )
+    if "idle" in args.only:
+        print("fits on an idle machine")
+        contention = contention + bench_contention(
+            contention_rows, 1 if quick else 2, 2 if quick else 3, busy=False
         )
     if "large" in args.only:
         print("a default fit of a million rows")
