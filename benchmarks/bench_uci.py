@@ -619,7 +619,8 @@ def main(argv=None):
     given = argv if argv is not None else sys.argv[1:]
     command = [a for a in given[1:] if a != "--table-only"]
     header = [
-        "# UCI regression benchmark",
+        # The file's name in the title: the docs show several such reports.
+        f"# UCI regression benchmark: {out.stem}",
         "",
         f"Made by `python benchmarks/bench_uci.py DATA_DIR {' '.join(command)}`; "
         f"raw per-split results in `{raw.name}`. Parameters on top of each "
