@@ -482,16 +482,19 @@ def bench_contention(n_rows, epochs, repeats, batches=(BATCH, 2000), busy=True):
     import multiprocessing
 
     X, y = make_data(n_rows, 1, seed=4)
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    spinner = None
+    if busy:
+        methods = multiprocessing.get_all_start_methods()
+        start = "fork" if "fork" in methods else "spawn"
+        spinner = multiprocessing.get_context(start).Process(target=_spin, daemon=True)
     saved = torch.get_num_threads()
     torch.set_num_threads(TORCH_DEFAULT_THREADS)
-    spinner = context.Process(target=_spin, daemon=True)
-    if busy:
+    if spinner:
         spinner.start()
     rows = []
     try:
-        time.sleep(0.5)  # let the spinner reach the run queue
+        if spinner:
+            time.sleep(0.5)  # let the spinner reach the run queue
         for batch in batches:
             names = list(CONTENTION_SETTINGS)
             walls = {name: [] for name in names}
@@ -525,7 +528,7 @@ def bench_contention(n_rows, epochs, repeats, batches=(BATCH, 2000), busy=True):
                     f"({wall / one:.2f}x one thread)"
                 )
     finally:
-        if busy:
+        if spinner:
             spinner.terminate()
             spinner.join()
         torch.set_num_threads(saved)
@@ -534,8 +537,8 @@ def bench_contention(n_rows, epochs, repeats, batches=(BATCH, 2000), busy=True):
 
 def contention_report(rows, n_rows):
     out = []
-    busy = [r for r in rows if r.get("busy", True)]
-    idle = [r for r in rows if not r.get("busy", True)]
+    busy = [r for r in rows if r["busy"]]
+    idle = [r for r in rows if not r["busy"]]
     if busy:
         out += _threads_table(busy, n_rows, busy=True)
     if idle:
