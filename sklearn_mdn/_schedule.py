@@ -105,6 +105,14 @@ def plan_budget(estimator, n: int) -> Budget:
     return Budget(use_valid, batch_size, max_iter, lr_patience, stop_patience, noise)
 
 
+def relaxed_lr(estimator) -> float:
+    """Learning rate at which the relaxed phase of ``input_l1`` starts: one
+    cut of the adaptive schedule below the first rate."""
+    if estimator.learning_rate == "adaptive":
+        return estimator.learning_rate_init / _LR_FACTOR_INV
+    return estimator.learning_rate_init
+
+
 class _PlateauSchedule(LRScheduler):
     """skorch's ``LRScheduler``, which lets go of its scheduler after training.
 

@@ -29,7 +29,7 @@ from skorch.utils import TeeGenerator
 from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
 from ._loss import MixtureNLLLoss
 from ._module import MixtureDensityModule
-from ._schedule import n_holdout, schedule_callbacks
+from ._schedule import n_holdout, relaxed_lr, schedule_callbacks
 from ._threads import forward_work, resolve_threads, torch_threads
 
 # Rows the network sees at once outside training steps (validation and
@@ -248,6 +248,11 @@ def _tqdm_write():
     return tqdm.write
 
 
+def first_layer(module) -> torch.nn.Linear:
+    """The layer of ``module`` that reads the input features."""
+    return module.trunk[0] if len(module.trunk) else module.head
+
+
 def shrink_inputs(module, threshold: float) -> None:
     """Soft-threshold the first layer's weights of ``module`` in place.
 
@@ -256,7 +261,7 @@ def shrink_inputs(module, threshold: float) -> None:
     features the likelihood does not keep pushing away from zero to exactly
     zero.
     """
-    weight = (module.trunk[0] if len(module.trunk) else module.head).weight
+    weight = first_layer(module).weight
     with torch.no_grad():
         weight.copy_(torch.nn.functional.softshrink(weight, threshold))
 
@@ -273,7 +278,9 @@ class MixtureNet(NeuralNet):
     deviation ``noise`` (lowered with the learning rate) on training
     batches, the loss receives the sample weights packed with the targets,
     with ``input_l1 > 0`` every step ends with :func:`shrink_inputs` by
-    ``input_l1 * lr``, the default callbacks drop the
+    ``input_l1 * lr`` (or, once :meth:`relax_inputs` has been called, by
+    putting the first-layer weights that the penalty set to zero back to
+    zero), the default callbacks drop the
     per-epoch table unless ``verbose`` is set (then, when tqdm is installed,
     a progress bar over the epochs is drawn below the table), and the
     per-batch Python of the epoch loop is kept thin
@@ -287,11 +294,31 @@ class MixtureNet(NeuralNet):
         criterion=MixtureNLLLoss,
         noise=0.0,
         input_l1=0.0,
+        relaxed_lr=None,
         **kwargs,
     ):
         super().__init__(module, *args, criterion=criterion, **kwargs)
         self.noise = noise
         self.input_l1 = input_l1
+        self.relaxed_lr = relaxed_lr
+
+    def initialize(self):
+        self.input_mask_ = None
+        return super().initialize()
+
+    def relax_inputs(self):
+        """End the L1 penalty's phase: the relaxed lasso's second phase.
+
+        The first-layer weights that the penalty set to exactly zero stay
+        zero from now on; the others are no longer shrunk, so training can
+        undo the penalty's shrinkage of the features it kept. The learning
+        rate restarts at ``relaxed_lr``.
+        """
+        weight = first_layer(self.module_).weight.detach()
+        self.input_mask_ = (weight != 0).to(weight.dtype)
+        for name in self._optimizers:
+            for group in getattr(self, name + "_").param_groups:
+                group["lr"] = self.relaxed_lr
 
     def uses_fused_loss(self, **fit_params) -> bool:
         """Whether training steps take the fused loss (:func:`fused_nll`).
@@ -407,7 +434,10 @@ class MixtureNet(NeuralNet):
             optimizer = getattr(self, name + "_")
             if not adam_step(optimizer):
                 optimizer.step()
-        if self.input_l1 > 0:
+        if self.input_mask_ is not None:
+            with torch.no_grad():
+                first_layer(self.module_).weight.mul_(self.input_mask_)
+        elif self.input_l1 > 0:
             shrink_inputs(self.module_, self.input_l1 * self.lr)
         return step
 
@@ -471,6 +501,7 @@ def build_net(estimator, n_features, hidden, budget, device, seeds):
         iterator_train__seed=seeds.shuffle,
         noise=budget.noise,
         input_l1=estimator.input_l1,
+        relaxed_lr=relaxed_lr(estimator),
         iterator_valid__batch_size=CHUNK_ROWS,
         train_split=HoldOut(estimator.validation_fraction, seeds.split)
         if budget.use_valid
@@ -487,13 +518,16 @@ def train(net, dataset, n_threads):
     Nothing here draws from torch's global generator (the module's weights
     come from its ``seed``), so fits in concurrent threads do not interfere.
     Training runs on the torch threads that ``n_threads`` asks for given the
-    work of one step (:mod:`sklearn_mdn._threads`).
+    work of one step (:mod:`sklearn_mdn._threads`). With an L1 penalty on
+    the inputs it runs twice (:func:`_relaxed_phase`).
     """
     net.initialize()
     work = forward_work(net.module_) * net.batch_size
     try:
         with torch_threads(resolve_threads(n_threads, work)):
             net.partial_fit(dataset, None)
+            if net.input_l1 > 0:
+                _relaxed_phase(net, dataset)
     except (NonFiniteLossError, torch.linalg.LinAlgError) as exc:
         raise FloatingPointError(
             f"Training diverged: {exc}. The estimator is left unfitted; "
@@ -506,3 +540,30 @@ def train(net, dataset, n_threads):
             "the last step. The estimator is left unfitted; try a smaller "
             "learning_rate_init."
         )
+
+
+def _relaxed_phase(net, dataset):
+    """Train ``net`` on, without the L1 penalty, from where it stopped.
+
+    The relaxed lasso (Meinshausen, 2007): the penalty chose the features,
+    and a second run on the features it kept, unpenalised, undoes its
+    shrinkage (:meth:`MixtureNet.relax_inputs`). It runs for the epochs
+    that ``max_epochs`` leaves, under the same schedule and early stopping;
+    where it does not improve on the first run's held-out likelihood, the
+    first run's weights are kept.
+    """
+    done = len(net.history)
+    epochs = net.max_epochs - done
+    if epochs < 1:
+        return
+    monitor = "valid_loss" if net.train_split is not None else "train_loss"
+    best = min(net.history[:, monitor])
+    state = {k: v.clone() for k, v in net.module_.state_dict().items()}
+    net.relax_inputs()
+    max_epochs, net.max_epochs = net.max_epochs, epochs
+    try:
+        net.partial_fit(dataset, None)
+    finally:
+        net.max_epochs = max_epochs
+    if min(net.history[done:, monitor]) >= best:
+        net.module_.load_state_dict(state)

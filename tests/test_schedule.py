@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from _helpers import sine_data, tiny_mdn
 from numpy.testing import assert_allclose, assert_array_equal
 
@@ -130,3 +131,84 @@ def test_input_l1_switches_off_the_features_that_do_not_matter(activation, hidde
     assert np.abs(sparse[:, 0]).sum() > 0.3
     if hidden:
         assert reg.score(X6, Y6) > 0.8
+
+
+def _record_relaxed_phase(monkeypatch):
+    """Patch ``MixtureNet.relax_inputs`` to record the first layer's weights
+    and the epochs done when the relaxed phase starts, and its rates after."""
+    from sklearn_mdn._training import MixtureNet, first_layer
+
+    seen = {}
+    relax = MixtureNet.relax_inputs
+
+    def record(net):
+        seen["weight"] = first_layer(net.module_).weight.detach().clone()
+        seen["epochs"] = len(net.history)
+        relax(net)
+        seen["lr"] = net.optimizer_.param_groups[0]["lr"]
+
+    monkeypatch.setattr(MixtureNet, "relax_inputs", record)
+    return seen
+
+
+def test_input_l1_relaxed_phase_keeps_the_zeros_and_frees_the_rest(monkeypatch):
+    X6, Y6 = sine_data(400, p=6)
+    seen = _record_relaxed_phase(monkeypatch)
+    reg = tiny_mdn(
+        input_l1=2.0,  # strong enough to shrink the kept weights much
+        hidden_layer_sizes=(16,),
+        max_iter=400,
+        n_iter_no_change=30,
+        learning_rate_init=1e-2,
+        n_networks=1,
+    ).fit(X6, Y6)
+    before = seen["weight"].numpy()
+    after = reg.net_.module_.trunk[0].weight.detach().numpy()
+    assert np.mean(before[:, 1:] == 0) > 0.5
+    # The penalty's zeros stay zero; the weights it kept are trained on,
+    # unshrunk, from one cut of the schedule below the first rate.
+    assert_array_equal(after[before == 0], 0)
+    assert np.any(after[before != 0] != before[before != 0])
+    assert seen["lr"] == pytest.approx(1e-2 / 5)
+    assert seen["epochs"] < reg.n_iter_ <= 400
+    # It was kept: its held-out likelihood beat the penalised phase's.
+    valid = reg.validation_loss_curve_
+    assert min(valid[seen["epochs"] :]) < min(valid[: seen["epochs"]])
+
+
+def test_input_l1_relaxed_phase_is_dropped_when_it_does_not_help(monkeypatch):
+    from sklearn_mdn._training import MixtureNet
+
+    X6, Y6 = sine_data(400, p=6)
+    seen = _record_relaxed_phase(monkeypatch)
+    relax = MixtureNet.relax_inputs
+
+    def spoil(net):
+        # The relaxed phase starts from ruined weights and cannot move.
+        seen["state"] = {k: v.clone() for k, v in net.module_.state_dict().items()}
+        relax(net)
+        with torch.no_grad():
+            for p in net.module_.parameters():
+                p.add_(3.0)
+        for group in net.optimizer_.param_groups:
+            group["lr"] = 0.0
+
+    monkeypatch.setattr(MixtureNet, "relax_inputs", spoil)
+    reg = tiny_mdn(
+        input_l1=0.5,
+        hidden_layer_sizes=(16,),
+        max_iter=300,
+        n_iter_no_change=15,
+        learning_rate_init=1e-2,
+        n_networks=1,
+    ).fit(X6, Y6)
+    assert "state" in seen  # the relaxed phase ran
+    for key, value in reg.net_.module_.state_dict().items():
+        assert_array_equal(value.numpy(), seen["state"][key].numpy())
+
+
+def test_input_l1_relaxed_phase_needs_epochs_left(monkeypatch):
+    seen = _record_relaxed_phase(monkeypatch)
+    reg = tiny_mdn(input_l1=0.5, max_iter=3, n_networks=1).fit(X, Y)
+    assert reg.n_iter_ == 3
+    assert seen == {}  # the budget was spent on the penalised phase
