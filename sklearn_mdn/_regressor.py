@@ -204,10 +204,14 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     n_networks : int or "auto", default="auto"
         Number of networks trained, each from its own seeds (initial
-        weights, shuffling and held-out rows), whose mixtures are averaged
-        with equal weights: the predicted mixture has
-        ``n_networks * n_components`` components. Averaging removes most of
-        the variance between seeds, which dominates on small data sets.
+        weights and shuffling), whose mixtures are averaged with equal
+        weights: the predicted mixture has ``n_networks * n_components``
+        components. Averaging removes most of the variance between seeds,
+        which dominates on small data sets. With early stopping, the
+        networks hold out disjoint blocks of one random permutation of the
+        rows (the folds of a cross-validation while they fit, as with five
+        networks and ``validation_fraction=0.2``), so each stops on other
+        rows and together they train on every row.
         ``"auto"`` trains ``min(5, 1000 // n_samples)`` networks (at least
         one): one from 1,000 rows up, five below 200. Each network is fitted
         exactly as a single one would be, so a fit costs about
@@ -510,7 +514,14 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             if self.verbose and n_networks > 1:
                 print(f"Network {i + 1} of {n_networks}", flush=True)
             seeds = Seeds.draw(rng)
-            nets.append(build_net(self, X.shape[1], hidden, budget, device, seeds))
+            if i == 0:
+                split = seeds.split
+            # One permutation, disjoint held-out blocks (cross-validation
+            # folds while they fit): each network stops on other rows.
+            seeds = seeds._replace(split=split)
+            nets.append(
+                build_net(self, X.shape[1], hidden, budget, device, seeds, fold=i)
+            )
             train(nets[-1], dataset, self.n_threads)
         self._set_fitted_state(nets, dataset, budget)
         return self

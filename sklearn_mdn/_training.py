@@ -178,18 +178,25 @@ class HoldOut:
     fraction : float
         Fraction of the rows held out for validation (:func:`n_holdout`).
     seed : int
-        Seed of the split.
+        Seed of the split: a random permutation of the rows.
+    fold : int, default=0
+        Which block of the permutation is held out: rows
+        ``fold * n_valid`` to ``(fold + 1) * n_valid`` of it, wrapping
+        around. Splits of one seed with folds ``0, 1, ...`` hold out
+        disjoint rows as long as they fit in the data.
     """
 
-    def __init__(self, fraction, seed):
+    def __init__(self, fraction, seed, fold=0):
         self.fraction = fraction
         self.seed = seed
+        self.fold = fold
 
     def __call__(self, dataset, y=None, **fit_params):
         n = len(dataset)
         n_valid = n_holdout(n, self.fraction)
         generator = torch.Generator().manual_seed(int(self.seed))
-        perm = torch.randperm(n, generator=generator).to(dataset.X.device)
+        perm = torch.randperm(n, generator=generator)
+        perm = perm.roll(-(self.fold * n_valid % n)).to(dataset.X.device)
         return dataset.subset(perm[n_valid:]), dataset.subset(perm[:n_valid])
 
 
@@ -476,8 +483,10 @@ class MixtureNet(NeuralNet):
 # ----------------------------------------------------------------------
 # A fit: budget, net, training run
 # ----------------------------------------------------------------------
-def build_net(estimator, n_features, hidden, budget, device, seeds):
-    """The skorch net for ``estimator``'s parameters, not yet initialised."""
+def build_net(estimator, n_features, hidden, budget, device, seeds, fold=0):
+    """The skorch net for ``estimator``'s parameters, not yet initialised;
+    it holds out block ``fold`` of the permutation that ``seeds.split``
+    draws (:class:`HoldOut`)."""
     return MixtureNet(
         MixtureDensityModule,
         module__n_features=n_features,
@@ -503,7 +512,7 @@ def build_net(estimator, n_features, hidden, budget, device, seeds):
         input_l1=estimator.input_l1,
         relaxed_lr=relaxed_lr(estimator),
         iterator_valid__batch_size=CHUNK_ROWS,
-        train_split=HoldOut(estimator.validation_fraction, seeds.split)
+        train_split=HoldOut(estimator.validation_fraction, seeds.split, fold)
         if budget.use_valid
         else None,
         callbacks=schedule_callbacks(estimator, budget),

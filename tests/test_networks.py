@@ -33,6 +33,51 @@ def test_first_network_is_the_single_fit():
     assert stacked.n_steps_ > single.n_steps_
 
 
+def test_networks_hold_out_disjoint_blocks_of_one_permutation(monkeypatch):
+    import sklearn_mdn._regressor as regressor_module
+
+    splits = []
+    build = regressor_module.build_net
+
+    def record(*args, **kwargs):
+        net = build(*args, **kwargs)
+        splits.append(net.train_split)
+        return net
+
+    monkeypatch.setattr(regressor_module, "build_net", record)
+    X, y = linear_data(150)
+    tiny_mdn(n_networks=4).fit(X, y)
+    assert [s.fold for s in splits] == [0, 1, 2, 3]
+    assert len({s.seed for s in splits}) == 1
+    held_out = [set(_rows(s(_index_dataset(150))[1])) for s in splits]
+    assert all(len(rows) == 30 for rows in held_out)
+    assert len(set().union(*held_out)) == 4 * 30  # disjoint
+
+
+def _index_dataset(n):
+    """A data set whose inputs are the row numbers."""
+    from sklearn_mdn._training import TensorDataset
+
+    index = torch.arange(n, dtype=torch.float64).reshape(-1, 1)
+    return TensorDataset(index, index)
+
+
+def _rows(dataset):
+    return dataset.X.ravel().long().tolist()
+
+
+def test_hold_out_blocks_wrap_around():
+    from sklearn_mdn._training import HoldOut
+
+    blocks = [_rows(HoldOut(0.2, 7, fold)(_index_dataset(100))[1]) for fold in range(6)]
+    assert sorted(sum(blocks[:5], [])) == list(range(100))  # five folds
+    assert blocks[5] == blocks[0]
+    # Three blocks of 3 rows do not fit in 10: the last one wraps around.
+    train, valid = HoldOut(0.3, 7, 3)(_index_dataset(10))
+    assert len(_rows(valid)) == 3
+    assert sorted(_rows(train) + _rows(valid)) == list(range(10))
+
+
 @pytest.mark.parametrize("targets", [1, 2])
 def test_prediction_is_the_equal_weight_average(targets):
     X, y = linear_data(150, p=3)
