@@ -54,15 +54,30 @@ def _inverse(transformer, values, target_axis):
     """Apply ``transformer.inverse_transform`` to an array of target values.
 
     ``target_axis`` is the axis of ``values`` that holds the targets, or None
-    for a single 1-D target.
+    for a single 1-D target. Raises ValueError where the inverse maps a
+    finite value to NaN (outside its domain), rather than return NaN.
     """
-    if target_axis is None:
-        out = transformer.inverse_transform(values.reshape(-1, 1))
-        return np.asarray(out, dtype=np.float64).reshape(values.shape)
-    moved = np.moveaxis(values, target_axis, -1)
-    out = transformer.inverse_transform(moved.reshape(-1, moved.shape[-1]))
-    out = np.asarray(out, dtype=np.float64).reshape(moved.shape)
-    return np.moveaxis(out, -1, target_axis)
+    # NaN from outside the inverse's domain is turned into the error below.
+    with np.errstate(invalid="ignore"):
+        if target_axis is None:
+            out = transformer.inverse_transform(values.reshape(-1, 1))
+            out = np.asarray(out, dtype=np.float64).reshape(values.shape)
+        else:
+            moved = np.moveaxis(values, target_axis, -1)
+            out = transformer.inverse_transform(moved.reshape(-1, moved.shape[-1]))
+            out = np.asarray(out, dtype=np.float64).reshape(moved.shape)
+            out = np.moveaxis(out, -1, target_axis)
+    undefined = np.isnan(out) & np.isfinite(values)
+    if undefined.any():
+        raise ValueError(
+            "The inverse target transform is not defined at some predicted "
+            f"target values (it returned NaN for {values[undefined][:3]}): the "
+            "network puts probability where the transform cannot map it back, "
+            "such as negative values for inverse_func=np.log. Transform so "
+            "that the inverse is defined on the whole line (func=np.log with "
+            "inverse_func=np.exp, for a positive target)."
+        )
+    return out
 
 
 def predict_quantiles(estimator, X, quantiles=(0.05, 0.5, 0.95)):
@@ -87,6 +102,13 @@ def predict_quantiles(estimator, X, quantiles=(0.05, 0.5, 0.95)):
     q : ndarray of shape (n_samples, n_quantiles) or \
             (n_samples, n_outputs, n_quantiles)
         Quantiles in the original target units.
+
+    Raises
+    ------
+    ValueError
+        If the inverse target transform is not defined at some of the
+        values to map back (it returns NaN there, as ``np.log`` does below
+        zero).
 
     Examples
     --------
@@ -141,6 +163,13 @@ def predict_interval(estimator, X, coverage=0.9):
         Lower and upper bounds in the original target units: the inner
         estimator's ``predict_interval`` (with its conformal calibration, if
         any) mapped through the inverse target transform.
+
+    Raises
+    ------
+    ValueError
+        If the inverse target transform is not defined at some of the
+        values to map back (it returns NaN there, as ``np.log`` does below
+        zero).
     """
     mdn, X, transformers = _unwrap(estimator, X)
     interval = mdn.predict_interval(X, coverage)
@@ -187,7 +216,8 @@ def predict_hdr(estimator, X, coverage=0.9):
     ------
     ValueError
         If the target transform does not map the bounds of a row
-        monotonically (it is not monotone there).
+        monotonically (it is not monotone there), or its inverse is not
+        defined at some bounds (it returns NaN there).
 
     Examples
     --------
@@ -218,7 +248,8 @@ def predict_hdr(estimator, X, coverage=0.9):
     points[:, :: len(t)] = flat  # the bounds (0 * inf or 0 * NaN is NaN)
     valid = np.isfinite(points)
     valid[:, :: len(t)] = found
-    mapped = np.where(valid, points, 0.0)
+    # Invalid points take the row's first bound: a value the inverse accepts.
+    mapped = np.where(valid, points, flat[:, :1])
     for transformer in transformers:
         mapped = _inverse(transformer, mapped, None)
     # Forward-fill the invalid points: they then never break monotonicity.
@@ -267,6 +298,12 @@ def sample(estimator, X, n_samples=1, random_state=None):
     samples : ndarray of shape (n_samples_X, n_samples) or \
             (n_samples_X, n_samples, n_outputs)
         Joint draws in the original target units.
+
+    Raises
+    ------
+    ValueError
+        If the inverse target transform is not defined at some draws (it
+        returns NaN there, as ``np.log`` does below zero).
     """
     mdn, X, transformers = _unwrap(estimator, X)
     draws = mdn.sample(X, n_samples=n_samples, random_state=random_state)

@@ -109,3 +109,25 @@ def test_predict_dist_through_pipeline_and_errors(log_pipeline, positive_data):
         predict_interval(LinearRegression().fit(X, y), X)
     with pytest.raises(ValueError, match="coverage"):
         predict_interval(pipe, X, coverage=1.5)
+
+
+def test_an_inverse_undefined_at_predicted_values_raises():
+    """Modelled in exp space, the mixture puts probability below zero, where
+    ``np.log`` cannot map it back: an error, not NaN."""
+    from sklearn_mdn import predict_hdr
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(200, 1))
+    y = rng.normal(size=200)  # exp(y) has much of its mass near zero
+    model = TransformedTargetRegressor(
+        MDNRegressor(**FAST), func=np.exp, inverse_func=np.log, check_inverse=False
+    ).fit(X, y)
+    match = "inverse target transform is not defined"
+    with pytest.raises(ValueError, match=match):
+        predict_interval(model, X[:20], 0.999)
+    with pytest.raises(ValueError, match=match):
+        predict_quantiles(model, X[:20], [0.001, 0.5])
+    with pytest.raises(ValueError, match=match):
+        predict_hdr(model, X[:20], 0.999)
+    with pytest.raises(ValueError, match=match):
+        sample(model, X[:20], n_samples=200, random_state=0)
