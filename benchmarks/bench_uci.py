@@ -32,6 +32,7 @@ import io
 import json
 import math
 import os
+import shlex
 import sys
 import time
 import warnings
@@ -163,17 +164,25 @@ def fit_mdn(X, y, X_test, y_test, params, seed, n_members=1):
     from sklearn_mdn import MDNEnsembleRegressor, MDNRegressor
 
     torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "1")))
+    params = dict(params)
+    member_params = params.pop("member_params", None)
     if n_members == 1:
+        if member_params is not None:
+            raise ValueError("member_params needs an ensemble: use mdn-ensN")
         reg = MDNRegressor(**params, random_state=seed).fit(X, y)
         members = [reg]
     else:
         # The ensemble's prediction, an equal-weight average of the members'
         # mixtures, is itself a Gaussian mixture. Without --mdn-params the
         # members are the ensemble's default member; with them, an
-        # uncalibrated MDNRegressor with those parameters.
+        # uncalibrated MDNRegressor with those parameters. Their key
+        # "member_params" goes to the ensemble.
         member = MDNRegressor(**{"calibrate": False, **params}) if params else None
         reg = MDNEnsembleRegressor(
-            member, n_estimators=n_members, random_state=seed
+            member,
+            n_estimators=n_members,
+            member_params=member_params,
+            random_state=seed,
         ).fit(X, y)
         members = reg.estimators_
     scores = score(reg.predict_dist(X_test), y_test)
@@ -570,7 +579,8 @@ def main(argv=None):
     parser.add_argument(
         "--mdn-params",
         default="{}",
-        help="JSON of MDNRegressor parameters (default: the estimator's defaults)",
+        help="JSON of MDNRegressor parameters (default: the estimator's "
+        "defaults); for mdn-ensN, the key member_params goes to the ensemble",
     )
     parser.add_argument("--jobs", type=int, default=1, help="parallel fits")
     parser.add_argument(
@@ -622,7 +632,7 @@ def main(argv=None):
         # The file's name in the title: the docs show several such reports.
         f"# UCI regression benchmark: {out.stem}",
         "",
-        f"Made by `python benchmarks/bench_uci.py DATA_DIR {' '.join(command)}`; "
+        f"Made by `python benchmarks/bench_uci.py DATA_DIR {shlex.join(command)}`; "
         f"raw per-split results in `{raw.name}`. Parameters on top of each "
         "estimator's defaults: "
         + "; ".join(f"{m}: `{p}`" for m, p in used.items())

@@ -56,6 +56,10 @@ for _name in (
     "versus_0.1.md",
     "uci_ensemble_20.md",
     "uci_ensemble_20.png",
+    "uci_ensemble_recipe_20.md",
+    "uci_ensemble_recipe_20.png",
+    "synthetic_relaxed.md",
+    "synthetic_relaxed.png",
     "uci_catboost_gap.md",
 ):
     if (_RESULTS / _name).exists():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import logsumexp
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from sklearn_mdn import MDNEnsembleRegressor, MDNRegressor
@@ -102,3 +103,37 @@ def test_failed_refit_leaves_no_stale_members():
     assert not hasattr(ens, "n_features_in_")
     with pytest.raises(NotFittedError):
         ens.predict(X)
+
+
+def test_member_params_are_set_on_the_members_in_turn(data):
+    X, y = data
+    tiny = clone(MEMBER).set_params(max_iter=2)
+    variants = [{}, {"alpha": 0.01, "input_l1": 0.05}]
+    ens = MDNEnsembleRegressor(
+        tiny, n_estimators=5, member_params=variants, random_state=0
+    ).fit(X, y)
+    assert [m.alpha for m in ens.estimators_] == [1e-4, 0.01, 1e-4, 0.01, 1e-4]
+    assert [m.input_l1 for m in ens.estimators_] == [0.0, 0.05, 0.0, 0.05, 0.0]
+    # Otherwise the members are the estimator's clones, one network each.
+    assert {m.hidden_layer_sizes for m in ens.estimators_} == {(16,)}
+    assert {m.n_networks for m in ens.estimators_} == {1}
+    # The first member is the one an ensemble without member_params trains.
+    plain = MDNEnsembleRegressor(tiny, n_estimators=1, random_state=0).fit(X, y)
+    assert_array_equal(plain.predict(X[:5]), ens.estimators_[0].predict(X[:5]))
+
+
+@pytest.mark.parametrize(
+    ("member_params", "match"),
+    [
+        ([], "non-empty list of dicts"),
+        ([{}, "alpha"], "non-empty list of dicts"),
+        ([{"alhpa": 0.1}], r"\['alhpa'\], which are not parameters of MDNRegressor"),
+        ([{"random_state": 3}], "cannot set random_state"),
+    ],
+)
+def test_bad_member_params(data, member_params, match):
+    X, y = data
+    ens = MDNEnsembleRegressor(MEMBER, n_estimators=2, member_params=member_params)
+    with pytest.raises(ValueError, match=match):
+        ens.fit(X, y)
+    assert not hasattr(ens, "estimators_")
