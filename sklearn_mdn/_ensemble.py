@@ -29,8 +29,9 @@ def _member_dist(member, X) -> NormalMixture:
 class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     """Equally weighted ensemble of independently seeded mixture density networks.
 
-    Each member is a clone of ``estimator`` fitted on the same data with its
-    own random seed (initial weights, shuffling, validation split). The
+    Each member is a clone of ``estimator`` (with the parameters of
+    ``member_params``, if given) fitted on the same data with its own random
+    seed (initial weights, shuffling, validation split). The
     ensemble's predictive distribution is the average of the members'
     mixtures, itself a Gaussian mixture with ``n_estimators * n_components``
     components, so every prediction of :class:`MDNRegressor` (intervals,
@@ -51,7 +52,8 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         0.30) and on a 150-row synthetic truth (0.13 nats above the true
         density against 0.18; ``benchmarks/README.md``).
         Its ``random_state`` is replaced by a seed drawn from ``random_state``,
-        and ``n_networks="auto"`` by 1: each member is one network.
+        and ``n_networks="auto"`` by 1 (unless ``member_params`` sets it):
+        each member is one network.
 
     n_estimators : int, default=5
         Number of members.
@@ -184,7 +186,7 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         variants = self._check_member_params(base)
         members = [
             clone(base).set_params(
-                **one, **variants[i % len(variants)], random_state=int(s)
+                **{**one, **variants[i % len(variants)]}, random_state=int(s)
             )
             for i, s in enumerate(seeds)
         ]

@@ -86,25 +86,27 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     input_l1 : float, default=0.0
         Strength of an L1 penalty that switches off input features, on the
-        weights of the first layer only. Training then runs in two phases,
-        as the relaxed lasso does (Meinshausen, 2007). In the first, after
-        every step those weights are soft-thresholded by
-        ``input_l1 * learning_rate_init`` (each moves that far towards
-        zero, and stops at zero): a proximal step whose weight against the
-        gradient steps grows as the adaptive schedule lowers the learning
-        rate, so that a feature's weights survive only where the likelihood
-        keeps pushing them away from zero. When that phase stops, the
+        weights of the first layer only. After every step those weights are
+        soft-thresholded by ``input_l1 * learning_rate_init`` (each moves
+        that far towards zero, and stops at zero): a proximal step whose
+        weight against the gradient steps grows as the adaptive schedule
+        lowers the learning rate, so that a feature's weights survive only
+        where the likelihood keeps pushing them away from zero. With early
+        stopping, training then runs a second phase, as the relaxed lasso
+        does (Meinshausen, 2007): when the penalised phase stops, the
         weights it set to zero stay zero and training goes on without the
-        penalty, from one cut of the schedule below ``learning_rate_init``,
-        for the epochs that ``max_iter`` leaves; this second phase is kept
-        only if it improves the monitored likelihood. Off by default. With
-        many irrelevant features it closes most of the gap to the true
-        density: on a synthetic truth with 37 noise features of 40 (4,000
-        rows), ``input_l1=0.05, learning_rate_init=6e-3`` came within 0.08
-        nats of it on average over five seeds, against 0.74 for the
-        defaults, and changed the gap on the two-feature truths by less
-        than 0.005 nats; on small tables where every feature matters it can
-        cost more (UCI yacht and boston), so compare it by cross-validation
+        penalty, from ``learning_rate_init / 5`` (``learning_rate_init``
+        with a constant rate), for the epochs that ``max_iter`` leaves. The
+        second phase is kept only if it improves the held-out
+        likelihood; its epochs count in ``n_iter_`` and the loss curves
+        either way. Off by default. With many irrelevant features it
+        closes most of the gap to the true density: on a synthetic truth
+        with 37 noise features of 40 (4,000 rows),
+        ``input_l1=0.05, learning_rate_init=6e-3`` came within 0.08 nats of
+        it on average over five seeds, against 0.74 for the defaults, and
+        changed the gap on the two-feature truths by less than 0.005 nats;
+        on small tables where every feature matters it can cost more (UCI
+        yacht and boston), so compare it by cross-validation
         (``benchmarks/README.md``).
 
     batch_size : int or "auto", default="auto"
@@ -209,9 +211,11 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         components. Averaging removes most of the variance between seeds,
         which dominates on small data sets. With early stopping, the
         networks hold out disjoint blocks of one random permutation of the
-        rows (the folds of a cross-validation while they fit, as with five
-        networks and ``validation_fraction=0.2``), so each stops on other
-        rows and together they train on every row.
+        rows (the folds of a cross-validation, as with five networks and
+        ``validation_fraction=0.2``), so each stops on other rows and
+        together they train on every row; where
+        ``n_networks * validation_fraction`` exceeds 1 the blocks start
+        evenly spaced and overlap.
         ``"auto"`` trains ``min(5, 1000 // n_samples)`` networks (at least
         one): one from 1,000 rows up, five below 200. Each network is fitted
         exactly as a single one would be, so a fit costs about
@@ -285,7 +289,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     n_iter_ : int
         Number of epochs run (by the first network, if several), both
-        phases of ``input_l1`` included.
+        phases of ``input_l1`` included (also when the second is not kept).
 
     n_steps_ : int
         Number of gradient steps taken, by all networks together.
@@ -509,18 +513,19 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         budget = plan_budget(self, len(y2))
         device = check_device(self.device)
         dataset = self._standardise(X, y, y2, sample_weight, device)
-        nets = []
+        nets, split = [], None
         for i in range(n_networks):
             if self.verbose and n_networks > 1:
                 print(f"Network {i + 1} of {n_networks}", flush=True)
             seeds = Seeds.draw(rng)
-            if i == 0:
-                split = seeds.split
             # One permutation, disjoint held-out blocks (cross-validation
             # folds while they fit): each network stops on other rows.
+            split = seeds.split if split is None else split
             seeds = seeds._replace(split=split)
             nets.append(
-                build_net(self, X.shape[1], hidden, budget, device, seeds, fold=i)
+                build_net(
+                    self, X.shape[1], hidden, budget, device, seeds, i, n_networks
+                )
             )
             train(nets[-1], dataset, self.n_threads)
         self._set_fitted_state(nets, dataset, budget)

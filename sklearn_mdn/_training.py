@@ -180,23 +180,31 @@ class HoldOut:
     seed : int
         Seed of the split: a random permutation of the rows.
     fold : int, default=0
-        Which block of the permutation is held out: rows
-        ``fold * n_valid`` to ``(fold + 1) * n_valid`` of it, wrapping
-        around. Splits of one seed with folds ``0, 1, ...`` hold out
-        disjoint rows as long as they fit in the data.
+        Which of ``n_folds`` blocks of the permutation is held out: its
+        ``n_valid`` rows from ``fold * n_valid`` on, wrapping around. The
+        ``n_folds`` splits of one seed hold out disjoint rows when
+        ``n_folds * n_valid`` rows fit in the data; otherwise their blocks
+        start ``n / n_folds`` rows apart and overlap as little as they can.
+    n_folds : int, default=1
+        Number of splits sharing the seed.
     """
 
-    def __init__(self, fraction, seed, fold=0):
+    def __init__(self, fraction, seed, fold=0, n_folds=1):
         self.fraction = fraction
         self.seed = seed
         self.fold = fold
+        self.n_folds = n_folds
 
     def __call__(self, dataset, y=None, **fit_params):
         n = len(dataset)
         n_valid = n_holdout(n, self.fraction)
         generator = torch.Generator().manual_seed(int(self.seed))
         perm = torch.randperm(n, generator=generator)
-        perm = perm.roll(-(self.fold * n_valid % n)).to(dataset.X.device)
+        if self.n_folds * n_valid <= n:
+            start = self.fold * n_valid
+        else:
+            start = self.fold * n // self.n_folds
+        perm = perm.roll(-start).to(dataset.X.device)
         return dataset.subset(perm[n_valid:]), dataset.subset(perm[:n_valid])
 
 
@@ -309,6 +317,10 @@ class MixtureNet(NeuralNet):
         self.input_l1 = input_l1
         self.relaxed_lr = relaxed_lr
 
+    # Set by relax_inputs for the second phase of input_l1, then dropped
+    # (a device tensor outside skorch's device-aware pickling).
+    input_mask_ = None
+
     def initialize(self):
         self.input_mask_ = None
         return super().initialize()
@@ -319,13 +331,14 @@ class MixtureNet(NeuralNet):
         The first-layer weights that the penalty set to exactly zero stay
         zero from now on; the others are no longer shrunk, so training can
         undo the penalty's shrinkage of the features it kept. The learning
-        rate restarts at ``relaxed_lr``.
+        rate restarts at ``relaxed_lr`` (``lr`` if None).
         """
         weight = first_layer(self.module_).weight.detach()
         self.input_mask_ = (weight != 0).to(weight.dtype)
+        lr = self.lr if self.relaxed_lr is None else self.relaxed_lr
         for name in self._optimizers:
             for group in getattr(self, name + "_").param_groups:
-                group["lr"] = self.relaxed_lr
+                group["lr"] = lr
 
     def uses_fused_loss(self, **fit_params) -> bool:
         """Whether training steps take the fused loss (:func:`fused_nll`).
@@ -483,10 +496,10 @@ class MixtureNet(NeuralNet):
 # ----------------------------------------------------------------------
 # A fit: budget, net, training run
 # ----------------------------------------------------------------------
-def build_net(estimator, n_features, hidden, budget, device, seeds, fold=0):
+def build_net(estimator, n_features, hidden, budget, device, seeds, fold=0, n_folds=1):
     """The skorch net for ``estimator``'s parameters, not yet initialised;
-    it holds out block ``fold`` of the permutation that ``seeds.split``
-    draws (:class:`HoldOut`)."""
+    it holds out block ``fold`` of ``n_folds`` of the permutation that
+    ``seeds.split`` draws (:class:`HoldOut`)."""
     return MixtureNet(
         MixtureDensityModule,
         module__n_features=n_features,
@@ -512,7 +525,7 @@ def build_net(estimator, n_features, hidden, budget, device, seeds, fold=0):
         input_l1=estimator.input_l1,
         relaxed_lr=relaxed_lr(estimator),
         iterator_valid__batch_size=CHUNK_ROWS,
-        train_split=HoldOut(estimator.validation_fraction, seeds.split, fold)
+        train_split=HoldOut(estimator.validation_fraction, seeds.split, fold, n_folds)
         if budget.use_valid
         else None,
         callbacks=schedule_callbacks(estimator, budget),
@@ -558,15 +571,15 @@ def _relaxed_phase(net, dataset):
     and a second run on the features it kept, unpenalised, undoes its
     shrinkage (:meth:`MixtureNet.relax_inputs`). It runs for the epochs
     that ``max_epochs`` leaves, under the same schedule and early stopping;
-    where it does not improve on the first run's held-out likelihood, the
-    first run's weights are kept.
+    where its best held-out loss is not below the first run's, the first
+    run's weights are kept. Without early stopping nothing ends the first
+    run before ``max_epochs``, so there is no second one.
     """
     done = len(net.history)
     epochs = net.max_epochs - done
-    if epochs < 1:
+    if epochs < 1 or net.train_split is None:
         return
-    monitor = "valid_loss" if net.train_split is not None else "train_loss"
-    best = min(net.history[:, monitor])
+    best = min(net.history[:, "valid_loss"])
     state = {k: v.clone() for k, v in net.module_.state_dict().items()}
     net.relax_inputs()
     max_epochs, net.max_epochs = net.max_epochs, epochs
@@ -574,5 +587,6 @@ def _relaxed_phase(net, dataset):
         net.partial_fit(dataset, None)
     finally:
         net.max_epochs = max_epochs
-    if min(net.history[done:, monitor]) >= best:
+        net.input_mask_ = None
+    if min(net.history[done:, "valid_loss"]) >= best:
         net.module_.load_state_dict(state)

@@ -122,6 +122,15 @@ def test_member_params_are_set_on_the_members_in_turn(data):
     assert_array_equal(plain.predict(X[:5]), ens.estimators_[0].predict(X[:5]))
 
 
+def test_member_params_may_ask_for_several_networks(data):
+    X, y = data
+    tiny = clone(MEMBER).set_params(max_iter=2)
+    ens = MDNEnsembleRegressor(
+        tiny, n_estimators=2, member_params=[{"n_networks": 2}, {}], random_state=0
+    ).fit(X[:150], y[:150])
+    assert [m.n_networks_ for m in ens.estimators_] == [2, 1]
+
+
 @pytest.mark.parametrize(
     ("member_params", "match"),
     [

@@ -47,7 +47,7 @@ def test_networks_hold_out_disjoint_blocks_of_one_permutation(monkeypatch):
     monkeypatch.setattr(regressor_module, "build_net", record)
     X, y = linear_data(150)
     tiny_mdn(n_networks=4).fit(X, y)
-    assert [s.fold for s in splits] == [0, 1, 2, 3]
+    assert [(s.fold, s.n_folds) for s in splits] == [(0, 4), (1, 4), (2, 4), (3, 4)]
     assert len({s.seed for s in splits}) == 1
     held_out = [set(_rows(s(_index_dataset(150))[1])) for s in splits]
     assert all(len(rows) == 30 for rows in held_out)
@@ -72,10 +72,14 @@ def test_hold_out_blocks_wrap_around():
     blocks = [_rows(HoldOut(0.2, 7, fold)(_index_dataset(100))[1]) for fold in range(6)]
     assert sorted(sum(blocks[:5], [])) == list(range(100))  # five folds
     assert blocks[5] == blocks[0]
-    # Three blocks of 3 rows do not fit in 10: the last one wraps around.
+    perm = torch.randperm(10, generator=torch.Generator().manual_seed(7))
+    # Block 3 of 3 rows runs past row 10 of the permutation and wraps around.
     train, valid = HoldOut(0.3, 7, 3)(_index_dataset(10))
-    assert len(_rows(valid)) == 3
+    assert _rows(valid) == perm[[9, 0, 1]].tolist()
     assert sorted(_rows(train) + _rows(valid)) == list(range(10))
+    # Five blocks of 3 rows do not fit in 10: they start 10 / 5 rows apart.
+    starts = [_rows(HoldOut(0.3, 7, f, 5)(_index_dataset(10))[1])[0] for f in range(5)]
+    assert starts == perm[[0, 2, 4, 6, 8]].tolist()
 
 
 @pytest.mark.parametrize("targets", [1, 2])

@@ -206,6 +206,36 @@ def test_cuda_model_loads_and_predicts_on_cpu(fitted):
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason="checks loading on a machine without CUDA"
 )
+def test_cuda_model_with_input_l1_loads_on_cpu(monkeypatch):
+    """The relaxed phase of ``input_l1`` leaves no device tensor on the net
+    outside skorch's device-aware pickling."""
+    from sklearn_mdn._training import MixtureNet
+
+    relaxed = []
+    relax = MixtureNet.relax_inputs
+    monkeypatch.setattr(
+        MixtureNet, "relax_inputs", lambda net: relaxed.append(relax(net))
+    )
+    X, y = _data(1)
+    reg = MDNRegressor(
+        input_l1=0.5,
+        hidden_layer_sizes=(8,),
+        max_iter=300,
+        n_iter_no_change=6,
+        learning_rate_init=1e-2,
+        n_networks=1,
+        random_state=0,
+    ).fit(X, y)
+    assert relaxed  # the second phase ran
+    assert reg.net_.input_mask_ is None
+    with pytest.warns(DeviceWarning):
+        restored = pickle.loads(_pretend_cuda_pickle(reg))
+    _assert_identical(_all_predictions(reg, X), _all_predictions(restored, X))
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="checks loading on a machine without CUDA"
+)
 def test_cuda_pickle_needs_the_mapping():
     """Control: the location tag really makes torch look for CUDA."""
     state = torch.nn.Linear(2, 2).state_dict()
