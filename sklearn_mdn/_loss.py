@@ -96,11 +96,15 @@ class MixtureNLLLoss(nn.Module):
         self.allow_missing = allow_missing
 
     def forward(self, params, y, sample_weight=None):
+        return self.row_losses(params, y, sample_weight).mean()
+
+    def row_losses(self, params, y, sample_weight=None):
+        """Each row's (weighted) negative log-likelihood, shape ``(n,)``."""
         observed = None
         if self.allow_missing:
             observed = ~torch.isnan(y)
             y = torch.where(observed, y, torch.zeros_like(y))
         log_prob = mixture_log_prob(params, y, observed)
         if sample_weight is None:
-            return -log_prob.mean()
-        return -(log_prob * sample_weight).mean()
+            return -log_prob
+        return -(log_prob * sample_weight)

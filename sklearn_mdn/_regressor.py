@@ -23,6 +23,7 @@ from ._preprocessing import (
     warn_out_of_domain,
 )
 from ._schedule import plan_budget
+from ._selection import eliminate_features
 from ._training import (
     CHUNK_ROWS,
     Seeds,
@@ -108,6 +109,25 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         on small tables where every feature matters it can cost more (UCI
         yacht and boston), so compare it by cross-validation
         (``benchmarks/README.md``).
+
+    select_features : bool, default=True
+        Whether to drop the input features that the held-out likelihood
+        shows the network does not use, by backward elimination. After the
+        first network has trained, each feature is shuffled among the
+        held-out rows; a feature is weak when that raises the held-out
+        negative log-likelihood by less than two standard errors. The
+        weaker half of the weak features (at most half of those read) are
+        dropped and the network is trained again from the same seeds
+        without them; the new network replaces the old one if its held-out
+        likelihood is better, and the elimination goes on from it. The
+        networks trained after the first (``n_networks``) read the features
+        kept; ``support_`` marks them. Where no feature is weak, nothing is
+        retrained. It needs a hold-out (``early_stopping``) and is not
+        applied with ``input_l1 > 0``. On a synthetic truth with 37 noise
+        features of 40 (4,000 rows) it brings the held-out likelihood from
+        0.74 nats above the true density's to within about 0.05 of it
+        (``benchmarks/README.md``); on the UCI benchmark it drops only
+        energy's orientation feature.
 
     batch_size : int or "auto", default="auto"
         Rows per gradient step. ``"auto"`` uses
@@ -287,12 +307,19 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     n_networks_ : int
         Number of networks trained and averaged (see ``n_networks``).
 
+    support_ : ndarray of bool of shape (`n_features_in_`,)
+        The features the networks read: those kept by ``select_features``
+        (all of them when it is off or drops none). The others do not
+        change the predictions.
+
     n_iter_ : int
-        Number of epochs run (by the first network, if several), both
-        phases of ``input_l1`` included (also when the second is not kept).
+        Number of epochs run (by the first network, if several; with
+        ``select_features``, by the one kept), both phases of ``input_l1``
+        included (also when the second is not kept).
 
     n_steps_ : int
-        Number of gradient steps taken, by all networks together.
+        Number of gradient steps taken, by all networks together (those
+        that ``select_features`` trained and did not keep included).
 
     loss_curve_ : list of float
         Training negative log-likelihood per epoch, in nats per row in the
@@ -381,6 +408,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "input_l1": [Interval(Real, 0, None, closed="left")],
+        "select_features": ["boolean"],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -424,6 +452,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         activation="silu",
         alpha=1e-4,
         input_l1=0.0,
+        select_features=True,
         batch_size="auto",
         learning_rate_init=3e-3,
         learning_rate="adaptive",
@@ -449,6 +478,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.activation = activation
         self.alpha = alpha
         self.input_l1 = input_l1
+        self.select_features = select_features
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
@@ -513,7 +543,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         budget = plan_budget(self, len(y2))
         device = check_device(self.device)
         dataset = self._standardise(X, y, y2, sample_weight, device)
-        nets, split = [], None
+        nets, split, n_steps = [], None, 0
+        support = np.ones(X.shape[1], dtype=bool)
         for i in range(n_networks):
             if self.verbose and n_networks > 1:
                 print(f"Network {i + 1} of {n_networks}", flush=True)
@@ -522,14 +553,34 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             # folds while they fit): each network stops on other rows.
             split = seeds.split if split is None else split
             seeds = seeds._replace(split=split)
-            nets.append(
-                build_net(
+
+            def fit_net(support, seeds=seeds, i=i):
+                nonlocal n_steps
+                net = build_net(
                     self, X.shape[1], hidden, budget, device, seeds, i, n_networks
                 )
-            )
-            train(nets[-1], dataset, self.n_threads)
+                train(net, dataset, self.n_threads, support)
+                n_steps += int(sum(net.history[:, "train_batch_count"]))
+                return net
+
+            net = fit_net(support)
+            if i == 0 and self._selects_features(budget, X.shape[1]):
+                net, support = eliminate_features(
+                    net, dataset, fit_net, self.n_threads, seeds.split
+                )
+            nets.append(net)
+        self.support_ = support
         self._set_fitted_state(nets, dataset, budget)
+        self.n_steps_ = n_steps
         return self
+
+    def _selects_features(self, budget, n_features) -> bool:
+        return (
+            self.select_features
+            and budget.use_valid
+            and self.input_l1 == 0
+            and n_features > 1
+        )
 
     def _check_n_networks(self, n_rows) -> int:
         if self.n_networks != "auto":
@@ -591,7 +642,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             else None
         )
         self.n_iter_ = len(history)
-        self.n_steps_ = sum(int(sum(n.history[:, "train_batch_count"])) for n in nets)
         self.n_networks_ = len(nets)
         self.spread_factor_ = 1.0
         self.conformal_ = None

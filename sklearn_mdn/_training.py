@@ -293,9 +293,9 @@ class MixtureNet(NeuralNet):
     deviation ``noise`` (lowered with the learning rate) on training
     batches, the loss receives the sample weights packed with the targets,
     with ``input_l1 > 0`` every step ends with :func:`shrink_inputs` by
-    ``input_l1 * lr`` (or, once :meth:`relax_inputs` has been called, by
-    putting the first-layer weights that the penalty set to zero back to
-    zero), the default callbacks drop the
+    ``input_l1 * lr``, and while an input mask is set
+    (:meth:`relax_inputs`, :meth:`mask_inputs`) with putting the masked
+    first-layer weights back to zero instead, the default callbacks drop the
     per-epoch table unless ``verbose`` is set (then, when tqdm is installed,
     a progress bar over the epochs is drawn below the table), and the
     per-batch Python of the epoch loop is kept thin
@@ -317,8 +317,9 @@ class MixtureNet(NeuralNet):
         self.input_l1 = input_l1
         self.relaxed_lr = relaxed_lr
 
-    # Set by relax_inputs for the second phase of input_l1, then dropped
-    # (a device tensor outside skorch's device-aware pickling).
+    # Set by relax_inputs (the second phase of input_l1) or mask_inputs, and
+    # dropped after training (a device tensor outside skorch's device-aware
+    # pickling).
     input_mask_ = None
 
     def initialize(self):
@@ -339,6 +340,15 @@ class MixtureNet(NeuralNet):
         for name in self._optimizers:
             for group in getattr(self, name + "_").param_groups:
                 group["lr"] = lr
+
+    def mask_inputs(self, support):
+        """Read only the features ``support`` marks: the first-layer weights
+        of the others are set to zero and held there through training."""
+        weight = first_layer(self.module_).weight.detach()
+        mask = torch.as_tensor(support, dtype=weight.dtype, device=weight.device)
+        self.input_mask_ = mask.expand_as(weight).contiguous()
+        with torch.no_grad():
+            weight.mul_(self.input_mask_)
 
     def uses_fused_loss(self, **fit_params) -> bool:
         """Whether training steps take the fused loss (:func:`fused_nll`).
@@ -534,16 +544,21 @@ def build_net(estimator, n_features, hidden, budget, device, seeds, fold=0, n_fo
     )
 
 
-def train(net, dataset, n_threads):
+def train(net, dataset, n_threads, support=None):
     """Initialise and train ``net``; raise if training diverges.
 
     Nothing here draws from torch's global generator (the module's weights
     come from its ``seed``), so fits in concurrent threads do not interfere.
     Training runs on the torch threads that ``n_threads`` asks for given the
     work of one step (:mod:`sklearn_mdn._threads`). With an L1 penalty on
-    the inputs it runs twice (:func:`_relaxed_phase`).
+    the inputs it runs twice (:func:`_relaxed_phase`). With ``support`` (a
+    boolean mask of the features) it reads only the features marked
+    (:meth:`MixtureNet.mask_inputs`). The input mask is dropped afterwards:
+    a device tensor outside skorch's device-aware pickling.
     """
     net.initialize()
+    if support is not None and not support.all():
+        net.mask_inputs(support)
     work = forward_work(net.module_) * net.batch_size
     try:
         with torch_threads(resolve_threads(n_threads, work)):
@@ -555,6 +570,8 @@ def train(net, dataset, n_threads):
             f"Training diverged: {exc}. The estimator is left unfitted; "
             "try a smaller learning_rate_init or a larger reg_covar."
         ) from None
+    finally:
+        net.input_mask_ = None
     # The last step may overflow the weights after the last loss was seen.
     if not all(torch.isfinite(p).all() for p in net.module_.parameters()):
         raise FloatingPointError(
@@ -587,6 +604,5 @@ def _relaxed_phase(net, dataset):
         net.partial_fit(dataset, None)
     finally:
         net.max_epochs = max_epochs
-        net.input_mask_ = None
     if min(net.history[done:, "valid_loss"]) >= best:
         net.module_.load_state_dict(state)

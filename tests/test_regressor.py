@@ -190,6 +190,7 @@ def test_auto_batch_grows_with_the_rows(n, early_stopping, steps):
         hidden_layer_sizes=(4,),
         max_iter=1,
         early_stopping=early_stopping,
+        select_features=False,
         random_state=0,
     ).fit(X, X[:, 0])
     assert reg.n_steps_ == steps

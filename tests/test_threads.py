@@ -32,7 +32,9 @@ def test_fit_runs_on_the_threads_asked_for_and_restores(monkeypatch, n_threads):
     seen = _record_threads(monkeypatch)
     before = torch.get_num_threads()
     reg = tiny_mdn(n_threads=n_threads).fit(X, Y)
-    assert seen == [n_threads] * reg.n_networks_
+    # Every training run (select_features may add some) on those threads.
+    assert len(seen) >= reg.n_networks_
+    assert set(seen) == {n_threads}
     assert torch.get_num_threads() == before
 
 
@@ -40,7 +42,8 @@ def test_none_leaves_torch_alone(monkeypatch):
     seen = _record_threads(monkeypatch)
     before = torch.get_num_threads()
     reg = tiny_mdn(n_threads=None).fit(X, Y)
-    assert seen == [before] * reg.n_networks_
+    assert len(seen) >= reg.n_networks_
+    assert set(seen) == {before}
 
 
 def test_thread_count_does_not_change_results():

@@ -1,0 +1,173 @@
+"""Which input features a fit keeps: backward elimination on the hold-out.
+
+A network trained on many features of which few matter fits the noise of
+the others before it finds the signal, and early stopping then ends
+training on a plateau far from the truth (benchmarks/README.md, the
+``irrelevant`` truth). ``select_features=True`` removes such features
+after the first network has trained, along a path of networks that read
+fewer and fewer features:
+
+1. Each feature the current network reads is shuffled among the held-out
+   rows (``_SHUFFLES`` times), and the rise of each row's held-out negative
+   log-likelihood is recorded (permutation importance, Breiman 2001). A
+   feature is *weak* when the mean rise is less than ``_Z`` standard errors
+   above zero: the held-out rows give no evidence that the network uses it.
+2. The weaker half of the weak features (at most half of the features
+   read) are dropped, and a network is trained again from the same seeds
+   without them (its first-layer weights of the dropped features are held
+   at zero, :meth:`MixtureNet.mask_inputs`). It becomes the current one.
+3. It is the best so far if its held-out NLL is lower than the best one's
+   by more than ``_Z`` standard errors of the rows' paired differences.
+   The path ends where no feature is weak, or after ``_PATIENCE + 1``
+   networks in a row that were not the best; the best network is kept.
+
+Halving, not dropping every weak feature at once, gives the features that
+the first network learnt only faintly (overshadowed by the noise it
+fitted) the chance to show their effect in a network that reads fewer
+noise features; the paired test keeps a few hundred held-out rows from
+choosing a network that is better on them by chance. Every network on
+the path holds out the same rows. Where no feature is weak nothing is
+retrained, and the fit costs a few predictions of the held-out rows more.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from ._threads import forward_work, resolve_threads, torch_threads
+from ._training import CHUNK_ROWS, HoldOut
+
+# Standard errors of evidence: a feature is weak when shuffling it raises
+# the held-out NLL by less; a network is better when its held-out NLL is
+# lower by more.
+_Z = 2.0
+# Shuffles of each feature, whose rises of each row's NLL are averaged.
+_SHUFFLES = 10
+# Networks on the path that may fail to be the best before it ends.
+_PATIENCE = 1
+
+
+def held_out(net, dataset):
+    """The rows of ``dataset`` that ``net`` holds out (:class:`HoldOut`)."""
+    split = net.train_split
+    assert isinstance(split, HoldOut)
+    return split(dataset)[1]
+
+
+def _row_losses(net, X, valid) -> torch.Tensor:
+    """Each held-out row's (weighted) NLL under ``net`` for inputs ``X``."""
+    losses = torch.cat(
+        [
+            net.criterion_.row_losses(net.module_(x), y)
+            for x, y in zip(X.split(CHUNK_ROWS), valid.y.split(CHUNK_ROWS))
+        ]
+    ).double()
+    weight = valid.sample_weight
+    return losses if weight is None else losses * weight.double()
+
+
+def importance_t(net, valid, support, seed) -> np.ndarray:
+    """t-statistics of the rise of the held-out NLL when each feature is
+    shuffled; NaN for features outside ``support``.
+
+    Parameters
+    ----------
+    net : MixtureNet
+        A trained net.
+    valid : TensorDataset
+        Its held-out rows.
+    support : ndarray of bool
+        The features it reads.
+    seed : int
+        Seeds the shuffles.
+    """
+    generator = torch.Generator().manual_seed(int(seed))
+    t = np.full(len(support), np.nan)
+    net.module_.eval()
+    with torch.inference_mode():
+        base = _row_losses(net, valid.X, valid)
+        for j in np.flatnonzero(support):
+            rise = torch.zeros_like(base)
+            for _ in range(_SHUFFLES):
+                order = torch.randperm(len(valid), generator=generator)
+                X = valid.X.clone()
+                X[:, j] = valid.X[order.to(X.device), j]
+                rise += (_row_losses(net, X, valid) - base) / _SHUFFLES
+            t[j] = _t_statistic(rise)
+    return t
+
+
+def _t_statistic(d: torch.Tensor) -> float:
+    """The mean of ``d`` in standard errors; 0 where ``d`` is all zero (a
+    feature the network ignores raises nothing)."""
+    mean = float(d.mean())
+    se = float(d.std()) / math.sqrt(len(d)) if len(d) > 1 else 0.0
+    if se > 0:
+        return mean / se
+    return math.inf if mean > 0 else (-math.inf if mean < 0 else 0.0)
+
+
+def better(candidate, best, valid) -> bool:
+    """Whether ``candidate``'s held-out NLL is below ``best``'s by more than
+    ``_Z`` standard errors of the rows' paired differences."""
+    for net in (candidate, best):
+        net.module_.eval()
+    with torch.inference_mode():
+        d = _row_losses(candidate, valid.X, valid) - _row_losses(best, valid.X, valid)
+    return _t_statistic(d) < -_Z
+
+
+def weakest(t, support) -> np.ndarray:
+    """The features to drop next: the weaker half of the weak ones, at most
+    half of those in ``support`` (empty when none is weak)."""
+    weak = np.flatnonzero(support & (t < _Z))
+    n_drop = min(math.ceil(len(weak) / 2), int(support.sum()) // 2)
+    return weak[np.argsort(t[weak], kind="stable")[:n_drop]]
+
+
+def eliminate_features(net, dataset, retrain, n_threads, seed):
+    """Backward elimination from the trained ``net`` (see the module's
+    docstring); the network kept and its support.
+
+    Parameters
+    ----------
+    net : MixtureNet
+        The first network, trained on every feature, with a hold-out.
+    dataset : TensorDataset
+        The training data, standardised.
+    retrain : callable
+        ``retrain(support)`` builds and trains a network from the same seeds
+        reading only the features ``support`` marks.
+    n_threads : int or "auto"
+        The estimator's thread policy, for the held-out predictions.
+    seed : int
+        Seeds the shuffles.
+
+    Returns
+    -------
+    net : MixtureNet
+    support : ndarray of bool of shape (n_features,)
+    """
+    support = np.ones(dataset.X.shape[1], dtype=bool)
+    valid = held_out(net, dataset)
+    work = forward_work(net.module_) * min(len(valid), CHUNK_ROWS)
+    best, best_support, misses = net, support, 0
+    for round_ in range(dataset.X.shape[1]):
+        with torch_threads(resolve_threads(n_threads, work)):
+            t = importance_t(net, valid, support, seed + round_)
+        drop = weakest(t, support)
+        if len(drop) == 0:
+            break
+        support = support.copy()
+        support[drop] = False
+        net = retrain(support)
+        with torch_threads(resolve_threads(n_threads, work)):
+            improved = better(net, best, valid)
+        if improved:
+            best, best_support, misses = net, support, 0
+        else:
+            misses += 1
+            if misses > _PATIENCE:
+                break
+    return best, best_support
