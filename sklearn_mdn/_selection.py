@@ -8,8 +8,9 @@ after the first network has trained, along a path of networks that read
 fewer and fewer features:
 
 1. Each feature the current network reads is shuffled among the held-out
-   rows (``_SHUFFLES`` times), and the rise of each row's held-out negative
-   log-likelihood is recorded (permutation importance, Breiman 2001). A
+   rows (ten times, fewer on many rows), and the rise of each row's
+   held-out negative log-likelihood is recorded (permutation importance,
+   Breiman 2001). A
    feature is *weak* when the mean rise is less than ``_Z`` standard errors
    above zero: the held-out rows give no evidence that the network uses it.
 2. The weaker half of the weak features (at most half of the features
@@ -42,8 +43,10 @@ from ._training import CHUNK_ROWS, HoldOut
 # the held-out NLL by less; a network is better when its held-out NLL is
 # lower by more.
 _Z = 2.0
-# Shuffles of each feature, whose rises of each row's NLL are averaged.
-_SHUFFLES = 10
+# Shuffles of each feature, whose rises of each row's NLL are averaged:
+# enough for about _SHUFFLE_ROWS rows, at most _MAX_SHUFFLES.
+_SHUFFLE_ROWS = 20_000
+_MAX_SHUFFLES = 10
 # Networks on the path that may fail to be the best before it ends.
 _PATIENCE = 1
 
@@ -83,17 +86,18 @@ def importance_t(net, valid, support, seed) -> np.ndarray:
         Seeds the shuffles.
     """
     generator = torch.Generator().manual_seed(int(seed))
+    shuffles = min(_MAX_SHUFFLES, math.ceil(_SHUFFLE_ROWS / len(valid)))
     t = np.full(len(support), np.nan)
     net.module_.eval()
     with torch.inference_mode():
         base = _row_losses(net, valid.X, valid)
         for j in np.flatnonzero(support):
             rise = torch.zeros_like(base)
-            for _ in range(_SHUFFLES):
+            for _ in range(shuffles):
                 order = torch.randperm(len(valid), generator=generator)
                 X = valid.X.clone()
                 X[:, j] = valid.X[order.to(X.device), j]
-                rise += (_row_losses(net, X, valid) - base) / _SHUFFLES
+                rise += (_row_losses(net, X, valid) - base) / shuffles
             t[j] = _t_statistic(rise)
     return t
 
@@ -126,7 +130,7 @@ def weakest(t, support) -> np.ndarray:
     return weak[np.argsort(t[weak], kind="stable")[:n_drop]]
 
 
-def eliminate_features(net, dataset, retrain, n_threads, seed):
+def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
     """Backward elimination from the trained ``net`` (see the module's
     docstring); the network kept and its support.
 
@@ -143,6 +147,8 @@ def eliminate_features(net, dataset, retrain, n_threads, seed):
         The estimator's thread policy, for the held-out predictions.
     seed : int
         Seeds the shuffles.
+    verbose : int, default=0
+        Print a line per network trained on fewer features, and the result.
 
     Returns
     -------
@@ -161,6 +167,12 @@ def eliminate_features(net, dataset, retrain, n_threads, seed):
             break
         support = support.copy()
         support[drop] = False
+        if verbose:
+            print(
+                f"Feature selection: {len(drop)} weak features dropped, "
+                f"training on {support.sum()} of {len(support)}",
+                flush=True,
+            )
         net = retrain(support)
         with torch_threads(resolve_threads(n_threads, work)):
             improved = better(net, best, valid)
@@ -170,4 +182,10 @@ def eliminate_features(net, dataset, retrain, n_threads, seed):
             misses += 1
             if misses > _PATIENCE:
                 break
+    if verbose:
+        print(
+            f"Feature selection: kept {best_support.sum()} of {len(best_support)} "
+            "features",
+            flush=True,
+        )
     return best, best_support

@@ -126,3 +126,20 @@ def test_sample_weights_weigh_each_held_out_row():
         plain = _row_losses(net, Xt, TensorDataset(Xt, yt))
         weighted = _row_losses(net, Xt, TensorDataset(Xt, yt, weights))
     torch.testing.assert_close(weighted, plain * weights.double())
+
+
+def test_auto_stops_selecting_on_many_rows(monkeypatch):
+    import sklearn_mdn._regressor as regressor_module
+
+    X, y = _noise_data()
+    monkeypatch.setattr(regressor_module, "_MAX_SELECTION_ROWS", len(X) - 1)
+    assert _fit(X, y).support_.all()  # "auto"
+    assert not _fit(X, y, select_features=True).support_.all()
+
+
+def test_verbose_reports_the_selection(capsys):
+    X, y = _noise_data()
+    reg = _fit(X, y, verbose=1)
+    out = capsys.readouterr().out
+    assert "weak features dropped" in out
+    assert f"kept {reg.support_.sum()} of {X.shape[1]} features" in out
