@@ -168,11 +168,17 @@ def _cmd_fit(args):
             "log_target": bool(args.log_target),
         },
     )
+    unused = [name for name, kept in zip(features, fitted.support_) if not kept]
     print(
         f"Fitted on {_plural(len(X), 'row')}: {', '.join(features)} -> "
         f"{', '.join(targets)}{' (log scale)' if args.log_target else ''}; "
         f"{_plural(fitted.n_iter_, 'epoch')} in {elapsed:.1f} s. "
-        f"Saved to {args.model}."
+        + (
+            f"Not used (the held-out rows showed no effect): {', '.join(unused)}. "
+            if unused
+            else ""
+        )
+        + f"Saved to {args.model}."
     )
     return 0
 

@@ -489,3 +489,20 @@ def test_help_and_package_import_leave_torch_unloaded(tmp_path):
         import sklearn_mdn
 
         sklearn_mdn.Missing
+
+
+def test_fit_names_the_features_it_does_not_use(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(400, 7))
+    y = np.sin(3 * X[:, 0]) + 0.1 * rng.normal(size=400)
+    names = ["signal", *(f"noise{i}" for i in range(1, 7))]
+    path = write_csv(tmp_path / "many.csv", [*names, "y"], np.column_stack([X, y]))
+    model = tmp_path / "many.joblib"
+    argv = ["fit", str(path), "--target", "y", "--model", str(model)]
+    options = ["--max-iter", "40", "--hidden-layer-sizes", "16", "--n-components", "3"]
+    assert main([*argv, *options, "--random-state", "0"]) == 0
+    out = capsys.readouterr().out
+    support = joblib.load(model)["estimator"].support_
+    assert support[0] and not support.all()
+    unused = ", ".join(n for n, kept in zip(names, support) if not kept)
+    assert f"Not used (the held-out rows showed no effect): {unused}." in out
