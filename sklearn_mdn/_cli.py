@@ -174,7 +174,7 @@ def _cmd_fit(args):
         f"{', '.join(targets)}{' (log scale)' if args.log_target else ''}; "
         f"{_plural(fitted.n_iter_, 'epoch')} in {elapsed:.1f} s. "
         + (
-            f"Not used (the held-out rows showed no effect): {', '.join(unused)}. "
+            f"Not used (no clear effect on the held-out rows): {', '.join(unused)}. "
             if unused
             else ""
         )

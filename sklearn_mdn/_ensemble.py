@@ -53,7 +53,9 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         density against 0.18; ``benchmarks/README.md``).
         Its ``random_state`` is replaced by a seed drawn from ``random_state``,
         and ``n_networks="auto"`` by 1 (unless ``member_params`` sets it):
-        each member is one network.
+        each member is one network. With ``select_features``, each member
+        selects its own features from its own held-out rows (its
+        ``support_``, in ``estimators_``).
 
     n_estimators : int, default=5
         Number of members.

@@ -29,6 +29,9 @@ noise features; the paired test keeps a few hundred held-out rows from
 choosing a network that is better on them by chance. Every network on
 the path holds out the same rows. Where no feature is weak nothing is
 retrained, and the fit costs a few predictions of the held-out rows more.
+A feature that is constant among the held-out rows shows no effect there
+and counts as weak. With fewer than ``MIN_HELD_OUT`` held-out rows the
+standard errors mean little, and no feature is dropped.
 """
 
 import math
@@ -49,6 +52,8 @@ _SHUFFLE_ROWS = 20_000
 _MAX_SHUFFLES = 10
 # Networks on the path that may fail to be the best before it ends.
 _PATIENCE = 1
+# Fewest held-out rows on which the standard errors are trusted.
+MIN_HELD_OUT = 30
 
 
 def held_out(net, dataset):
@@ -65,9 +70,9 @@ def _row_losses(net, X, valid) -> torch.Tensor:
             net.criterion_.row_losses(net.module_(x), y)
             for x, y in zip(X.split(CHUNK_ROWS), valid.y.split(CHUNK_ROWS))
         ]
-    ).double()
+    ).to("cpu", torch.float64)  # float64: none on MPS
     weight = valid.sample_weight
-    return losses if weight is None else losses * weight.double()
+    return losses if weight is None else losses * weight.to("cpu", torch.float64)
 
 
 def importance_t(net, valid, support, seed) -> np.ndarray:
@@ -173,7 +178,10 @@ def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
                 f"training on {support.sum()} of {len(support)}",
                 flush=True,
             )
-        net = retrain(support)
+        try:
+            net = retrain(support)
+        except FloatingPointError:  # diverged: the path ends at the best so far
+            break
         with torch_threads(resolve_threads(n_threads, work)):
             improved = better(net, best, valid)
         if improved:

@@ -505,4 +505,4 @@ def test_fit_names_the_features_it_does_not_use(tmp_path, capsys):
     support = joblib.load(model)["estimator"].support_
     assert support[0] and not support.all()
     unused = ", ".join(n for n, kept in zip(names, support) if not kept)
-    assert f"Not used (the held-out rows showed no effect): {unused}." in out
+    assert f"Not used (no clear effect on the held-out rows): {unused}." in out

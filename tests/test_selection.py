@@ -114,18 +114,53 @@ def test_single_feature_and_reproducibility():
     assert_array_equal(a.predict(X), b.predict(X))
 
 
-def test_sample_weights_weigh_each_held_out_row():
-    from sklearn_mdn._selection import _row_losses
-
+def test_sample_weights_enter_the_importances():
     X, y = _noise_data(200, n_noise=1)
-    net = _fit(X, y, select_features=False).net_
-    Xt = torch.as_tensor(X, dtype=torch.float32)
-    yt = torch.as_tensor(y[:, None], dtype=torch.float32)
-    weights = torch.linspace(0.5, 2.0, len(y))
-    with torch.no_grad():
-        plain = _row_losses(net, Xt, TensorDataset(Xt, yt))
-        weighted = _row_losses(net, Xt, TensorDataset(Xt, yt, weights))
-    torch.testing.assert_close(weighted, plain * weights.double())
+    reg = _fit(X, y, select_features=False)
+    y2 = ((y - reg.y_mean_) / reg.y_scale_)[:, None]
+    Xt = torch.as_tensor((X - reg.x_mean_) / reg.x_scale_, dtype=torch.float32)
+    yt = torch.as_tensor(y2, dtype=torch.float32)
+    support = np.ones(2, dtype=bool)
+    weighted = TensorDataset(Xt, yt, torch.ones(len(y)))
+    assert importance_t(reg.net_, weighted, support, seed=0)[0] > 2.0
+    # Rows of zero weight carry no evidence, even for the signal.
+    weighted.sample_weight[:] = 0.0
+    assert_array_equal(importance_t(reg.net_, weighted, support, seed=0), [0, 0])
+
+
+def test_tiny_hold_outs_select_nothing():
+    X, y = _noise_data(100)  # 20 held-out rows
+    assert _fit(X, y).support_.all()
+    with pytest.warns(UserWarning, match="at least 30 held-out rows"):
+        assert _fit(X, y, select_features=True).support_.all()
+    with pytest.warns(UserWarning, match="input_l1 > 0"):
+        _fit(*_noise_data(), select_features=True, input_l1=0.01)
+
+
+def test_missing_targets_and_conformal_with_selection():
+    X, y = _noise_data()
+    Y = np.column_stack([y, y + 0.1 * np.random.RandomState(1).normal(size=len(y))])
+    Y[::7, 1] = np.nan
+    reg = _fit(X, Y, missing_targets="marginalize")
+    assert reg.support_[0] and not reg.support_.all()
+    reg = _fit(X, y, calibrate="conformal")
+    assert reg.support_[0]
+    assert reg.conformal_.n_calibration == 80
+
+
+def test_a_diverging_retrain_keeps_the_best_so_far(monkeypatch):
+    import sklearn_mdn._regressor as regressor_module
+
+    train = regressor_module.train
+
+    def diverge_when_masked(net, dataset, n_threads, support=None):
+        if support is not None and not support.all():
+            raise FloatingPointError("Training diverged: test")
+        return train(net, dataset, n_threads, support)
+
+    monkeypatch.setattr(regressor_module, "train", diverge_when_masked)
+    reg = _fit(*_noise_data())
+    assert reg.support_.all()
 
 
 def test_auto_stops_selecting_on_many_rows(monkeypatch):
