@@ -38,7 +38,8 @@ _CHUNK_ROWS = CHUNK_ROWS
 
 # select_features="auto": backward elimination up to this many rows
 # (each round retrains a network; on 1,000,000 rows the defaults come within
-# 0.001 nats of the truth with 4 noise features of 10, benchmarks/large.md).
+# 0.001 nats of the truth with 4 noise features of 10,
+# benchmarks/results/large.md).
 _MAX_SELECTION_ROWS = 100_000
 
 # n_networks="auto": networks averaged below this many rows (at most
@@ -603,8 +604,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 "held-out rows"
             )
         else:
-            return self.select_features is True or n_rows <= _MAX_SELECTION_ROWS
-        if self.select_features is True:
+            return self.select_features != "auto" or n_rows <= _MAX_SELECTION_ROWS
+        if self.select_features != "auto":
             warnings.warn(
                 f"select_features=True is not applied: {reason}.",
                 UserWarning,

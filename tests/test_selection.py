@@ -178,3 +178,10 @@ def test_verbose_reports_the_selection(capsys):
     out = capsys.readouterr().out
     assert "weak features dropped" in out
     assert f"kept {reg.support_.sum()} of {X.shape[1]} features" in out
+
+
+def test_numpy_booleans_act_as_booleans():
+    X, y = _noise_data(100)
+    with pytest.warns(UserWarning, match="not applied"):
+        _fit(X, y, select_features=np.True_)
+    assert _fit(*_noise_data(), select_features=np.False_).support_.all()
