@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from ._threads import forward_work, resolve_threads, torch_threads
-from ._training import CHUNK_ROWS, HoldOut
+from ._training import CHUNK_ROWS
 
 # Standard errors of evidence: a feature is weak when shuffling it raises
 # the held-out NLL by less; a network is better when its held-out NLL is
@@ -54,13 +54,6 @@ _MAX_SHUFFLES = 10
 _PATIENCE = 1
 # Fewest held-out rows on which the standard errors are trusted.
 MIN_HELD_OUT = 30
-
-
-def held_out(net, dataset):
-    """The rows of ``dataset`` that ``net`` holds out (:class:`HoldOut`)."""
-    split = net.train_split
-    assert isinstance(split, HoldOut)
-    return split(dataset)[1]
 
 
 def _row_losses(net, X, valid) -> torch.Tensor:
@@ -161,7 +154,7 @@ def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
     support : ndarray of bool of shape (n_features,)
     """
     support = np.ones(dataset.X.shape[1], dtype=bool)
-    valid = held_out(net, dataset)
+    _, valid = net.train_split(dataset)  # the rows every network holds out
     work = forward_work(net.module_) * min(len(valid), CHUNK_ROWS)
     best, best_support, misses = net, support, 0
     for round_ in range(dataset.X.shape[1]):

@@ -8,6 +8,7 @@ import torch
 from _helpers import SMALL, linear_data, tiny_mdn
 from numpy.testing import assert_array_equal
 
+from sklearn_mdn._preprocessing import to_tensor
 from sklearn_mdn._selection import importance_t, weakest
 from sklearn_mdn._training import TensorDataset
 
@@ -17,6 +18,15 @@ def _noise_data(n=400, n_noise=6, seed=0):
     rng = np.random.RandomState(seed)
     X = rng.uniform(-1, 1, size=(n, 1 + n_noise))
     return X, np.sin(3 * X[:, 0]) + 0.1 * rng.normal(size=n)
+
+
+def _standardised(reg, X, y, sample_weight=None):
+    """``X`` and ``y`` as ``reg`` standardises them for its network."""
+    return TensorDataset(
+        to_tensor(X, reg.x_mean_, reg.x_scale_, "cpu"),
+        to_tensor(y[:, None], reg.y_mean_, reg.y_scale_, "cpu"),
+        sample_weight,
+    )
 
 
 def _fit(X, y, **params):
@@ -42,11 +52,7 @@ def test_importance_of_a_feature_the_network_ignores_is_zero():
     net = reg.net_
     with torch.no_grad():
         net.module_.trunk[0].weight[:, 2] = 0.0
-    y2 = ((y - reg.y_mean_) / reg.y_scale_)[:, None]
-    valid = TensorDataset(
-        torch.as_tensor((X - reg.x_mean_) / reg.x_scale_, dtype=torch.float32),
-        torch.as_tensor(y2, dtype=torch.float32),
-    )
+    valid = _standardised(reg, X, y)
     support = np.array([True, False, True])
     t = importance_t(net, valid, support, seed=0)
     assert np.isnan(t[1])
@@ -117,11 +123,8 @@ def test_single_feature_and_reproducibility():
 def test_sample_weights_enter_the_importances():
     X, y = _noise_data(200, n_noise=1)
     reg = _fit(X, y, select_features=False)
-    y2 = ((y - reg.y_mean_) / reg.y_scale_)[:, None]
-    Xt = torch.as_tensor((X - reg.x_mean_) / reg.x_scale_, dtype=torch.float32)
-    yt = torch.as_tensor(y2, dtype=torch.float32)
     support = np.ones(2, dtype=bool)
-    weighted = TensorDataset(Xt, yt, torch.ones(len(y)))
+    weighted = _standardised(reg, X, y, torch.ones(len(y)))
     assert importance_t(reg.net_, weighted, support, seed=0)[0] > 2.0
     # Rows of zero weight carry no evidence, even for the signal.
     weighted.sample_weight[:] = 0.0
