@@ -39,9 +39,9 @@ from ._cli_options import (  # noqa: F401
     _estimator_defaults,
     _float_format,
     _hidden_sizes,
-    _max_iter,
     _nonnegative_int,
     _positive_int,
+    _positive_int_or_auto,
     _probability,
     _show,
 )
@@ -176,6 +176,12 @@ def _cmd_fit(args):
         + (
             f"Not used (no clear effect on the held-out rows): {', '.join(unused)}. "
             if unused
+            else ""
+        )
+        + (
+            "One Gaussian component: it fitted the held-out rows better than "
+            "a mixture. "
+            if fitted.n_components_ == 1 and fitted.n_components == "auto"
             else ""
         )
         + f"Saved to {args.model}."
@@ -319,8 +325,8 @@ def _build_parser():
     )
     fit.add_argument(
         "--n-components",
-        type=_positive_int,
-        metavar="N",
+        type=_positive_int_or_auto,
+        metavar="N|auto",
         help="Gaussian components of the mixture " + estimator_default("n_components"),
     )
     fit.add_argument(
@@ -342,7 +348,7 @@ def _build_parser():
     )
     fit.add_argument(
         "--max-iter",
-        type=_max_iter,
+        type=_positive_int_or_auto,
         metavar="N|auto",
         help="maximum epochs " + estimator_default("max_iter"),
     )

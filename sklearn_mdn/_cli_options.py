@@ -77,7 +77,7 @@ def _positive_int(text):
     return value
 
 
-def _max_iter(text):
+def _positive_int_or_auto(text):
     return "auto" if text == "auto" else _positive_int(text)
 
 

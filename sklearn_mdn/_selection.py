@@ -56,11 +56,13 @@ _PATIENCE = 1
 MIN_HELD_OUT = 30
 
 
-def _row_losses(net, X, valid) -> torch.Tensor:
-    """Each held-out row's (weighted) NLL under ``net`` for inputs ``X``."""
+def _row_losses(net, X, valid, transform=None) -> torch.Tensor:
+    """Each held-out row's (weighted) NLL under ``net`` for inputs ``X``,
+    or under ``transform`` of its mixtures."""
+    transform = transform or (lambda params: params)
     losses = torch.cat(
         [
-            net.criterion_.row_losses(net.module_(x), y)
+            net.criterion_.row_losses(transform(net.module_(x)), y)
             for x, y in zip(X.split(CHUNK_ROWS), valid.y.split(CHUNK_ROWS))
         ]
     ).to("cpu", torch.float64)  # float64: none on MPS

@@ -506,15 +506,18 @@ class MixtureNet(NeuralNet):
 # ----------------------------------------------------------------------
 # A fit: budget, net, training run
 # ----------------------------------------------------------------------
-def build_net(estimator, n_features, hidden, budget, device, seeds, fold=0, n_folds=1):
-    """The skorch net for ``estimator``'s parameters, not yet initialised;
-    it holds out block ``fold`` of ``n_folds`` of the permutation that
-    ``seeds.split`` draws (:class:`HoldOut`)."""
+def build_net(
+    estimator, n_features, n_components, hidden, budget, device, seeds, fold, n_folds
+):
+    """The skorch net for ``estimator``'s parameters, with ``n_components``
+    components, not yet initialised; it holds out block ``fold`` of
+    ``n_folds`` of the permutation that ``seeds.split`` draws
+    (:class:`HoldOut`)."""
     return MixtureNet(
         MixtureDensityModule,
         module__n_features=n_features,
         module__n_targets=estimator.n_outputs_,
-        module__n_components=estimator.n_components,
+        module__n_components=n_components,
         module__hidden_layer_sizes=hidden,
         module__activation=estimator.activation,
         module__covariance_type=estimator.covariance_type,

@@ -506,3 +506,24 @@ def test_fit_names_the_features_it_does_not_use(tmp_path, capsys):
     assert support[0] and not support.all()
     unused = ", ".join(n for n, kept in zip(names, support) if not kept)
     assert f"Not used (no clear effect on the held-out rows): {unused}." in out
+
+
+def test_fit_reports_a_single_gaussian_chosen_by_auto(tmp_path, capsys, monkeypatch):
+    import sklearn_mdn._components as components_module
+
+    # Screen passed and the paired test's verdict imposed: the wiring only.
+    monkeypatch.setattr(components_module, "_SCREEN_Z", -np.inf)
+    monkeypatch.setattr(components_module, "better", lambda *args: True)
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(200, 2))
+    y = X[:, 0] + 0.1 * rng.normal(size=200)
+    path = write_csv(tmp_path / "lin.csv", ["a", "b", "y"], np.column_stack([X, y]))
+    model = tmp_path / "lin.joblib"
+    argv = ["fit", str(path), "--target", "y", "--model", str(model)]
+    options = ["--max-iter", "20", "--hidden-layer-sizes", "8"]
+    assert main([*argv, *options, "--n-components", "auto"]) == 0
+    assert joblib.load(model)["estimator"].n_components_ == 1
+    assert "One Gaussian component" in capsys.readouterr().out
+    assert main([*argv, *options, "--n-components", "3"]) == 0
+    assert joblib.load(model)["estimator"].n_components_ == 3
+    assert "One Gaussian component" not in capsys.readouterr().out

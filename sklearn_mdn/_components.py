@@ -1,0 +1,120 @@
+"""How many components a fit keeps: the mixture, or one Gaussian.
+
+Where the conditional distribution is close to one Gaussian, a mixture of
+several components spends its freedom on the noise of the training rows,
+and the estimate pays for it in variance (benchmarks/README.md, the
+``multi3`` truth: three targets whose covariance varies with the inputs).
+With ``n_components="auto"`` the first network is trained with
+``AUTO_COMPONENTS`` components, and after it (and feature selection) has
+trained, the held-out rows decide:
+
+1. Each held-out row's NLL under the network's mixture is compared with its
+   NLL under the single Gaussian of the same mean and covariance (moment
+   matching, :func:`moment_matched`). Unless that Gaussian is better by
+   more than ``_SCREEN_Z`` standard errors of the rows' paired differences,
+   the mixture is kept: its shape beyond the first two moments is then
+   not shown to be noise.
+2. Otherwise a network with one component is trained from the same seeds
+   on the same features, and kept if its held-out NLL is lower than the
+   mixture's by more than two standard errors (the test of feature
+   selection, :func:`~sklearn_mdn._selection.better`).
+
+Where the mixture is kept at step 1, the choice costs two predictions of
+the held-out rows and nothing is retrained. With fewer than
+``MIN_HELD_OUT`` held-out rows the mixture is kept.
+"""
+
+import torch
+
+from ._module import MixtureParams
+from ._selection import _row_losses, _t_statistic, better
+from ._threads import forward_work, resolve_threads, torch_threads
+from ._training import CHUNK_ROWS
+
+# Components of the first network of n_components="auto".
+AUTO_COMPONENTS = 5
+# Standard errors by which the moment-matched Gaussian must beat the mixture
+# on the held-out rows before a one-component network is trained.
+_SCREEN_Z = 1.0
+
+
+def moment_matched(params: MixtureParams) -> MixtureParams:
+    """Each row's single Gaussian with its mixture's mean and covariance.
+
+    In float64; with a diagonal covariance, the Gaussian's covariance is
+    the diagonal of the mixture's (the family a one-component network of
+    that ``covariance_type`` could reach, or wider).
+    """
+    weights = torch.softmax(params.logits.double(), dim=-1)[..., None]
+    means = params.means.double()
+    mean = (weights * means).sum(1)
+    dev = means - mean[:, None]
+    scale = params.scale.double()
+    logits = mean.new_zeros(len(mean), 1)
+    if params.offdiag is None:
+        var = (weights * (scale**2 + dev**2)).sum(1)
+        return MixtureParams(logits, mean[:, None], var.sqrt()[:, None])
+    # Each component's covariance from its precision factor P (P P^T is the
+    # precision), then the mixture's, then the factor of its precision.
+    factor = torch.diag_embed(scale.reciprocal()) + params.offdiag.double()
+    eye = torch.eye(mean.shape[1], dtype=mean.dtype, device=mean.device)
+    inv = torch.linalg.solve_triangular(factor, eye, upper=False)
+    cov = inv.transpose(-1, -2) @ inv + dev[..., :, None] * dev[..., None, :]
+    cov = (weights[..., None] * cov).sum(1)
+    factor = torch.linalg.cholesky(torch.linalg.inv(cov))
+    diag = torch.diagonal(factor, dim1=-2, dim2=-1)
+    offdiag = factor - torch.diag_embed(diag)
+    return MixtureParams(
+        logits, mean[:, None], diag.reciprocal()[:, None], offdiag[:, None]
+    )
+
+
+def choose_components(net, dataset, retrain, n_threads, verbose=0):
+    """The mixture ``net`` or a retrained one-component network, as the
+    held-out rows decide (see the module's docstring).
+
+    Parameters
+    ----------
+    net : MixtureNet
+        The first network, trained with a hold-out of at least
+        ``MIN_HELD_OUT`` rows.
+    dataset : TensorDataset
+        The training data, standardised.
+    retrain : callable
+        ``retrain(n_components)`` builds and trains a network from the same
+        seeds, on the same features, with that many components.
+    n_threads : int or "auto"
+        The estimator's thread policy, for the held-out predictions.
+    verbose : int, default=0
+        Print the choice.
+
+    Returns
+    -------
+    net : MixtureNet
+    n_components : int
+    """
+    n_components = net.module_.n_components
+    _, valid = net.train_split(dataset)
+    work = forward_work(net.module_) * min(len(valid), CHUNK_ROWS)
+    net.module_.eval()
+    with torch_threads(resolve_threads(n_threads, work)), torch.inference_mode():
+        mixture = _row_losses(net, valid.X, valid)
+        gaussian = _row_losses(net, valid.X, valid, transform=moment_matched)
+    if _t_statistic(gaussian - mixture) >= -_SCREEN_Z:
+        return net, n_components
+    if verbose:
+        print(
+            f"Components: the held-out rows fit one Gaussian better than "
+            f"{n_components} components; training a network with one",
+            flush=True,
+        )
+    try:
+        single = retrain(1)
+    except FloatingPointError:  # diverged: the mixture stays
+        return net, n_components
+    with torch_threads(resolve_threads(n_threads, work)):
+        improved = better(single, net, valid)
+    if verbose:
+        kept = "one component" if improved else f"{n_components} components"
+        print(f"Components: kept {kept}", flush=True)
+    return (single, 1) if improved else (net, n_components)
