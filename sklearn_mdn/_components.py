@@ -27,7 +27,7 @@ the held-out rows and nothing is retrained. With fewer than
 import torch
 
 from ._module import MixtureParams
-from ._selection import _row_losses, _t_statistic, better
+from ._selection import better, held_out_losses, t_statistic
 from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import CHUNK_ROWS
 
@@ -98,9 +98,9 @@ def choose_components(net, dataset, retrain, n_threads, verbose=0):
     work = forward_work(net.module_) * min(len(valid), CHUNK_ROWS)
     net.module_.eval()
     with torch_threads(resolve_threads(n_threads, work)), torch.inference_mode():
-        mixture = _row_losses(net, valid.X, valid)
-        gaussian = _row_losses(net, valid.X, valid, transform=moment_matched)
-    if _t_statistic(gaussian - mixture) >= -_SCREEN_Z:
+        mixture = held_out_losses(net, valid.X, valid)
+        gaussian = held_out_losses(net, valid.X, valid, transform=moment_matched)
+    if t_statistic(gaussian - mixture) >= -_SCREEN_Z:
         return net, n_components
     if verbose:
         print(

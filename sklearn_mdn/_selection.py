@@ -56,7 +56,7 @@ _PATIENCE = 1
 MIN_HELD_OUT = 30
 
 
-def _row_losses(net, X, valid, transform=None) -> torch.Tensor:
+def held_out_losses(net, X, valid, transform=None) -> torch.Tensor:
     """Each held-out row's (weighted) NLL under ``net`` for inputs ``X``,
     or under ``transform`` of its mixtures."""
     transform = transform or (lambda params: params)
@@ -90,19 +90,19 @@ def importance_t(net, valid, support, seed) -> np.ndarray:
     t = np.full(len(support), np.nan)
     net.module_.eval()
     with torch.inference_mode():
-        base = _row_losses(net, valid.X, valid)
+        base = held_out_losses(net, valid.X, valid)
         for j in np.flatnonzero(support):
             rise = torch.zeros_like(base)
             for _ in range(shuffles):
                 order = torch.randperm(len(valid), generator=generator)
                 X = valid.X.clone()
                 X[:, j] = valid.X[order.to(X.device), j]
-                rise += (_row_losses(net, X, valid) - base) / shuffles
-            t[j] = _t_statistic(rise)
+                rise += (held_out_losses(net, X, valid) - base) / shuffles
+            t[j] = t_statistic(rise)
     return t
 
 
-def _t_statistic(d: torch.Tensor) -> float:
+def t_statistic(d: torch.Tensor) -> float:
     """The mean of ``d`` in standard errors; 0 where ``d`` is all zero (a
     feature the network ignores raises nothing)."""
     mean = float(d.mean())
@@ -118,8 +118,10 @@ def better(candidate, best, valid) -> bool:
     for net in (candidate, best):
         net.module_.eval()
     with torch.inference_mode():
-        d = _row_losses(candidate, valid.X, valid) - _row_losses(best, valid.X, valid)
-    return _t_statistic(d) < -_Z
+        d = held_out_losses(candidate, valid.X, valid) - held_out_losses(
+            best, valid.X, valid
+        )
+    return t_statistic(d) < -_Z
 
 
 def weakest(t, support) -> np.ndarray:
