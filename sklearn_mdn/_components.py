@@ -99,8 +99,12 @@ def choose_components(net, dataset, retrain, n_threads, verbose=0):
     net.module_.eval()
     with torch_threads(resolve_threads(n_threads, work)), torch.inference_mode():
         mixture = held_out_losses(net, valid.X, valid)
-        gaussian = held_out_losses(net, valid.X, valid, transform=moment_matched)
-    if t_statistic(gaussian - mixture) >= -_SCREEN_Z:
+        try:
+            gaussian = held_out_losses(net, valid.X, valid, transform=moment_matched)
+        except torch.linalg.LinAlgError:  # a covariance singular in float64
+            return net, n_components
+    difference = gaussian - mixture
+    if not torch.isfinite(difference).all() or t_statistic(difference) >= -_SCREEN_Z:
         return net, n_components
     if verbose:
         print(

@@ -197,3 +197,23 @@ def test_three_correlated_gaussian_targets_get_one_component():
 
     reg = MDNRegressor(random_state=0, n_threads=1).fit(X, Y)
     assert reg.n_components_ == 1
+
+
+def test_a_screen_that_cannot_be_computed_keeps_the_mixture(monkeypatch):
+    def singular(params):
+        raise torch.linalg.LinAlgError("singular")
+
+    def overflow(params):
+        single = moment_matched(params)
+        return single._replace(scale=torch.full_like(single.scale, np.inf))
+
+    reg = _fit(*_gaussian_data(), n_components=AUTO_COMPONENTS)
+    dataset = _dataset(reg, *_gaussian_data())
+
+    def retrain(n_components):
+        raise AssertionError("no retrain expected")
+
+    for transform in (singular, overflow):
+        monkeypatch.setattr(components_module, "moment_matched", transform)
+        net, n_components = choose_components(reg.net_, dataset, retrain, 1)
+        assert net is reg.net_ and n_components == AUTO_COMPONENTS
