@@ -41,23 +41,27 @@ _SCREEN_Z = 1.0
 def moment_matched(params: MixtureParams) -> MixtureParams:
     """Each row's single Gaussian with its mixture's mean and covariance.
 
-    In float64; with a diagonal covariance, the Gaussian's covariance is
-    the diagonal of the mixture's (the family a one-component network of
-    that ``covariance_type`` could reach, or wider).
+    On the CPU in float64 (MPS has no float64); with a diagonal covariance,
+    the Gaussian's covariance is the diagonal of the mixture's (the family
+    a one-component network of that ``covariance_type`` could reach, or
+    wider).
     """
-    weights = torch.softmax(params.logits.double(), dim=-1)[..., None]
-    means = params.means.double()
+    params = MixtureParams(
+        *(None if p is None else p.to("cpu", torch.float64) for p in params)
+    )
+    weights = torch.softmax(params.logits, dim=-1)[..., None]
+    means = params.means
     mean = (weights * means).sum(1)
     dev = means - mean[:, None]
-    scale = params.scale.double()
+    scale = params.scale
     logits = mean.new_zeros(len(mean), 1)
     if params.offdiag is None:
         var = (weights * (scale**2 + dev**2)).sum(1)
         return MixtureParams(logits, mean[:, None], var.sqrt()[:, None])
     # Each component's covariance from its precision factor P (P P^T is the
     # precision), then the mixture's, then the factor of its precision.
-    factor = torch.diag_embed(scale.reciprocal()) + params.offdiag.double()
-    eye = torch.eye(mean.shape[1], dtype=mean.dtype, device=mean.device)
+    factor = torch.diag_embed(scale.reciprocal()) + params.offdiag
+    eye = torch.eye(mean.shape[1], dtype=mean.dtype)
     inv = torch.linalg.solve_triangular(factor, eye, upper=False)
     cov = inv.transpose(-1, -2) @ inv + dev[..., :, None] * dev[..., None, :]
     cov = (weights[..., None] * cov).sum(1)

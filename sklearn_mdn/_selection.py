@@ -58,14 +58,16 @@ MIN_HELD_OUT = 30
 
 def held_out_losses(net, X, valid, transform=None) -> torch.Tensor:
     """Each held-out row's (weighted) NLL under ``net`` for inputs ``X``,
-    or under ``transform`` of its mixtures."""
-    transform = transform or (lambda params: params)
-    losses = torch.cat(
-        [
-            net.criterion_.row_losses(transform(net.module_(x)), y)
-            for x, y in zip(X.split(CHUNK_ROWS), valid.y.split(CHUNK_ROWS))
-        ]
-    ).to("cpu", torch.float64)  # float64: none on MPS
+    or under ``transform`` of its mixtures (whose tensors may be on another
+    device or of another dtype: the targets follow them)."""
+    losses = []
+    for x, y in zip(X.split(CHUNK_ROWS), valid.y.split(CHUNK_ROWS)):
+        params = net.module_(x)
+        if transform is not None:
+            params = transform(params)
+            y = y.to(params.means.device, params.means.dtype)
+        losses.append(net.criterion_.row_losses(params, y))
+    losses = torch.cat(losses).to("cpu", torch.float64)  # float64: none on MPS
     weight = valid.sample_weight
     return losses if weight is None else losses * weight.to("cpu", torch.float64)
 
