@@ -78,7 +78,14 @@ def _positive_int(text):
 
 
 def _positive_int_or_auto(text):
-    return "auto" if text == "auto" else _positive_int(text)
+    if text == "auto":
+        return "auto"
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or 'auto', got {text!r}"
+        ) from None
 
 
 def _nonnegative_int(text):

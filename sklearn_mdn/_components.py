@@ -119,6 +119,11 @@ def choose_components(net, dataset, retrain, n_threads, verbose=0):
     try:
         single = retrain(1)
     except FloatingPointError:  # diverged: the mixture stays
+        if verbose:
+            print(
+                f"Components: it diverged; kept {n_components} components",
+                flush=True,
+            )
         return net, n_components
     with torch_threads(resolve_threads(n_threads, work)):
         improved = better(single, net, valid)

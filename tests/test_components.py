@@ -1,16 +1,21 @@
 """The number of components kept: ``MDNRegressor(n_components="auto")``."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
 from _helpers import SMALL, tiny_mdn
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.stats import multivariate_normal
+from scipy.stats import multivariate_normal, norm
 
 import sklearn_mdn._components as components_module
 from sklearn_mdn._components import AUTO_COMPONENTS, choose_components, moment_matched
 from sklearn_mdn._loss import mixture_log_prob
 from sklearn_mdn._module import MixtureParams
+from sklearn_mdn._preprocessing import to_tensor
+from sklearn_mdn._selection import held_out_losses
+from sklearn_mdn._training import TensorDataset
 
 
 def _random_params(n=6, K=4, d=3, full=True, seed=0):
@@ -106,22 +111,61 @@ def test_a_one_component_network_is_trained_and_kept_when_better(monkeypatch, ke
         assert_array_equal(reg.predict(X), given.predict(X))
 
 
-def test_the_choice_reads_the_held_out_rows_on_gaussian_data(monkeypatch):
-    # A mixture that is worse on the held-out rows than its moment-matched
-    # Gaussian triggers the retrain, and the paired test of the two
-    # networks decides on the same rows.
+def test_the_networks_are_compared_on_the_first_networks_held_out_rows(
+    monkeypatch,
+):
     seen = []
 
     def record(candidate, best, valid):
-        seen.append((candidate.module_.n_components, best.module_.n_components))
+        seen.append((candidate, best, valid))
         return True
 
     monkeypatch.setattr(components_module, "_SCREEN_Z", -np.inf)
     monkeypatch.setattr(components_module, "better", record)
-    reg = _fit(*_gaussian_data())
-    assert seen == [(1, AUTO_COMPONENTS)]
+    X, y = _gaussian_data()
+    reg = _fit(X, y)
+    ((single, mixture, valid),) = seen
+    assert single.module_.n_components == 1
+    assert mixture.module_.n_components == AUTO_COMPONENTS
+    assert reg.n_components_ == 1 and reg.net_ is single
+    _, expected = mixture.train_split(_dataset(reg, X, y))
+    assert_array_equal(valid.y.numpy(), expected.y.numpy())
+
+
+def test_the_one_component_network_reads_the_features_kept(monkeypatch):
+    monkeypatch.setattr(components_module, "_SCREEN_Z", -np.inf)
+    monkeypatch.setattr(components_module, "better", lambda *args: True)
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(400, 6))
+    y = np.sin(3 * X[:, 0]) + 0.1 * rng.normal(size=400)
+    reg = _fit(X, y)
     assert reg.n_components_ == 1
-    assert reg.net_.module_.n_components == 1
+    assert reg.support_[0] and not reg.support_.all()
+    weight = reg.net_.module_.trunk[0].weight.detach().numpy()
+    assert (weight[:, ~reg.support_] == 0).all()
+    restored = pickle.loads(pickle.dumps(reg))
+    assert restored.n_components_ == 1
+    assert_array_equal(restored.predict(X), reg.predict(X))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_several_targets_weights_and_covariance_types(monkeypatch, covariance_type):
+    monkeypatch.setattr(components_module, "_SCREEN_Z", -np.inf)
+    monkeypatch.setattr(components_module, "better", lambda *args: True)
+    X, y = _gaussian_data()
+    Y = np.column_stack([y, 0.5 * y + 0.1 * np.random.RandomState(1).normal(size=400)])
+    weight = np.random.RandomState(2).uniform(0.5, 2.0, size=400)
+    reg = tiny_mdn(
+        SMALL,
+        hidden_layer_sizes=(16,),
+        max_iter=30,
+        n_networks=1,
+        n_components="auto",
+        covariance_type=covariance_type,
+    ).fit(X, Y, sample_weight=weight)
+    assert reg.n_components_ == 1
+    dist = reg.predict_dist(X[:5])
+    assert dist.n_components == 1 and np.isfinite(dist.log_prob(Y[:5])).all()
 
 
 def test_an_integer_is_used_as_given(monkeypatch):
@@ -143,17 +187,18 @@ def test_a_diverging_retrain_keeps_the_mixture(monkeypatch):
     reg = _fit(*_gaussian_data(), n_components=AUTO_COMPONENTS)
     dataset = _dataset(reg, *_gaussian_data())
 
+    calls = []
+
     def diverge(n_components):
+        calls.append(n_components)
         raise FloatingPointError("Training diverged: test")
 
     net, n_components = choose_components(reg.net_, dataset, diverge, 1)
+    assert calls == [1]
     assert net is reg.net_ and n_components == AUTO_COMPONENTS
 
 
 def _dataset(reg, X, y):
-    from sklearn_mdn._preprocessing import to_tensor
-    from sklearn_mdn._training import TensorDataset
-
     return TensorDataset(
         to_tensor(X, reg.x_mean_, reg.x_scale_, "cpu"),
         to_tensor(y[:, None], reg.y_mean_, reg.y_scale_, "cpu"),
@@ -165,9 +210,26 @@ def test_missing_targets_enter_the_choice(monkeypatch):
     X, y = _gaussian_data()
     Y = np.column_stack([y, 0.5 * y + 0.1 * np.random.RandomState(1).normal(size=400)])
     Y[::7, 1] = np.nan
-    reg = _fit(X, Y, missing_targets="marginalize")
-    assert reg.n_components_ in (1, AUTO_COMPONENTS)
-    assert np.isfinite(reg.predict(X)).all()
+    reg = _fit(X, Y, missing_targets="marginalize", n_components=AUTO_COMPONENTS)
+    Y_std = (Y - reg.y_mean_) / reg.y_scale_
+    valid = TensorDataset(
+        torch.as_tensor((X - reg.x_mean_) / reg.x_scale_, dtype=torch.float32),
+        torch.as_tensor(Y_std, dtype=torch.float32),
+    )
+    with torch.no_grad():
+        losses = held_out_losses(reg.net_, valid.X, valid, transform=moment_matched)
+        params = moment_matched(reg.net_.module_(valid.X))
+    assert torch.isfinite(losses).all()
+    # A row missing its second target: the first target's Gaussian marginal.
+    i = 7
+    mean = params.means[i, 0, 0].item()
+    factor = torch.diag_embed(params.scale.reciprocal()) + params.offdiag
+    cov = torch.linalg.inv(factor @ factor.transpose(-1, -2))[i, 0]
+    sd = cov[0, 0].sqrt().item()
+    expected = -norm(mean, sd).logpdf(Y_std[i, 0])
+    assert_allclose(losses[i].item(), expected, rtol=1e-5)
+    # The whole fit runs with the choice.
+    assert np.isfinite(_fit(X, Y, missing_targets="marginalize").predict(X)).all()
 
 
 def test_verbose_reports_the_choice(monkeypatch, capsys):
@@ -203,9 +265,9 @@ def test_a_screen_that_cannot_be_computed_keeps_the_mixture(monkeypatch):
     def singular(params):
         raise torch.linalg.LinAlgError("singular")
 
-    def overflow(params):
+    def not_a_number(params):
         single = moment_matched(params)
-        return single._replace(scale=torch.full_like(single.scale, np.inf))
+        return single._replace(means=torch.full_like(single.means, np.nan))
 
     reg = _fit(*_gaussian_data(), n_components=AUTO_COMPONENTS)
     dataset = _dataset(reg, *_gaussian_data())
@@ -213,7 +275,9 @@ def test_a_screen_that_cannot_be_computed_keeps_the_mixture(monkeypatch):
     def retrain(n_components):
         raise AssertionError("no retrain expected")
 
-    for transform in (singular, overflow):
+    # The screen always passes: only the guards stop a retrain.
+    monkeypatch.setattr(components_module, "_SCREEN_Z", -np.inf)
+    for transform in (singular, not_a_number):
         monkeypatch.setattr(components_module, "moment_matched", transform)
         net, n_components = choose_components(reg.net_, dataset, retrain, 1)
         assert net is reg.net_ and n_components == AUTO_COMPONENTS
