@@ -27,9 +27,7 @@ the held-out rows and nothing is retrained. With fewer than
 import torch
 
 from ._module import MixtureParams
-from ._selection import better, held_out_losses, t_statistic
-from ._threads import forward_work, resolve_threads, torch_threads
-from ._training import CHUNK_ROWS
+from ._selection import better, held_out_losses, held_out_threads, t_statistic
 
 # Components of the first network of n_components="auto".
 AUTO_COMPONENTS = 5
@@ -99,9 +97,8 @@ def choose_components(net, dataset, retrain, n_threads, verbose=0):
     """
     n_components = net.module_.n_components
     _, valid = net.train_split(dataset)
-    work = forward_work(net.module_) * min(len(valid), CHUNK_ROWS)
     net.module_.eval()
-    with torch_threads(resolve_threads(n_threads, work)), torch.inference_mode():
+    with held_out_threads(net, valid, n_threads), torch.inference_mode():
         mixture = held_out_losses(net, valid.X, valid)
         try:
             gaussian = held_out_losses(net, valid.X, valid, transform=moment_matched)
@@ -125,7 +122,7 @@ def choose_components(net, dataset, retrain, n_threads, verbose=0):
                 flush=True,
             )
         return net, n_components
-    with torch_threads(resolve_threads(n_threads, work)):
+    with held_out_threads(net, valid, n_threads):
         improved = better(single, net, valid)
     if verbose:
         kept = "one component" if improved else f"{n_components} components"

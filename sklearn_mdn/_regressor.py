@@ -644,10 +644,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             return False
         if self.input_l1 > 0:
             reason = "input_l1 > 0 selects the features instead"
-        elif (
-            not budget.use_valid
-            or n_holdout(n_rows, self.validation_fraction) < MIN_HELD_OUT
-        ):
+        elif not self._holds_out_enough(budget, n_rows):
             reason = (
                 f"it needs early_stopping=True and at least {MIN_HELD_OUT} "
                 "held-out rows"
@@ -663,9 +660,13 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         return False
 
     def _chooses_components(self, budget, n_rows) -> bool:
+        return self.n_components == "auto" and self._holds_out_enough(budget, n_rows)
+
+    def _holds_out_enough(self, budget, n_rows) -> bool:
+        """Whether the fit holds out the ``MIN_HELD_OUT`` rows on which the
+        held-out choices (features, components) rest."""
         return (
-            self.n_components == "auto"
-            and budget.use_valid
+            budget.use_valid
             and n_holdout(n_rows, self.validation_fraction) >= MIN_HELD_OUT
         )
 

@@ -72,6 +72,13 @@ def held_out_losses(net, X, valid, transform=None) -> torch.Tensor:
     return losses if weight is None else losses * weight.to("cpu", torch.float64)
 
 
+def held_out_threads(net, valid, n_threads):
+    """The torch threads, as a context, for ``net``'s predictions of the
+    held-out rows ``valid`` under the thread policy ``n_threads``."""
+    work = forward_work(net.module_) * min(len(valid), CHUNK_ROWS)
+    return torch_threads(resolve_threads(n_threads, work))
+
+
 def importance_t(net, valid, support, seed) -> np.ndarray:
     """t-statistics of the rise of the held-out NLL when each feature is
     shuffled; NaN for features outside ``support``.
@@ -161,10 +168,9 @@ def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
     """
     support = np.ones(dataset.X.shape[1], dtype=bool)
     _, valid = net.train_split(dataset)  # the rows every network holds out
-    work = forward_work(net.module_) * min(len(valid), CHUNK_ROWS)
     best, best_support, misses = net, support, 0
     for round_ in range(dataset.X.shape[1]):
-        with torch_threads(resolve_threads(n_threads, work)):
+        with held_out_threads(net, valid, n_threads):
             t = importance_t(net, valid, support, seed + round_)
         drop = weakest(t, support)
         if len(drop) == 0:
@@ -181,7 +187,7 @@ def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
             net = retrain(support)
         except FloatingPointError:  # diverged: the path ends at the best so far
             break
-        with torch_threads(resolve_threads(n_threads, work)):
+        with held_out_threads(net, valid, n_threads):
             improved = better(net, best, valid)
         if improved:
             best, best_support, misses = net, support, 0
