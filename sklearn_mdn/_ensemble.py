@@ -113,8 +113,9 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
     >>> y = X[:, 0] + 0.1 * rng.normal(size=100)
     >>> member = MDNRegressor(n_components=2, hidden_layer_sizes=(8,), max_iter=5)
     >>> ens = MDNEnsembleRegressor(member, n_estimators=3, random_state=0).fit(X, y)
+    >>> # 3 members, each a network of 2 components averaged with its refit
     >>> ens.predict_dist(X[:4]).n_components
-    6
+    12
     """
 
     _parameter_constraints: dict = {

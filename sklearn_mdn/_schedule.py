@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 # Rows per gradient step of ``batch_size="auto"`` (chosen on the UCI benchmark,
 # benchmarks/README.md): at least _AUTO_BATCH (small batches give small data
@@ -160,3 +160,31 @@ def schedule_callbacks(estimator, budget: Budget) -> list:
             )
         )
     return callbacks
+
+
+def stopped_schedule(net) -> list:
+    """The learning rate of each epoch of ``net``'s fit, up to the epoch
+    whose weights early stopping kept: the run that :class:`ReplaySchedule`
+    repeats on all the rows."""
+    best = dict(net.callbacks_)["early_stopping"].best_epoch_
+    if "event_lr" in net.history[0]:
+        return [float(lr) for lr in net.history[:best, "event_lr"]]
+    return [float(net.lr)] * best
+
+
+class ReplaySchedule(Callback):
+    """Sets the learning rate of each epoch from a list, one rate per epoch.
+
+    Parameters
+    ----------
+    rates : list of float
+        The learning rate of each epoch (:func:`stopped_schedule`).
+    """
+
+    def __init__(self, rates):
+        self.rates = rates
+
+    def on_epoch_begin(self, net, **kwargs):
+        lr = self.rates[len(net.history) - 1]
+        for group in net.optimizer_.param_groups:
+            group["lr"] = lr

@@ -29,7 +29,7 @@ from skorch.utils import TeeGenerator
 from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
 from ._loss import MixtureNLLLoss
 from ._module import MixtureDensityModule
-from ._schedule import n_holdout, relaxed_lr, schedule_callbacks
+from ._schedule import ReplaySchedule, n_holdout, relaxed_lr, schedule_callbacks
 from ._threads import forward_work, resolve_threads, torch_threads
 
 # Rows the network sees at once outside training steps (validation and
@@ -507,12 +507,28 @@ class MixtureNet(NeuralNet):
 # A fit: budget, net, training run
 # ----------------------------------------------------------------------
 def build_net(
-    estimator, n_features, n_components, hidden, budget, device, seeds, fold, n_folds
+    estimator,
+    n_features,
+    n_components,
+    hidden,
+    budget,
+    device,
+    seeds,
+    fold,
+    n_folds,
+    schedule=None,
 ):
     """The skorch net for ``estimator``'s parameters, with ``n_components``
     components, not yet initialised; it holds out block ``fold`` of
     ``n_folds`` of the permutation that ``seeds.split`` draws
-    (:class:`HoldOut`)."""
+    (:class:`HoldOut`).
+
+    With ``schedule`` (a learning rate per epoch, :func:`stopped_schedule`)
+    it holds out nothing and trains for those epochs at those rates: the
+    refit on all the rows.
+    """
+    if schedule is not None:
+        budget = budget._replace(use_valid=False, max_iter=len(schedule))
     return MixtureNet(
         MixtureDensityModule,
         module__n_features=n_features,
@@ -541,7 +557,9 @@ def build_net(
         train_split=HoldOut(estimator.validation_fraction, seeds.split, fold, n_folds)
         if budget.use_valid
         else None,
-        callbacks=schedule_callbacks(estimator, budget),
+        callbacks=schedule_callbacks(estimator, budget)
+        if schedule is None
+        else [("lr_schedule", ReplaySchedule(schedule))],
         device=device,
         verbose=estimator.verbose,
     )

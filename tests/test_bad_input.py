@@ -410,6 +410,7 @@ INVALID_PARAMS = {
     "validation_fraction": [0.0, 1.0, -0.1, 1.5, None],
     "n_iter_no_change": [0, -1, 2.5, None, "never"],
     "tol": [-1.0, "0", None],
+    "refit": ["yes", 2, None, "always"],
     "calibrate": ["yes", 2, None],
     "reg_covar": [0.0, -1e-6, None],
     "noise": [-0.1, "lots", None],

@@ -78,6 +78,8 @@ def _fit(X, y, **params):
         "max_iter": 60,
         "n_networks": 1,
         "n_components": "auto",
+        # The network chosen alone, not averaged with its refit.
+        "refit": False,
         **params,
     }
     return tiny_mdn(SMALL, **params).fit(X, y)
@@ -163,9 +165,9 @@ def test_several_targets_weights_and_covariance_types(monkeypatch, covariance_ty
         n_components="auto",
         covariance_type=covariance_type,
     ).fit(X, Y, sample_weight=weight)
-    assert reg.n_components_ == 1
-    dist = reg.predict_dist(X[:5])
-    assert dist.n_components == 1 and np.isfinite(dist.log_prob(Y[:5])).all()
+    assert reg.n_components_ == 1 and reg.refit_
+    dist = reg.predict_dist(X[:5])  # the network and its refit, one each
+    assert dist.n_components == 2 and np.isfinite(dist.log_prob(Y[:5])).all()
 
 
 def test_an_integer_is_used_as_given(monkeypatch):

@@ -31,7 +31,9 @@ def ensemble(data):
 def test_distribution_is_the_average_of_the_members(ensemble, data):
     X, y = data
     dist = ensemble.predict_dist(X)
-    assert dist.n_components == 3 * MEMBER.n_components
+    # Each member's network and its refit on all the rows.
+    assert all(m.refit_ for m in ensemble.estimators_)
+    assert dist.n_components == 3 * 2 * MEMBER.n_components
     members = np.array([m.predict_dist(X).log_prob(y) for m in ensemble.estimators_])
     assert_allclose(dist.log_prob(y), logsumexp(members, axis=0) - np.log(3))
     # Jensen: the ensemble's log density is at least the members' average.

@@ -18,14 +18,16 @@ from sklearn_mdn._preprocessing import to_tensor
 def test_auto_networks_follow_the_rows(n, expected):
     X, y = linear_data(n)
     reg = tiny_mdn().fit(X, y)
-    assert reg.n_networks_ == expected
-    assert reg.predict_dist(X[:2]).n_components == expected * TINY["n_components"]
+    assert reg.n_networks_ == expected and reg.refit_
+    # Each network and its refit on all the rows.
+    n_components = 2 * expected * TINY["n_components"]
+    assert reg.predict_dist(X[:2]).n_components == n_components
 
 
 def test_first_network_is_the_single_fit():
     X, y = linear_data(120)
-    stacked = tiny_mdn(n_networks=3).fit(X, y)
-    single = tiny_mdn(n_networks=1).fit(X, y)
+    stacked = tiny_mdn(n_networks=3, refit=False).fit(X, y)
+    single = tiny_mdn(n_networks=1, refit=False).fit(X, y)
     first = stacked.net_.module_.members[0].state_dict()
     for name, value in single.net_.module_.state_dict().items():
         assert torch.equal(first[name], value), name
@@ -46,7 +48,7 @@ def test_networks_hold_out_disjoint_blocks_of_one_permutation(monkeypatch):
 
     monkeypatch.setattr(regressor_module, "build_net", record)
     X, y = linear_data(150)
-    tiny_mdn(n_networks=4, select_features=False).fit(X, y)
+    tiny_mdn(n_networks=4, select_features=False, refit=False).fit(X, y)
     assert [(s.fold, s.n_folds) for s in splits] == [(0, 4), (1, 4), (2, 4), (3, 4)]
     assert len({s.seed for s in splits}) == 1
     held_out = [set(_rows(s(_index_dataset(150))[1])) for s in splits]
@@ -92,6 +94,7 @@ def test_prediction_is_the_equal_weight_average(targets):
         hidden_layer_sizes=(8,),
         max_iter=5,
         n_networks=3,
+        refit=False,
         random_state=0,
     ).fit(X, y)
     members = reg.net_.module_.members

@@ -27,6 +27,9 @@ PARAMS = {
     "batch_size": 32,
     "random_state": 0,
     "n_networks": 1,
+    # The early-stopped network alone: unchanged by the refit's arrival
+    # (tests/test_refit.py covers the refit).
+    "refit": False,
 }
 
 

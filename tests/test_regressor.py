@@ -144,6 +144,7 @@ def test_early_stopping_restores_best_weights(data):
         learning_rate_init=1e-2,
         max_iter=300,
         n_iter_no_change=5,
+        refit=False,  # the early-stopped network alone
         random_state=0,
     ).fit(X, y)
     assert reg.n_iter_ < 300  # stopped early
@@ -191,6 +192,7 @@ def test_auto_batch_grows_with_the_rows(n, early_stopping, steps):
         max_iter=1,
         early_stopping=early_stopping,
         select_features=False,
+        refit=False,
         random_state=0,
     ).fit(X, X[:, 0])
     assert reg.n_steps_ == steps

@@ -81,6 +81,7 @@ def test_noise_follows_the_learning_rate_down(monkeypatch):
         noise=0.3,
         n_networks=1,
         select_features=False,
+        refit=False,
     ).fit(X, Y)
     lrs = np.array(reg.net_.history[:, "event_lr"])
     # Each epoch's noise is 0.3 times the learning rate it started with,
@@ -121,6 +122,7 @@ def test_input_l1_switches_off_the_features_that_do_not_matter(activation, hidde
             learning_rate_init=1e-2,
             n_networks=1,
             select_features=False,
+            refit=False,
         ).fit(X6, Y6)
         module = reg.net_.module_
         layer = module.trunk[0] if hidden else module.head

@@ -48,7 +48,7 @@ def test_weakest_drops_the_weaker_half_of_the_weak_features():
 
 def test_importance_of_a_feature_the_network_ignores_is_zero():
     X, y = _noise_data(200, n_noise=2)
-    reg = _fit(X, y, select_features=False)
+    reg = _fit(X, y, select_features=False, refit=False)
     net = reg.net_
     with torch.no_grad():
         net.module_.trunk[0].weight[:, 2] = 0.0
@@ -106,7 +106,7 @@ def test_other_networks_read_the_kept_features():
 )
 def test_no_elimination_without_the_option_or_a_hold_out(params):
     X, y = _noise_data()
-    reg = _fit(X, y, **params)
+    reg = _fit(X, y, refit=False, **params)
     assert reg.support_.all()
     assert reg.n_steps_ == int(sum(reg.net_.history[:, "train_batch_count"]))
 
