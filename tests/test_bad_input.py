@@ -463,7 +463,7 @@ def test_invalid_hidden_layer_sizes_contents(value):
     ids=repr,
 )
 def test_valid_hidden_layer_sizes(value, widths):
-    reg = tiny_mdn(hidden_layer_sizes=value, n_networks=1).fit(X0, Y0)
+    reg = tiny_mdn(hidden_layer_sizes=value, n_networks=1, refit=False).fit(X0, Y0)
     linear = [m for m in reg.net_.module_.trunk if isinstance(m, torch.nn.Linear)]
     assert [m.out_features for m in linear] == widths
     _assert_finite_predictions(reg, X0)

@@ -18,9 +18,11 @@ from sklearn_mdn._preprocessing import to_tensor
 def test_auto_networks_follow_the_rows(n, expected):
     X, y = linear_data(n)
     reg = tiny_mdn().fit(X, y)
-    assert reg.n_networks_ == expected and reg.refit_
-    # Each network and its refit on all the rows.
-    n_components = 2 * expected * TINY["n_components"]
+    assert reg.n_networks_ == expected
+    # A single network is averaged with its refit on all the rows; several
+    # train on every row together and are not refitted.
+    assert reg.refit_ == (expected == 1)
+    n_components = (1 + reg.refit_) * expected * TINY["n_components"]
     assert reg.predict_dist(X[:2]).n_components == n_components
 
 

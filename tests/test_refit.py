@@ -109,9 +109,20 @@ def test_replay_schedule_sets_each_epochs_rate():
     assert seen == rates
 
 
+def test_auto_refits_one_network_up_to_a_hundred_thousand_rows(monkeypatch):
+    import sklearn_mdn._regressor as regressor_module
+
+    X, y = sine_data(200)
+    assert not _fit(X, y, n_networks=2).refit_
+    assert _fit(X, y).refit_
+    monkeypatch.setattr(regressor_module, "_MAX_REFIT_ROWS", 199)
+    assert not _fit(X, y).refit_
+    assert _fit(X, y, refit=True).refit_
+
+
 def test_each_network_is_refitted():
     X, y = sine_data(200)
-    reg = _fit(X, y, n_networks=2)
+    reg = _fit(X, y, n_networks=2, refit=True)
     assert reg.refit_ and reg.n_networks_ == 2
     assert len(reg.net_.module_.members) == 4
     assert reg.spread_factor_ == 1.0
