@@ -215,31 +215,30 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Whether to train the network again on all the rows, the held-out
         ones included, once early stopping has chosen its epochs, and to
         average it with the early-stopped network (each network, with
-        several). The refit starts from
-        the same initial weights and replays the epochs up to the one whose
-        weights early stopping kept, at the learning rate each of them had;
-        its mixture and the early-stopped network's are averaged with equal
-        weights, so the predicted mixture has twice the components. The
-        early-stopped network and its spread factor (``calibrate``) are
-        those of a fit without refit. It brings in the fifth of the rows
-        that the hold-out kept from training: on three correlated targets
-        (4,000 rows) the test NLL came from 0.053 nats above the true
-        density's to 0.044, and on the five UCI sets fitted with one
-        network by 0.03 to 0.10 nats (concrete 2.99 to 2.91, power 2.61 to
-        2.55), with a lower RMSE on each (``benchmarks/README.md``, round
-        9). The refit alone is not
-        used: without held-out rows nothing checks that its last epoch is
-        a good one, and alone it was worse on four of seven synthetic
-        truths. It costs the epochs replayed (a fit takes about 1.5 to 2
-        times as long) and predictions run twice the networks. ``"auto"``
-        refits a single network on up to 100,000 rows: several networks
-        (``n_networks``) already train, together, on every row, and on a
-        million rows a fifth more changes the fit little for nearly twice
-        its time. It needs early stopping (held-out rows that chose the
-        epochs) and is not applied with ``input_l1 > 0`` (two phases of
-        training) nor with ``calibrate="conformal"``, whose guarantee needs
-        rows the network never trained on (``True`` then warns).
-        ``refit_`` says whether it was applied.
+        several). The refit starts from the same initial weights and replays
+        the epochs up to the one whose weights early stopping kept, at the
+        learning rate each of them had; its mixture and the early-stopped
+        network's are averaged with equal weights, so the predicted mixture
+        has twice the components. The early-stopped network and its spread
+        factor (``calibrate``) are those of a fit without refit. It brings
+        in the fifth of the rows that the hold-out kept from training: on
+        three correlated targets (4,000 rows) the test NLL came from 0.053
+        nats above the true density's to 0.044, and on the five UCI sets
+        fitted with one network by 0.03 to 0.10 nats (concrete 2.99 to 2.91,
+        power 2.61 to 2.55), with a lower RMSE on each
+        (``benchmarks/README.md``, round 9). The refit alone is not used:
+        without held-out rows nothing checks that its last epoch is a good
+        one, and alone it was worse on four of seven synthetic truths. It
+        costs the epochs replayed (a fit takes about 1.5 to 2 times as long)
+        and predictions run twice the networks. ``"auto"`` refits a single
+        network on up to 100,000 rows: several networks (``n_networks``)
+        already train, together, on every row, and on a million rows a fifth
+        more changes the fit little for nearly twice its time. It needs
+        early stopping (held-out rows that chose the epochs) and is not
+        applied with ``input_l1 > 0`` (two phases of training) nor with
+        ``calibrate="conformal"``, whose guarantee needs rows the network
+        never trained on (``True`` then warns). ``refit_`` says whether it
+        was applied.
 
     calibrate : bool or "conformal", default=True
         How to use the rows held out for early stopping once training ends.
@@ -293,27 +292,25 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         (``benchmarks/README.md``).
 
     n_networks : int or "auto", default="auto"
-        Number of networks trained, each from its own seeds (initial
-        weights and shuffling), whose mixtures are averaged with equal
-        weights: the predicted mixture has ``n_networks * n_components``
-        components (twice that with ``refit=True``). Averaging removes most of
-        the variance between seeds, which dominates on small data sets.
-        With early stopping, the networks hold out disjoint blocks of one
-        random permutation of the
-        rows (the folds of a cross-validation, as with five networks and
-        ``validation_fraction=0.2``), so each stops on other rows and
-        together they train on every row; where
+        Number of networks trained, each from its own seeds (initial weights
+        and shuffling), whose mixtures are averaged with equal weights: the
+        predicted mixture has ``n_networks * n_components`` components
+        (twice that with ``refit=True``). Averaging removes most of the
+        variance between seeds, which dominates on small data sets. With
+        early stopping, the networks hold out disjoint blocks of one random
+        permutation of the rows (the folds of a cross-validation, as with
+        five networks and ``validation_fraction=0.2``), so each stops on
+        other rows and together they train on every row; where
         ``n_networks * validation_fraction`` exceeds 1 the blocks start
-        evenly spaced and overlap.
-        ``"auto"`` trains ``min(5, 1000 // n_samples)`` networks (at least
-        one): one from 1,000 rows up, five below 200. Each network is fitted
-        exactly as a single one would be, so a fit costs about
-        ``n_networks`` fits, and predictions run every network. With
-        several networks no spread factor is fitted (``calibrate=True`` acts
-        as False): their disagreement widens the average's spread, and
-        networks calibrated on their own held-out rows made it
-        over-dispersed (coverage of 90% intervals 0.93 against 0.91 on UCI
-        boston and yacht).
+        evenly spaced and overlap. ``"auto"`` trains
+        ``min(5, 1000 // n_samples)`` networks (at least one): one from
+        1,000 rows up, five below 200. Each network is fitted exactly as a
+        single one would be, so a fit costs about ``n_networks`` fits, and
+        predictions run every network. With several networks no spread
+        factor is fitted (``calibrate=True`` acts as False): their
+        disagreement widens the average's spread, and networks calibrated on
+        their own held-out rows made it over-dispersed (coverage of 90%
+        intervals 0.93 against 0.91 on UCI boston and yacht).
         ``calibrate="conformal"`` needs a single network (``"auto"`` then
         means 1).
 

@@ -15,6 +15,10 @@ estimation"). Its standard deviation starts at ``noise`` and follows the
 learning rate down, so that training ends on the data themselves; since the
 held-out likelihood chooses the weights kept, the amount of smoothing that
 fits the data best is chosen by early stopping.
+
+The refit on all the rows (``refit``) has no hold-out to stop on: it replays
+the early-stopped run, epoch by epoch up to the one kept, at the learning
+rate each had (:func:`stopped_schedule`, :class:`ReplaySchedule`).
 """
 
 import math
