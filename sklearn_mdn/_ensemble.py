@@ -34,7 +34,8 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
     seed (initial weights, shuffling, validation split). The
     ensemble's predictive distribution is the average of the members'
     mixtures, itself a Gaussian mixture with ``n_estimators * n_components``
-    components, so every prediction of :class:`MDNRegressor` (intervals,
+    components (twice that where members are averaged with their refit,
+    ``refit``), so every prediction of :class:`MDNRegressor` (intervals,
     quantiles, samples, densities, scores) is available. Averaging smooths
     the over-confident tails of single networks on small data sets.
 
