@@ -158,3 +158,13 @@ def test_refit_with_weights_and_two_targets_pickles():
     again = pickle.loads(pickle.dumps(reg))
     assert_array_equal(again.predict(X[:10]), reg.predict(X[:10]))
     assert np.isfinite(reg.score(X, Y))
+
+
+def test_refit_integrates_out_missing_targets():
+    X, y = sine_data(300)
+    Y = np.column_stack([y, y + 0.1 * X[:, 1]])
+    Y[::7, 1] = np.nan
+    reg = tiny_mdn(PARAMS, missing_targets="marginalize").fit(X, Y)
+    assert reg.refit_
+    assert reg.predict_dist(X[:3]).n_components == 2 * reg.n_components_
+    assert np.isfinite(reg.predict(X)).all()
