@@ -705,13 +705,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             )
         else:
             return self.select_features != "auto" or n_rows <= _MAX_SELECTION_ROWS
-        if self.select_features != "auto":
-            warnings.warn(
-                f"select_features=True is not applied: {reason}.",
-                UserWarning,
-                stacklevel=4,
-            )
-        return False
+        return self._not_applied("select_features", reason)
 
     def _refits(self, budget, n_rows, n_networks) -> bool:
         if not self.refit:
@@ -726,9 +720,14 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             return self.refit != "auto" or (
                 n_networks == 1 and n_rows <= _MAX_REFIT_ROWS
             )
-        if self.refit != "auto":
+        return self._not_applied("refit", reason)
+
+    def _not_applied(self, name, reason) -> bool:
+        """False, with a warning giving ``reason`` where the option ``name``
+        was set to True rather than left at "auto"."""
+        if getattr(self, name) != "auto":
             warnings.warn(
-                f"refit=True is not applied: {reason}.", UserWarning, stacklevel=4
+                f"{name}=True is not applied: {reason}.", UserWarning, stacklevel=5
             )
         return False
 
