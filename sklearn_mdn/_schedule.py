@@ -189,6 +189,11 @@ class ReplaySchedule(Callback):
         self.rates = rates
 
     def on_epoch_begin(self, net, **kwargs):
-        lr = self.rates[len(net.history) - 1]
-        for group in net.optimizer_.param_groups:
-            group["lr"] = lr
+        set_learning_rate(net, self.rates[len(net.history) - 1])
+
+
+def set_learning_rate(net, lr: float) -> None:
+    """Set the learning rate of every parameter group of ``net``'s
+    optimizer."""
+    for group in net.optimizer_.param_groups:
+        group["lr"] = lr

@@ -29,7 +29,13 @@ from skorch.utils import TeeGenerator
 from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
 from ._loss import MixtureNLLLoss
 from ._module import MixtureDensityModule
-from ._schedule import ReplaySchedule, n_holdout, relaxed_lr, schedule_callbacks
+from ._schedule import (
+    ReplaySchedule,
+    n_holdout,
+    relaxed_lr,
+    schedule_callbacks,
+    set_learning_rate,
+)
 from ._threads import forward_work, resolve_threads, torch_threads
 
 # Rows the network sees at once outside training steps (validation and
@@ -336,10 +342,7 @@ class MixtureNet(NeuralNet):
         """
         weight = first_layer(self.module_).weight.detach()
         self.input_mask_ = (weight != 0).to(weight.dtype)
-        lr = self.lr if self.relaxed_lr is None else self.relaxed_lr
-        for name in self._optimizers:
-            for group in getattr(self, name + "_").param_groups:
-                group["lr"] = lr
+        set_learning_rate(self, self.lr if self.relaxed_lr is None else self.relaxed_lr)
 
     def mask_inputs(self, support):
         """Read only the features ``support`` marks: the first-layer weights
