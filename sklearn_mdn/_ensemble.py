@@ -232,7 +232,7 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         # The members share the training inputs, so one domain check serves
         # all of them (one warning, not one per member).
         first = self.estimators_[0]
-        warn_out_of_domain(X, getattr(first, "input_bounds_", None), stacklevel=4)
+        warn_out_of_domain(X, getattr(first, "input_bounds_", None))
         weight = 1.0 / len(self.estimators_)
         for chunk in np.array_split(X, max(1, -(-len(X) // _CHUNK_ROWS))):
             dists = [_member_dist(member, chunk) for member in self.estimators_]

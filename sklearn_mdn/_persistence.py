@@ -2,6 +2,8 @@
 
 import warnings
 
+from ._warnings import find_stack_level
+
 # Key of the pickled state holding the version of sklearn-mdn that wrote it.
 VERSION_KEY = "_sklearn_mdn_version"
 
@@ -73,6 +75,6 @@ def pop_version(state: dict, estimator_name: str) -> dict:
                 current_version=current,
                 original_version=original,
             ),
-            stacklevel=3,
+            stacklevel=find_stack_level(),
         )
     return state

@@ -7,7 +7,7 @@ import torch
 from sklearn.utils.validation import validate_data
 
 from ._compat import _check_sample_weight
-from ._warnings import OutOfDomainWarning
+from ._warnings import OutOfDomainWarning, find_stack_level
 
 
 def _weighted_moments(a, sample_weight, *, collapse_constant=False):
@@ -125,7 +125,7 @@ def input_bounds(X, x_scale) -> np.ndarray:
     return np.stack([low - margin, high + margin]).astype(np.float64)
 
 
-def warn_out_of_domain(X, bounds, stacklevel=3) -> None:
+def warn_out_of_domain(X, bounds) -> None:
     """Warn (:class:`OutOfDomainWarning`) if rows of ``X`` lie outside
     ``bounds`` of :func:`input_bounds`."""
     if bounds is None:
@@ -141,5 +141,5 @@ def warn_out_of_domain(X, bounds, stacklevel=3) -> None:
             "predicted distributions are extrapolations of the network, not "
             "estimates backed by data.",
             OutOfDomainWarning,
-            stacklevel=stacklevel,
+            stacklevel=find_stack_level(),
         )

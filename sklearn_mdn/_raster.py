@@ -19,6 +19,7 @@ from ._dask_chunks import (
     _map_rows,
     _target_shape,
 )
+from ._warnings import find_stack_level
 
 
 class SkippedPixelsWarning(UserWarning):
@@ -206,7 +207,7 @@ def predict_image(
         warnings.warn(
             f"{n_bad} of {n_pixels} pixels have a non-finite band: NaN in the output.",
             SkippedPixelsWarning,
-            stacklevel=2,
+            stacklevel=find_stack_level(),
         )
 
     target = _target_shape(estimator)

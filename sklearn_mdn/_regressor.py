@@ -33,6 +33,7 @@ from ._training import (
     check_device,
     train,
 )
+from ._warnings import find_stack_level
 
 # Rows predicted at once (tests patch it here).
 _CHUNK_ROWS = CHUNK_ROWS
@@ -727,7 +728,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         was set to True rather than left at "auto"."""
         if getattr(self, name) != "auto":
             warnings.warn(
-                f"{name}=True is not applied: {reason}.", UserWarning, stacklevel=5
+                f"{name}=True is not applied: {reason}.",
+                UserWarning,
+                stacklevel=find_stack_level(),
             )
         return False
 
@@ -814,7 +817,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                     "early_stopping=True (and at least 20 rows): without them "
                     "every interval and region is the whole line.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=find_stack_level(),
                 )
         # No spread factor for several networks: the networks' disagreement
         # widens the average's spread, and networks calibrated on their own
@@ -851,7 +854,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         if check_domain:
-            warn_out_of_domain(X, getattr(self, "input_bounds_", None), stacklevel=4)
+            warn_out_of_domain(X, getattr(self, "input_bounds_", None))
         event_shape = () if self._y_ndim == 1 else (self.n_outputs_,)
         yield from iter_mixtures(self, X, event_shape, _CHUNK_ROWS)
 

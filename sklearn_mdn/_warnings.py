@@ -1,5 +1,39 @@
 """Warnings that sklearn-mdn raises (importable without torch)."""
 
+import inspect
+from pathlib import Path
+
+import sklearn
+
+# Frames in these folders are not the user's: sklearn-mdn's own, and
+# scikit-learn's (its fit wrapper, Pipeline, GridSearchCV, ...).
+_LIBRARY_DIRS = tuple(
+    Path(module.__file__).resolve().parent for module in (sklearn,)
+) + (Path(__file__).resolve().parent,)
+
+
+def find_stack_level() -> int:
+    """The ``stacklevel`` at which a warning points at the user's code.
+
+    The number of frames, from the caller of ``warnings.warn`` outwards, up
+    to the first one outside sklearn-mdn and scikit-learn (as pandas'
+    ``find_stack_level``): a warning raised deep in ``fit`` or ``predict``
+    names the user's line that called them, or that called the
+    scikit-learn pipeline or search around them.
+    """
+    frame = inspect.currentframe()
+    level = 0
+    try:
+        while frame is not None:
+            path = Path(frame.f_code.co_filename).resolve()
+            if not any(path.is_relative_to(d) for d in _LIBRARY_DIRS):
+                break
+            frame = frame.f_back
+            level += 1
+    finally:
+        del frame
+    return level
+
 
 class OutOfDomainWarning(UserWarning):
     """Some rows to predict lie far outside the inputs seen in ``fit``.

@@ -388,8 +388,9 @@ def test_predict_image_arrays_and_samples(mdn):
     cube = _cube().transpose("y", "x", "band").values
     flat, finite, expected = _expected(mdn, _cube(), lambda m, X: m.predict(X))
     with dask.config.set(scheduler="sync"):
-        with pytest.warns(mdask.SkippedPixelsWarning, match="26 of 1200"):
+        with pytest.warns(mdask.SkippedPixelsWarning, match="26 of 1200") as record:
             maps = mdask.predict_image(mdn, cube, band_dim=-1)
+        assert record[0].filename == __file__
         assert isinstance(maps, np.ndarray) and maps.shape == (30, 40)
         np.testing.assert_array_equal(maps.reshape(-1)[finite], expected)
         assert np.isnan(maps.reshape(-1)[~finite]).all()

@@ -135,6 +135,7 @@ def test_other_version_warns(fitted, monkeypatch):
     ) as record:
         restored = pickle.loads(data)
     warning = record[0].message
+    assert record[0].filename == __file__  # the line that unpickled, not ours
     assert isinstance(warning, UserWarning)
     assert (warning.original_version, warning.current_version) == ("0.0.1", "99.0")
     assert warning.estimator_name == "MDNRegressor"

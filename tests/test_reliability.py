@@ -7,6 +7,8 @@
 - random_state=None never uses numpy's global RNG: test_reproducibility
 - a row far outside the training inputs warns, with the count: here
 - no false alarm on training or held-out rows: here
+- every warning names the caller's line, not one inside sklearn-mdn or
+  scikit-learn: here, test_persistence, test_dask
 - CLI, a non-numeric cell is an error naming file, line, column: test_cli
 - CLI, a non-finite prediction is never written silently: test_cli
 """
@@ -16,6 +18,8 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sklearn_mdn import (
     MDNEnsembleRegressor,
@@ -57,7 +61,9 @@ def test_far_off_rows_warn_with_their_count(fitted, data, method, far):
     X[[2, 7], 1] = far
     with pytest.warns(OutOfDomainWarning, match="^2 of 10 rows") as record:
         PREDICTIONS[method](fitted, X)
-    assert len([w for w in record if w.category is OutOfDomainWarning]) == 1
+    assert [w.filename for w in record if w.category is OutOfDomainWarning] == [
+        __file__
+    ]
 
 
 @pytest.mark.parametrize("method", PREDICTIONS)
@@ -90,4 +96,29 @@ def test_ensemble_warns_once(data):
     X_far[0, 3] = 1e6
     with pytest.warns(OutOfDomainWarning, match="^1 of 5 rows") as record:
         ens.predict_interval(X_far)
-    assert len([w for w in record if w.category is OutOfDomainWarning]) == 1
+    assert [w.filename for w in record if w.category is OutOfDomainWarning] == [
+        __file__
+    ]
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"refit": True}, "refit=True is not applied"),
+        ({"select_features": True}, "select_features=True is not applied"),
+        ({"calibrate": "conformal"}, 'calibrate="conformal" needs the rows'),
+    ],
+)
+@pytest.mark.parametrize("in_pipeline", [False, True])
+def test_fit_warnings_name_the_callers_line(data, params, message, in_pipeline):
+    # Raised several calls deep in fit, and in a Pipeline deeper still: the
+    # warning points at the line that called fit, here.
+    X, y, _ = data
+    model = MDNRegressor(
+        hidden_layer_sizes=(8,), max_iter=2, early_stopping=False, **params
+    )
+    if in_pipeline:
+        model = make_pipeline(StandardScaler(), model)
+    with pytest.warns(UserWarning, match=message) as record:
+        model.fit(X[:100], y[:100])
+    assert [w.filename for w in record] == [__file__]
