@@ -14,7 +14,8 @@ and model):
 - the RMSE of the predictive mean over the Bayes RMSE (that of the true
   conditional mean, on the same test rows; multi-output: over all entries);
 - the CPU seconds of the fit (``time.process_time``, one torch thread) and
-  ``n_iter_`` / ``n_steps_``.
+  ``n_iter_`` / ``n_steps_`` (the raw records also keep ``spread_factor_``
+  and the early-stopped network's best held-out NLL).
 
 The robot arm has no density (its targets are a deterministic two-valued
 function of the inputs): it reports the forward-kinematics error of one
@@ -631,6 +632,8 @@ def run_task(truth_name, seed, model, scale, data_seed=None):
             "n_iter": int(reg.n_iter_),
             "n_steps": int(reg.n_steps_),
             "spread_factor": float(getattr(reg, "spread_factor_", float("nan"))),
+            # the early-stopped network's best held-out NLL (original units)
+            "best_valid_nll": min(reg.validation_loss_curve_ or [float("nan")]),
         }
     else:
         import contextlib
