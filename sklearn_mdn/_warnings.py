@@ -7,9 +7,10 @@ import sklearn
 
 # Frames in these folders are not the user's: sklearn-mdn's own, and
 # scikit-learn's (its fit wrapper, Pipeline, GridSearchCV, ...).
-_LIBRARY_DIRS = tuple(
-    Path(module.__file__).resolve().parent for module in (sklearn,)
-) + (Path(__file__).resolve().parent,)
+_LIBRARY_DIRS = (
+    Path(__file__).resolve().parent,
+    Path(sklearn.__file__).resolve().parent,
+)
 
 
 def find_stack_level() -> int:
