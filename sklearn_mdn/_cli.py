@@ -26,7 +26,7 @@ from ._cli_csv import (  # noqa: F401
     _read_csv,
     _write_csv,
 )
-from ._cli_demo import _branches, _cmd_demo, _true_branches  # noqa: F401
+from ._cli_demo import _cmd_demo
 from ._cli_model import (  # noqa: F401
     _FORMAT,
     _FORMAT_VERSION,
@@ -265,9 +265,9 @@ def _build_parser():
     demo.add_argument(
         "--max-iter",
         type=_positive_int,
-        default=150,
+        default=None,
         metavar="N",
-        help="epochs of training (default: %(default)s)",
+        help="most epochs of training (default: the estimator's, max_iter='auto')",
     )
     demo.add_argument(
         "--random-state",

@@ -7,38 +7,31 @@ import numpy as np
 from ._cli_output import _live_output, _plural, _print_history
 
 
-def _branches(weights, means, scales, *, merge=1.0, min_weight=0.05):
-    """The distinct peaks of a 1-d mixture as (location, weight) pairs.
+def _true_branches(x0, *, amplitude=0.3, noise=0.05):
+    """The true answers at ``x0``: every y in [-1, 1] with ``y + amplitude
+    sin(2 pi y) = x0``, and the probability of each under the demo's data.
 
-    Components whose means are closer than ``merge`` times the larger of
-    their two standard deviations form one branch (located at their
-    weighted mean, weighing their summed weight); branches lighter than
-    ``min_weight`` are left out.
+    With ``y`` uniform and ``x = g(y) + noise N(0, 1)``, ``p(y | x0)`` is
+    proportional to ``N(x0 - g(y); 0, noise**2)`` on [-1, 1]; each root's
+    probability is that of the ``y`` nearer to it than to any other root.
     """
-    order = np.argsort(means)
-    groups = []
-    for k in order:
-        if groups and means[k] - groups[-1][-1][1] < merge * max(
-            scales[k], groups[-1][-1][2]
-        ):
-            groups[-1].append((weights[k], means[k], scales[k]))
-        else:
-            groups.append([(weights[k], means[k], scales[k])])
-    branches = []
-    for group in groups:
-        w = sum(g[0] for g in group)
-        if w >= min_weight:
-            branches.append((sum(g[0] * g[1] for g in group) / w, w))
-    return branches
-
-
-def _true_branches(x0, *, amplitude=0.3):
-    """Every y in [-1, 1] with y + amplitude sin(2 pi y) = x0."""
     # An even number of points: no grid point falls on a root such as 0.
     y = np.linspace(-1.0, 1.0, 20_000)
     f = y + amplitude * np.sin(2 * np.pi * y) - x0
     i = np.flatnonzero(np.signbit(f[:-1]) != np.signbit(f[1:]))
-    return y[i] - f[i] * (y[i + 1] - y[i]) / (f[i + 1] - f[i])
+    roots = y[i] - f[i] * (y[i + 1] - y[i]) / (f[i + 1] - f[i])
+    density = np.exp(-0.5 * (f / noise) ** 2)
+    nearest = np.abs(y[:, None] - roots[None, :]).argmin(axis=1)
+    shares = np.bincount(nearest, weights=density, minlength=len(roots))
+    return roots, shares / density.sum()
+
+
+def _cells(locations, weights, min_weight=0.05):
+    """``location: weight`` of each branch heavier than ``min_weight``,
+    by location."""
+    keep = np.flatnonzero(np.nan_to_num(weights) >= min_weight)
+    keep = keep[np.argsort(locations[keep])]
+    return "  ".join(f"{locations[k]:+.2f}: {weights[k]:.2f}" for k in keep)
 
 
 def _cmd_demo(args):
@@ -61,10 +54,7 @@ def _cmd_demo(args):
         "same x: the answer branches, and a single number cannot say so."
     )
     reg = MDNRegressor(
-        n_components=3,
-        hidden_layer_sizes=(32, 32),
-        learning_rate_init=3e-3,
-        max_iter=args.max_iter,
+        max_iter="auto" if args.max_iter is None else args.max_iter,
         random_state=args.random_state,
         verbose=int(_live_output(args.verbose)),
     )
@@ -79,19 +69,18 @@ def _cmd_demo(args):
     )
 
     grid = np.array([[-0.9], [0.0], [0.5], [0.9]])
-    dist = reg.predict_dist(grid)
-    scales = dist.scale_tril[..., 0, 0]
+    modes = reg.predict_modes(grid)
+    mean = reg.predict(grid)
     print(
-        "Predicted branches (location: weight) per x, from the mixture's\n"
-        "components (components closer than one standard deviation merged,\n"
-        "branches under 5% left out), next to the true branches:\n"
+        "Predicted branches (location: probability) per x, the modes of the\n"
+        "predicted distribution (predict_modes; branches under 5% left out),\n"
+        "next to the true ones:\n"
     )
-    print("      x    mean | predicted branches                     | true y")
+    print(f"      x    mean | {'predicted branches':<38} | true branches")
     for i, x0 in enumerate(grid[:, 0]):
-        branches = _branches(dist.weights[i], dist.means[i, :, 0], scales[i])
-        cells = "  ".join(f"{loc:+.2f}: {w:.2f}" for loc, w in branches)
-        truth = ", ".join(f"{t:+.2f}" for t in _true_branches(x0))
-        print(f"  {x0:+.2f}  {dist.mean()[i]:+.2f} | {cells:<38} | {truth}")
+        cells = _cells(modes.modes[i], modes.masses[i])
+        truth = _cells(*_true_branches(x0))
+        print(f"  {x0:+.2f}  {mean[i]:+.2f} | {cells:<38} | {truth}")
 
     nll = -np.mean(reg.predict_dist(X_test).log_prob(y_test))
     # Baseline: a linear fit with one homoscedastic Gaussian around it.

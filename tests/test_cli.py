@@ -18,6 +18,7 @@ import pytest
 
 from sklearn_mdn import MDNRegressor
 from sklearn_mdn._cli import main
+from sklearn_mdn._cli_demo import _true_branches
 
 TINY = ["--max-iter", "5", "--hidden-layer-sizes", "8", "--n-components", "2"]
 
@@ -173,7 +174,22 @@ def test_demo_runs_on_generated_data(capsys):
     locations, weights = branch_row(out)
     assert 1 <= len(locations) <= 3
     assert 0.85 <= sum(weights) <= 1.001  # branches under 5% are left out
-    assert "| +0.21, +0.50, +0.79" in out
+    assert out.count("| +0.21: 0.28  +0.50: 0.44  +0.79: 0.28") == 1
+
+
+def test_demo_true_branches_and_their_probabilities():
+    roots, shares = _true_branches(0.5)
+    assert len(roots) == 3 and roots[1] == pytest.approx(0.5)
+    np.testing.assert_allclose(roots + 0.3 * np.sin(2 * np.pi * roots), 0.5, atol=1e-6)
+    assert shares.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(shares[0], shares[2], rtol=1e-3)  # symmetric
+    # Without noise each root's probability is 1 / |g'(y)| (y is uniform),
+    # normalised: 0.273, 0.453, 0.274.
+    slope = np.abs(1 + 0.6 * np.pi * np.cos(2 * np.pi * roots))
+    _, noiseless = _true_branches(0.5, noise=1e-3)
+    np.testing.assert_allclose(noiseless, (1 / slope) / (1 / slope).sum(), atol=2e-3)
+    roots, shares = _true_branches(-0.9)
+    assert len(roots) == 1 and shares[0] == pytest.approx(1.0)
 
 
 @pytest.mark.slow
@@ -181,8 +197,8 @@ def test_demo_finds_three_branches(tmp_path):
     proc = run_cli(cwd=tmp_path)  # no arguments: the demo
     assert proc.returncode == 0, proc.stderr
     locations, weights = branch_row(proc.stdout)
-    np.testing.assert_allclose(locations, [0.21, 0.50, 0.79], atol=0.1)
-    assert sum(weights) == pytest.approx(1.0, abs=0.02)
+    np.testing.assert_allclose(locations, [0.21, 0.50, 0.79], atol=0.05)
+    np.testing.assert_allclose(weights, _true_branches(0.5)[1], atol=0.06)
 
 
 def test_verbose_fit_to_a_file_prints_a_plain_table(workdir, capsys):
