@@ -54,7 +54,11 @@ for lo, hi in [(0, 1), (2, 3)]:
 # One predicted distribution
 # --------------------------
 # ``predict_dist`` returns the whole prediction: per row, a mixture of
-# Gaussians (a weight, a mean and a spread per component). Here the row
+# Gaussians (a weight, a mean and a spread per component). It has six
+# components, not three: once early stopping had chosen the epochs, the
+# network was trained again on all the rows, held-out ones included, and the
+# two networks' mixtures are averaged with equal weights (``refit``;
+# ``refit=False`` keeps the early-stopped network alone). Here the row
 # x = 2.5.
 dist = reg.predict_dist(np.array([[2.5]]))
 for w, m, s in zip(
