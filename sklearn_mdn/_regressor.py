@@ -304,11 +304,11 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         other rows and together they train on every row; where
         ``n_networks * validation_fraction`` exceeds 1 the blocks start
         evenly spaced and overlap. ``"auto"`` trains
-        ``min(5, 1000 // n_samples)`` networks (at least one): five up to
-        200 rows, two from 334 to 500, one from 501 rows up. Each network is fitted exactly as a
-        single one would be, so a fit costs about ``n_networks`` fits, and
-        predictions run every network. With several networks no spread
-        factor is fitted (``calibrate=True`` acts as False): their
+        ``min(5, 1000 // n_samples)`` networks (at least one): five up to 200
+        rows, two from 334 to 500, one from 501 rows up. Each network is fitted
+        exactly as a single one would be, so a fit costs about ``n_networks``
+        fits, and predictions run every network. With several networks no
+        spread factor is fitted (``calibrate=True`` acts as False): their
         disagreement widens the average's spread, and networks calibrated on
         their own held-out rows made it over-dispersed (coverage of 90%
         intervals 0.93 against 0.91 on UCI boston and yacht).

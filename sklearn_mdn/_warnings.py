@@ -1,15 +1,20 @@
 """Warnings that sklearn-mdn raises (importable without torch)."""
 
 import inspect
+import pickle
 from pathlib import Path
 
+import joblib
 import sklearn
 
-# Frames in these folders are not the user's: sklearn-mdn's own, and
-# scikit-learn's (its fit wrapper, Pipeline, GridSearchCV, ...).
-_LIBRARY_DIRS = (
+# Frames here are not the user's: sklearn-mdn's own, scikit-learn's (its fit
+# wrapper, Pipeline, GridSearchCV, ...), and the unpicklers of joblib.load
+# and the pure-Python pickle.load that it runs.
+_LIBRARY_PATHS = (
     Path(__file__).resolve().parent,
     Path(sklearn.__file__).resolve().parent,
+    Path(joblib.__file__).resolve().parent,
+    Path(pickle.__file__).resolve(),
 )
 
 
@@ -17,17 +22,18 @@ def find_stack_level() -> int:
     """The ``stacklevel`` at which a warning points at the user's code.
 
     The number of frames, from the caller of ``warnings.warn`` outwards, up
-    to the first one outside sklearn-mdn and scikit-learn (as pandas'
-    ``find_stack_level``): a warning raised deep in ``fit`` or ``predict``
-    names the user's line that called them, or that called the
-    scikit-learn pipeline or search around them.
+    to the first one outside sklearn-mdn and the libraries that call it
+    (``_LIBRARY_PATHS``), as pandas' ``find_stack_level``: a warning raised
+    deep in ``fit``, ``predict`` or ``joblib.load`` names the user's line
+    that called them, or that called the scikit-learn pipeline or search
+    around them.
     """
     frame = inspect.currentframe()
     level = 0
     try:
         while frame is not None:
             path = Path(frame.f_code.co_filename).resolve()
-            if not any(path.is_relative_to(d) for d in _LIBRARY_DIRS):
+            if not any(path.is_relative_to(p) for p in _LIBRARY_PATHS):
                 break
             frame = frame.f_back
             level += 1

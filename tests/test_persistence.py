@@ -145,6 +145,18 @@ def test_other_version_warns(fitted, monkeypatch):
     assert str(pickle.loads(pickle.dumps(warning))) == str(warning)
 
 
+def test_other_version_warns_at_the_joblib_load_line(fitted, monkeypatch, tmp_path):
+    reg, _ = fitted
+    monkeypatch.setattr(sklearn_mdn, "__version__", "0.0.1")
+    joblib.dump(reg, tmp_path / "model.joblib")
+    monkeypatch.setattr(sklearn_mdn, "__version__", "99.0")
+    with pytest.warns(InconsistentVersionWarning) as record:
+        joblib.load(tmp_path / "model.joblib")
+    # joblib.load unpickles in pure Python: its frames and pickle's are
+    # skipped too.
+    assert [w.filename for w in record] == [__file__]
+
+
 def test_pickle_without_version_warns_unknown(fitted):
     reg, _ = fitted
     state = reg.__getstate__()
