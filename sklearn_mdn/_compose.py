@@ -80,6 +80,67 @@ def _inverse(transformer, values, target_axis):
     return out
 
 
+# Relative step of the central differences that give a target transform's
+# Jacobian: the cube root of float64's epsilon balances truncation and
+# rounding errors.
+_JACOBIAN_STEP = float(np.finfo(np.float64).eps ** (1 / 3))
+
+
+def change_of_variables(transformers, y):
+    """Targets ``y`` in the regressor's units, and the log of ``|det dz/dy|``.
+
+    ``transformers`` are the fitted target transformers that ``_unwrap``
+    returns (innermost first); ``y``, of shape (n, d), is in the units of
+    the outermost estimator. The density of ``y`` is that of ``z = T(y)``
+    times ``|det dT/dy|``, so ``log p(y) = log p(z) + log_det``. The Jacobian
+    comes from central differences, one target at a time, with a step
+    relative to ``|y|`` (at least a thousandth of the target's spread): it
+    holds for any differentiable transform, elementwise or not.
+
+    Raises ValueError where the transform is not defined at ``y`` (``y <=
+    0`` for ``np.log``), or is flat there (its Jacobian singular), where the
+    density of ``y`` is not defined either.
+    """
+
+    def forward(values):
+        with np.errstate(all="ignore"):
+            for transformer in reversed(transformers):
+                out = np.asarray(transformer.transform(values), dtype=np.float64)
+                values = out.reshape(values.shape)
+        return values
+
+    n, d = y.shape
+    z = forward(y)
+    undefined = ~np.isfinite(z).all(axis=1)
+    if undefined.any():
+        raise ValueError(
+            f"The target transform is not defined at {undefined.sum()} of {n} "
+            f"targets (the first: {y[undefined][0]}), such as y <= 0 for "
+            "func=np.log: their density cannot be scored."
+        )
+    spread = np.std(y, axis=0)
+    step = _JACOBIAN_STEP * np.maximum(np.abs(y), 1e-3 * spread)
+    step[step == 0] = _JACOBIAN_STEP
+    jacobian = np.empty((n, d, d))
+    for j in range(d):
+        up, down = y.copy(), y.copy()
+        up[:, j] += step[:, j]
+        down[:, j] -= step[:, j]
+        difference = (up[:, j] - down[:, j])[:, None]
+        jacobian[:, :, j] = (forward(up) - forward(down)) / difference
+    with np.errstate(all="ignore"):
+        sign, log_det = np.linalg.slogdet(jacobian)
+    flat = ~(np.isfinite(log_det) & (sign != 0))
+    if flat.any():
+        raise ValueError(
+            f"The target transform is flat or not differentiable at "
+            f"{flat.sum()} of {n} targets (the first: {y[flat][0]}): the density "
+            "of y is not defined there (a QuantileTransformer, for one, is flat "
+            "beyond the targets it was fitted on)."
+        )
+    return z, log_det
+
+
 def predict_quantiles(estimator, X, quantiles=(0.05, 0.5, 0.95)):
     """Quantiles of the predictive marginals, through wrappers.
 
@@ -337,6 +398,7 @@ def predict_dist(estimator, X):
         raise TypeError(
             "A TransformedTargetRegressor's predictive distribution is not a "
             "Gaussian mixture; use predict_quantiles, predict_interval or sample, "
-            "which map through the target transform exactly."
+            "which map through the target transform exactly, and "
+            "metrics.neg_nll_scorer, which scores the density through it."
         )
     return mdn.predict_dist(X)

@@ -9,39 +9,56 @@ from __future__ import annotations
 import numbers
 from inspect import signature
 
+import numpy as np
+
+from ._checks import _check_weights
 from ._compat import _BaseScorer
-from ._compose import _unwrap
+from ._compose import _unwrap, change_of_variables
 
 
-def _final_and_dist(estimator, X):
-    """The estimator that predicts distributions, and its prediction on ``X``.
+def _final(estimator, X):
+    """The estimator that predicts distributions, ``X`` as it sees it, and
+    the fitted target transformers around it (innermost first).
 
-    ``estimator`` has a ``predict_dist`` method, or is a ``Pipeline`` or a
-    fitted search wrapping one (unwrapped by ``_compose._unwrap``: ``X`` goes
-    through the pipeline's other steps first). A ``TransformedTargetRegressor``
-    is refused: its predictive distribution is not a Gaussian mixture.
+    ``estimator`` has a ``predict_dist`` method, or is a ``Pipeline``, a
+    ``TransformedTargetRegressor`` or a fitted search wrapping one
+    (unwrapped by ``_compose._unwrap``: ``X`` goes through the pipeline's
+    other steps first).
     """
     try:
-        final, X, transformers = _unwrap(estimator, X)
+        return _unwrap(estimator, X)
     except TypeError as exc:
         raise TypeError(_NO_DIST_MESSAGE.format(type(estimator).__name__)) from exc
-    if transformers:
-        raise TypeError(_NO_DIST_MESSAGE.format(type(estimator).__name__))
-    return final, final.predict_dist(X)
 
 
 _NO_DIST_MESSAGE = (
     "scoring a predictive distribution needs an estimator with a predict_dist "
-    "method (such as MDNRegressor), or a Pipeline or search ending in one "
-    "without a target transform, got {}."
+    "method (such as MDNRegressor), or a Pipeline, TransformedTargetRegressor "
+    "or search ending in one, got {}."
 )
+
+
+def _nll_through(nll, transformers, dist, y_true, params):
+    """Mean negative log-likelihood of ``y_true`` in the units outside the
+    target ``transformers``: ``nll`` (the metric) of ``z = T(y)`` under
+    ``dist`` minus the mean log-Jacobian of ``T`` (the change of variables).
+    """
+    y = np.asarray(y_true, dtype=np.float64).reshape(len(dist), -1)
+    if np.isnan(y).any():
+        raise ValueError(
+            "Missing (NaN) targets cannot be scored through a target transform."
+        )
+    z, log_det = change_of_variables(transformers, y)
+    weight = _check_weights(params.get("sample_weight"), len(y))
+    return nll(z, dist, **params) - np.average(log_det, weights=weight)
 
 
 class _DistributionScorer(_BaseScorer):
     """Scorer calling ``score_func(y_true, estimator.predict_dist(X))``.
 
     It reaches ``predict_dist`` through ``Pipeline`` steps and searches (see
-    :func:`_final_and_dist`), and passes the fitted estimator's
+    :func:`_final`), scores the negative log-likelihood through target
+    transforms (:func:`_nll_through`), and passes the fitted estimator's
     ``missing_targets`` setting to score functions that accept one.
     """
 
@@ -59,7 +76,9 @@ class _DistributionScorer(_BaseScorer):
         )
 
     def _score(self, method_caller, estimator, X, y_true, **kwargs):
-        final, dist = _final_and_dist(estimator, X)
+        from .metrics import mean_negative_log_likelihood  # metrics imports us
+
+        final, X, transformers = _final(estimator, X)
         params = {**self._kwargs, **kwargs}
         if (
             getattr(final, "missing_targets", None) == "marginalize"
@@ -67,7 +86,19 @@ class _DistributionScorer(_BaseScorer):
             and "missing_targets" in signature(self._score_func).parameters
         ):
             params["missing_targets"] = "marginalize"
-        score = self._score_func(y_true, dist, **params)
+        if not transformers:
+            score = self._score_func(y_true, final.predict_dist(X), **params)
+        elif self._score_func is mean_negative_log_likelihood:
+            dist = final.predict_dist(X)
+            score = _nll_through(self._score_func, transformers, dist, y_true, params)
+        else:
+            raise TypeError(
+                f"{self._score_func.__name__} cannot score a "
+                "TransformedTargetRegressor: its predictive distribution is "
+                "not a Gaussian mixture. Its negative log-likelihood can be "
+                "scored (metrics.neg_nll_scorer), through the change of "
+                "variables."
+            )
         if not isinstance(score, numbers.Real):
             raise ValueError(
                 f"{self._score_func.__name__} returned {score!r}; a scorer needs a "
@@ -85,9 +116,13 @@ def make_dist_scorer(score_func, *, greater_is_better=False, **kwargs):
     ``sign = -1`` for losses (``greater_is_better=False``), so that greater is
     always better. ``estimator`` may also be a ``Pipeline`` whose last step
     has ``predict_dist`` (``X`` is transformed by the other steps first) or a
-    fitted search wrapping one; a ``TransformedTargetRegressor`` raises a
-    ``TypeError``, since its predictive distribution is not a Gaussian
-    mixture.
+    fitted search wrapping one. Through a ``TransformedTargetRegressor``,
+    whose predictive distribution is not a Gaussian mixture, only
+    :func:`~sklearn_mdn.metrics.mean_negative_log_likelihood` is scored, in
+    the original units of ``y``, by the change of variables: the NLL of
+    ``z = T(y)`` minus the mean ``log |det dT/dy|`` (the Jacobian of the
+    fitted transform ``T``, from central differences); another metric
+    raises a ``TypeError``.
 
     Parameters
     ----------

@@ -486,7 +486,9 @@ neg_nll_scorer.__doc__ = """Scorer returning minus the mean negative log-likelih
 ``-mean_negative_log_likelihood(y, estimator.predict_dist(X))``: the mean
 log-likelihood of held-out data, greater is better, as scikit-learn's model
 selection expects. NaN targets are marginalised when the fitted estimator has
-``missing_targets="marginalize"``. To request ``sample_weight`` under
+``missing_targets="marginalize"``. Through a ``TransformedTargetRegressor``
+it scores the density of ``y`` in its original units, by the change of
+variables (see :func:`make_dist_scorer`). To request ``sample_weight`` under
 metadata routing, build a fresh scorer with
 ``make_dist_scorer(mean_negative_log_likelihood)`` rather than changing this
 shared object.

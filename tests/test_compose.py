@@ -1,5 +1,7 @@
 """Intervals, quantiles and samples through Pipeline, TTR and searches."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -131,3 +133,28 @@ def test_an_inverse_undefined_at_predicted_values_raises():
         predict_hdr(model, X[:20], 0.999)
     with pytest.raises(ValueError, match=match):
         sample(model, X[:20], n_samples=200, random_state=0)
+
+
+def test_grid_search_by_nll_through_a_log_target(positive_data):
+    # The log-target recipe and selection by likelihood, together: every
+    # candidate gets a finite score, in the original units of y.
+    from sklearn_mdn.metrics import neg_nll_scorer
+
+    X, y = positive_data
+    ttr = TransformedTargetRegressor(
+        MDNRegressor(**FAST), func=np.log, inverse_func=np.exp
+    )
+    search = GridSearchCV(
+        ttr, {"regressor__alpha": [1e-4, 1e-1]}, scoring=neg_nll_scorer, cv=2
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # "Scoring failed"
+        search.fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all()
+    # Each fold's score is the log-scale model's minus the mean log y.
+    model = search.best_estimator_
+    log_scale = -neg_nll_scorer(model.regressor_, X, np.log(y))
+    assert neg_nll_scorer(model, X, y) == pytest.approx(
+        -(log_scale + np.mean(np.log(y))), rel=1e-6
+    )

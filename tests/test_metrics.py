@@ -405,7 +405,7 @@ def test_scorers_are_minus_the_metrics():
     assert "greater_is_better=False" in repr(neg_nll_scorer)
 
 
-def test_scorer_unwraps_searches_and_refuses_target_transforms():
+def test_scorer_unwraps_searches_and_scores_nll_through_target_transforms():
     from sklearn.compose import TransformedTargetRegressor
 
     rng = np.random.RandomState(16)
@@ -417,11 +417,77 @@ def test_scorer_unwraps_searches_and_refuses_target_transforms():
     ).fit(X, y)
     expected = -mean_negative_log_likelihood(y, dist)
     assert neg_nll_scorer(search, X, y) == pytest.approx(expected, rel=1e-14)
+    # The mixture is the density of z = exp(y): that of y is p(exp(y)) exp(y).
     ttr = TransformedTargetRegressor(
         FixedDistRegressor(dist), func=np.exp, inverse_func=np.log
     ).fit(X, y)
-    with pytest.raises(TypeError, match="predict_dist.*without a target transform"):
-        neg_nll_scorer(ttr, X, y)
+    z = np.exp(y)
+    sw = rng.uniform(0.5, 1.0, size=30)
+    for weight in (None, sw):
+        expected = np.average(dist.log_prob(z) + y, weights=weight)
+        assert neg_nll_scorer(ttr, X, y, sample_weight=weight) == pytest.approx(
+            expected, rel=1e-8
+        )
+    with pytest.raises(TypeError, match="crps cannot score a TransformedTarget"):
+        neg_crps_scorer(ttr, X, y)
+
+
+@pytest.mark.parametrize("kind", ["scaler", "linear map"])
+def test_nll_through_a_transform_of_several_targets(kind):
+    # StandardScaler: log |det dz/dy| = -sum(log scale). A linear map that
+    # mixes the targets, z = y A^T: log |det A|, from the full Jacobian.
+    from sklearn.compose import TransformedTargetRegressor
+
+    rng = np.random.RandomState(17)
+    dist = random_mixture(rng, 40, 2, 2)
+    X = np.arange(40)[:, None]
+    z_fixed = draw(rng, dist, 1)[:, 0]
+    A = np.array([[2.0, 0.5], [-1.0, 3.0]])
+    if kind == "scaler":
+        y = 5.0 + 0.1 * z_fixed
+        ttr = TransformedTargetRegressor(
+            FixedDistRegressor(dist), transformer=StandardScaler()
+        ).fit(X, y)
+        z = ttr.transformer_.transform(y)
+        log_det = -np.log(ttr.transformer_.scale_).sum()
+    else:
+        y = z_fixed @ np.linalg.inv(A).T
+        ttr = TransformedTargetRegressor(
+            FixedDistRegressor(dist),
+            func=lambda y: y @ A.T,
+            inverse_func=lambda z: z @ np.linalg.inv(A).T,
+        ).fit(X, y)
+        z = y @ A.T
+        log_det = np.log(abs(np.linalg.det(A)))
+    expected = np.mean(dist.log_prob(z)) + log_det
+    assert neg_nll_scorer(ttr, X, y) == pytest.approx(expected, rel=1e-8)
+
+
+def test_nll_through_a_transform_where_it_is_not_defined():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import QuantileTransformer
+
+    rng = np.random.RandomState(18)
+    dist = random_mixture(rng, 20, 2, 1)
+    X = np.arange(20)[:, None]
+    y = np.exp(draw(rng, dist, 1)[:, 0, 0])
+    ttr = TransformedTargetRegressor(
+        FixedDistRegressor(dist), func=np.log, inverse_func=np.exp
+    ).fit(X, y)
+    bad = y.copy()
+    bad[3] = -1.0
+    with pytest.raises(ValueError, match="not defined at 1 of 20 targets"):
+        neg_nll_scorer(ttr, X, bad)
+    bad[3] = np.nan
+    with pytest.raises(ValueError, match="Missing .NaN. targets"):
+        neg_nll_scorer(ttr, X, bad)
+    # A QuantileTransformer is flat beyond the targets it was fitted on.
+    quantile = TransformedTargetRegressor(
+        FixedDistRegressor(dist),
+        transformer=QuantileTransformer(n_quantiles=20, output_distribution="normal"),
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="flat or not differentiable at 1 of 20"):
+        neg_nll_scorer(quantile, X, np.where(np.arange(20) == 5, y.max() + 1, y))
 
 
 def test_scorer_errors_and_missing_targets():
