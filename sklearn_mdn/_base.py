@@ -1,11 +1,13 @@
 """Predictions that every distributional regressor derives from its mixtures."""
 
+import warnings
 from numbers import Integral
 
 import numpy as np
 
 from ._checks import _check_coverage, _check_levels, _random_state
 from ._hdr import _pad_concat, univariate_hdr
+from ._warnings import find_stack_level
 from .distribution import HDRResult, ModesResult, NormalMixture
 
 
@@ -58,7 +60,18 @@ class DistributionRegressorMixin:
         calibration = getattr(self, "conformal_", None)
         if calibration is None:
             return coverage
-        return calibration.level(coverage, kind)
+        level = calibration.level(coverage, kind)
+        if np.any(np.asarray(level) >= 1.0):
+            what = "interval" if kind == "interval" else "region"
+            warnings.warn(
+                f'calibrate="conformal" guarantees coverage {coverage} with no '
+                f"finite {what}: it held out {calibration.n_calibration} rows, "
+                f"and about {coverage / (1 - coverage):.0f} are needed. The "
+                f"{what} is the whole line (-inf, inf).",
+                UserWarning,
+                stacklevel=find_stack_level(),
+            )
+        return level
 
     def predict_dist(self, X):
         """Predicted conditional distribution of the target for each row.

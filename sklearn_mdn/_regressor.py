@@ -262,14 +262,14 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
           (marginally, over rows; per target for intervals). With fewer than
           about ``c / (1 - c)`` held-out rows (9 for 0.9, 19 for 0.95) no
           finite set is guaranteed and the whole line is returned
-          (``-inf, inf``). The held-out rows also chose the early-stopping
-          epoch (and, with ``select_features``, the features and the
-          network kept), which makes the guarantee slightly optimistic; it
-          is exact
-          for rows not used in training at all. The spread factor stays 1,
-          and other predictions (``predict_quantiles``, ``predict_dist``)
-          are not changed. Needs early stopping (held-out rows); without
-          it, a warning is raised and every interval is the whole line.
+          (``-inf, inf``), with a warning. The held-out rows also chose the
+          early-stopping epoch (and, with ``select_features``, the features
+          and the network kept), which makes the guarantee slightly
+          optimistic; it is exact for rows not used in training at all.
+          The spread factor stays 1, and other predictions
+          (``predict_quantiles``, ``predict_dist``) are not changed. Needs
+          early stopping (held-out rows); without it, a warning is raised
+          and every interval is the whole line.
         - ``False``: neither.
 
     reg_covar : float, default=1e-6

@@ -134,12 +134,18 @@ def test_calibrate_conformal_on_a_small_fit():
     # Wrapper functions follow the conformal levels.
     np.testing.assert_allclose(predict_interval(model, Xt, 0.9), iv)
     np.testing.assert_allclose(predict_hdr(model, Xt, 0.9)[0], intervals)
-    # Too few rows for 0.995 (needs 199 held-out rows): the whole line.
-    iv = model.predict_interval(Xt[:3], 0.995)
+    # Too few rows for 0.995 (needs 199 held-out rows): the whole line, with
+    # a warning that says why.
+    with pytest.warns(UserWarning, match="held out 160 rows, and about 199") as rec:
+        iv = model.predict_interval(Xt[:3], 0.995)
+    assert "finite interval" in str(rec[0].message) and rec[0].filename == __file__
     np.testing.assert_array_equal(iv, [[-np.inf, np.inf]] * 3)
-    intervals, n_intervals = model.predict_hdr(Xt[:3], 0.995)
+    with pytest.warns(UserWarning, match="finite region"):
+        intervals, n_intervals = model.predict_hdr(Xt[:3], 0.995)
     np.testing.assert_array_equal(intervals[:, 0], [[-np.inf, np.inf]] * 3)
     np.testing.assert_array_equal(n_intervals, [1, 1, 1])
+    with pytest.warns(UserWarning, match="finite region"):
+        assert model.in_region(Xt[:3], yt[:3], 0.995).all()
 
 
 def test_calibrate_conformal_without_held_out_rows_warns():
@@ -154,9 +160,9 @@ def test_calibrate_conformal_without_held_out_rows_warns():
     )
     with pytest.warns(UserWarning, match="conformal"):
         model.fit(X, y)
-    np.testing.assert_array_equal(
-        model.predict_interval(X[:2], 0.5), [[-np.inf, np.inf]] * 2
-    )
+    with pytest.warns(UserWarning, match="held out 0 rows, and about 1 are"):
+        interval = model.predict_interval(X[:2], 0.5)
+    np.testing.assert_array_equal(interval, [[-np.inf, np.inf]] * 2)
 
 
 def test_calibrate_rejects_other_strings():
