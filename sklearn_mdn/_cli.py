@@ -8,6 +8,7 @@ is not needed.
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,7 @@ def _cmd_fit(args):
         raise CLIError(f"{args.model}: the folder {model_dir} does not exist")
 
     from sklearn.compose import TransformedTargetRegressor
+    from sklearn.exceptions import ConvergenceWarning
 
     from ._regressor import MDNRegressor
 
@@ -149,10 +151,19 @@ def _cmd_fit(args):
     )
     start = time.perf_counter()
     try:
-        estimator.fit(X, y)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            estimator.fit(X, y)
     except (ValueError, FloatingPointError) as exc:
         raise CLIError(f"fitting failed: {exc}") from None
     elapsed = time.perf_counter() - start
+    # The command's own line for a budget that ran out (with the option that
+    # raises it); other warnings as Python shows them.
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            _warn(str(w.message).replace("max_iter", "--max-iter"))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     fitted = estimator.regressor_ if args.log_target else estimator
     if args.verbose and not live:
         _print_history(fitted.net_.history)

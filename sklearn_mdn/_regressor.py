@@ -6,6 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import DistributionRegressorMixin
@@ -190,7 +191,11 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     max_iter : int or "auto", default="auto"
         Maximum number of epochs (passes over the training rows). Training
         normally stops earlier, by early stopping. ``"auto"`` allows at most
-        about 30,000 gradient steps, within 20 to 2000 epochs.
+        about 30,000 gradient steps, within 20 to 2000 epochs. Where
+        ``max_iter`` ends the training of a network before early stopping
+        does (its held-out likelihood still improving), ``fit`` warns
+        (:class:`~sklearn.exceptions.ConvergenceWarning`), as
+        ``MLPRegressor`` does.
 
     early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the rows and stop
@@ -690,9 +695,31 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.support_ = support
         self.n_components_ = n_components
         self.refit_ = refit
+        self._warn_if_not_converged(nets, budget)
         self._set_fitted_state(nets, refits, dataset, budget)
         self.n_steps_ = n_steps
         return self
+
+    def _warn_if_not_converged(self, nets, budget):
+        """A ``ConvergenceWarning`` where ``max_iter`` ended a network's
+        training before early stopping did: its held-out likelihood had
+        improved within the last ``stop_patience`` epochs."""
+        if not budget.use_valid:
+            return  # a fixed budget: without a hold-out nothing else ends it
+        stoppers = [dict(net.callbacks_)["early_stopping"] for net in nets]
+        running = sum(stopper.misses_ < stopper.patience for stopper in stoppers)
+        if running:
+            cap = f"max_iter={self.max_iter!r}"
+            if self.max_iter == "auto":
+                cap += f" ({budget.max_iter} epochs here)"
+            networks = f"{running} of {len(nets)} networks" if len(nets) > 1 else ""
+            warnings.warn(
+                f"Training {networks and networks + ' '}stopped at {cap} while "
+                "the held-out negative log-likelihood was still improving: a "
+                "larger max_iter may fit better.",
+                ConvergenceWarning,
+                stacklevel=find_stack_level(),
+            )
 
     def _selects_features(self, budget, n_rows, n_features) -> bool:
         if not self.select_features or n_features < 2:

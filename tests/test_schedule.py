@@ -2,12 +2,14 @@
 noise, the L1 penalty on the inputs."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from _helpers import sine_data, tiny_mdn
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mdn import MDNRegressor
 from sklearn_mdn._schedule import plan_budget
@@ -46,6 +48,23 @@ def test_adaptive_learning_rate_is_divided_by_five_on_plateaus():
     assert np.isclose(drops, 0.2).sum() >= 1
     # Training stopped on the held-out likelihood, not at max_iter.
     assert reg.n_iter_ < 300
+
+
+def test_max_iter_that_ends_training_first_warns():
+    # Early stopping ended the fit above (n_iter_ < 300): no warning. At
+    # max_iter=5 the held-out likelihood is still improving.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        tiny_mdn(hidden_layer_sizes=(16,), max_iter=300, learning_rate_init=1e-2).fit(
+            X, Y
+        )
+        # Without a hold-out, max_iter is the budget asked for.
+        tiny_mdn(max_iter=5, early_stopping=False).fit(X, Y)
+    with pytest.warns(ConvergenceWarning, match="^Training stopped at max_iter=5 "):
+        reg = tiny_mdn(max_iter=5, n_networks=1).fit(X, Y)
+    assert reg.n_iter_ == 5
+    with pytest.warns(ConvergenceWarning, match="^Training 2 of 2 networks stopped"):
+        tiny_mdn(max_iter=5, n_networks=2).fit(X, Y)
 
 
 def test_constant_learning_rate_stays():
