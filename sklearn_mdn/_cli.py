@@ -40,6 +40,7 @@ from ._cli_options import (  # noqa: F401
     _estimator_defaults,
     _float_format,
     _hidden_sizes,
+    _nonnegative_float,
     _nonnegative_int,
     _positive_int,
     _positive_int_or_auto,
@@ -354,7 +355,7 @@ def _build_parser():
     )
     fit.add_argument(
         "--alpha",
-        type=float,
+        type=_nonnegative_float,
         help="L2 penalty on the weights " + estimator_default("alpha"),
     )
     fit.add_argument(

@@ -3,6 +3,7 @@
 import argparse
 import ast
 import math
+import re
 from pathlib import Path
 
 
@@ -110,12 +111,34 @@ def _probability(text):
     return value
 
 
-def _float_format(text):
-    """A printf-style format that turns a float into a number, such as %.6g."""
+def _nonnegative_float(text):
     try:
-        float(text % 1.5)
-    except (TypeError, ValueError):
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value < math.inf:
         raise argparse.ArgumentTypeError(
-            f"expected a printf-style float format such as %.6g, got {text!r}"
-        ) from None
+            f"expected a non-negative number, got {text!r}"
+        )
+    return value
+
+
+# A printf conversion: flags, width, precision and its type letter.
+_CONVERSION = re.compile(r"%[-#0 +]*\d*(?:\.\d+)?([a-zA-Z%])")
+
+
+def _float_format(text):
+    """A printf-style format that turns a float into a number, such as %.6g:
+    one conversion of type e, f or g (``%d`` would truncate)."""
+    conversions = [c for c in _CONVERSION.findall(text) if c != "%"]
+    try:
+        ok = len(conversions) == 1 and conversions[0] in "eEfFgG"
+        ok = ok and math.isfinite(float(text % 1.5))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(
+            "expected a printf-style float format such as %.6g (one conversion "
+            f"of type e, f or g), got {text!r}"
+        )
     return text

@@ -472,6 +472,14 @@ def test_every_error_path_in_a_subprocess(workdir, model):
          "printf-style float format"),
         (["predict", "m", "d.csv", "--float-format", "6g"],
          "printf-style float format"),
+        # %d would truncate 1.9 to 1; two conversions cannot take one value.
+        (["predict", "m", "d.csv", "--float-format", "%d"], "of type e, f or g"),
+        (["predict", "m", "d.csv", "--float-format", "%.2f%.2f"],
+         "one conversion"),
+        (["fit", "d.csv", "--target", "y", "--model", "m", "--alpha", "-1"],
+         "non-negative number, got '-1'"),
+        (["fit", "d.csv", "--target", "y", "--model", "m", "--alpha", "nan"],
+         "non-negative number"),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2(argv, words, capsys):
