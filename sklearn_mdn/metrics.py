@@ -370,7 +370,8 @@ def interval_coverage(
         Observed targets.
     interval : array-like of shape (n_samples, 2) or (n_samples, n_targets, 2)
         Lower and upper bounds, as returned by ``predict_interval``: shape
-        ``(*y_true.shape, 2)``.
+        ``(*y_true.shape, 2)`` (for one target, ``y_true`` of shape
+        ``(n_samples,)`` or ``(n_samples, 1)`` goes with either shape).
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weights of the rows.
     multioutput : {"raw_values", "uniform_average"} or array-like of shape \
@@ -393,7 +394,10 @@ def interval_coverage(
     """
     interval = _check_interval(interval)
     y = np.asarray(y_true, dtype=np.float64)
-    if y.shape != interval.shape[:-1]:
+    n = len(interval)
+    # One target: (n,) or (n, 1) against (n, 2) or (n, 1, 2), as in crps.
+    single = interval.size == 2 * n and y.shape in ((n,), (n, 1))
+    if y.shape != interval.shape[:-1] and not single:
         raise ValueError(
             f"y_true has shape {y.shape} but interval has shape {interval.shape}; "
             "interval must have shape (*y_true.shape, 2)."

@@ -302,6 +302,13 @@ def test_interval_coverage_and_width():
     assert interval_coverage(y[:, 0], interval[:, 0]) == pytest.approx(
         inside[:, 0].mean()
     )
+    # One target: y of shape (n,) or (n, 1) with intervals (n, 2) or (n, 1, 2).
+    expected = inside[:, 0].mean()
+    for y0 in (y[:, :1], y[:, 0]):
+        for iv in (interval[:, 0], interval[:, :1]):
+            assert interval_coverage(y0, iv) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="must have shape"):
+        interval_coverage(y, interval[:, 0])
     # Bounds count as inside.
     assert interval_coverage([1.0, 2.0], [[1.0, 2.0], [0.0, 2.0]]) == 1.0
     width = mean_interval_width(interval, sample_weight=sw, multioutput="raw_values")
