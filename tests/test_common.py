@@ -47,6 +47,16 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
+@parametrize_with_checks(
+    [MDNRegressor(max_iter=100, random_state=0)],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+def test_default_constructor_passes_the_checks(estimator, check):
+    """Every check with the default network (5x100, components, refit and
+    the rest "auto"), only the budget lowered (about 80 s in all)."""
+    check(estimator)
+
+
 @pytest.mark.parametrize("estimator", [_small_estimator(), _small_ensemble()])
 def test_param_validation(estimator):
     check_param_validation(type(estimator).__name__, estimator)
