@@ -69,8 +69,8 @@ def _cmd_demo(args):
     )
 
     grid = np.array([[-0.9], [0.0], [0.5], [0.9]])
-    modes = reg.predict_modes(grid)
-    mean = reg.predict(grid)
+    dist = reg.predict_dist(grid)
+    modes, mean = dist.modes(), dist.mean()
     print(
         "Predicted branches (location: probability) per x, the modes of the\n"
         "predicted distribution (predict_modes; branches under 5% left out),\n"
