@@ -176,13 +176,12 @@ def main(argv=None):
         # patience of its schedule (in epochs), so that the longer fit is not
         # stopped where the default one was.
         from sklearn_mdn import MDNRegressor
-        from sklearn_mdn._schedule import plan_budget
+        from sklearn_mdn._plan import make_plan
 
-        n_train_guess = args.rows
-        budget = plan_budget(MDNRegressor(), n_train_guess)
+        plan = make_plan(MDNRegressor(), args.rows)
         params = {
             "max_iter": args.factor * runs[0]["n_iter_"],
-            "n_iter_no_change": args.factor * budget.stop_patience,
+            "n_iter_no_change": args.factor * plan.n_iter_no_change,
         }
         runs.append(run_fit(args.rows, params))
         print(json.dumps(runs[1]))

@@ -5,8 +5,8 @@ several components spends its freedom on the noise of the training rows,
 and the estimate pays for it in variance (benchmarks/README.md, the
 ``multi3`` truth: three targets whose covariance varies with the inputs).
 With ``n_components="auto"`` the first network is trained with
-``AUTO_COMPONENTS`` components, and after it (and feature selection) has
-trained, the held-out rows decide:
+``AUTO_COMPONENTS`` components (:mod:`sklearn_mdn._plan`), and after it (and
+feature selection) has trained, the held-out rows decide:
 
 1. Each held-out row's NLL under the network's mixture is compared with its
    NLL under the single Gaussian of the same mean and covariance (moment
@@ -21,16 +21,20 @@ trained, the held-out rows decide:
 
 Where the mixture is kept at step 1, the choice costs two predictions of
 the held-out rows and nothing is retrained. With fewer than
-``MIN_HELD_OUT`` held-out rows the mixture is kept.
+``MIN_HELD_OUT`` held-out rows the fit plan does not make the choice.
 """
 
 import torch
 
 from ._module import MixtureParams
-from ._selection import better, held_out_losses, held_out_threads, t_statistic
+from ._selection import (
+    EVIDENCE_Z,
+    better,
+    held_out_losses,
+    held_out_threads,
+    t_statistic,
+)
 
-# Components of the first network of n_components="auto".
-AUTO_COMPONENTS = 5
 # Standard errors by which the moment-matched Gaussian must beat the mixture
 # on the held-out rows before a one-component network is trained.
 _SCREEN_Z = 1.0
@@ -88,43 +92,52 @@ def choose_components(net, dataset, retrain, n_threads, verbose=0):
     n_threads : int or "auto"
         The estimator's thread policy, for the held-out predictions.
     verbose : int, default=0
-        Print the choice.
+        Print a line when a one-component network is trained.
 
     Returns
     -------
     net : MixtureNet
     n_components : int
+    rule : str
+        Why, in words.
     """
     n_components = net.module_.n_components
     _, valid = net.train_split(dataset)
     net.module_.eval()
+    mixture_kept = (
+        f"the {len(valid)} held-out rows do not favour one Gaussian (the "
+        f"mixture's mean and covariance) by {_SCREEN_Z:g} standard error"
+    )
     with held_out_threads(net, valid, n_threads), torch.inference_mode():
         mixture = held_out_losses(net, valid.X, valid)
         try:
             gaussian = held_out_losses(net, valid.X, valid, transform=moment_matched)
         except torch.linalg.LinAlgError:  # a covariance singular in float64
-            return net, n_components
+            return net, n_components, "the mixture's covariance is singular"
     difference = gaussian - mixture
     if not torch.isfinite(difference).all() or t_statistic(difference) >= -_SCREEN_Z:
-        return net, n_components
+        return net, n_components, mixture_kept
     if verbose:
         print(
             f"Components: the held-out rows fit one Gaussian better than "
-            f"{n_components} components; training a network with one",
+            f"{n_components} components; trying a network with one",
             flush=True,
         )
     try:
         single = retrain(1)
     except FloatingPointError:  # diverged: the mixture stays
-        if verbose:
-            print(
-                f"Components: it diverged; kept {n_components} components",
-                flush=True,
-            )
-        return net, n_components
+        return net, n_components, "a network with one component diverged"
     with held_out_threads(net, valid, n_threads):
         improved = better(single, net, valid)
-    if verbose:
-        kept = "one component" if improved else f"{n_components} components"
-        print(f"Components: kept {kept}", flush=True)
-    return (single, 1) if improved else (net, n_components)
+    if improved:
+        rule = (
+            f"a network with one component beat the mixture of {n_components} "
+            f"on the {len(valid)} held-out rows by {EVIDENCE_Z:g} standard errors"
+        )
+        return single, 1, rule
+    rule = (
+        "one Gaussian looked better, but a network with one component did "
+        f"not beat the mixture on the {len(valid)} held-out rows by "
+        f"{EVIDENCE_Z:g} standard errors"
+    )
+    return net, n_components, rule

@@ -88,6 +88,10 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
     estimators_ : list of MDNRegressor
         The fitted members.
 
+    fit_plans_ : list of FitPlan
+        Each member's ``fit_plan_``: what its fit did and why (None for a
+        member that has none).
+
     n_features_in_ : int
         Number of features seen during fit.
 
@@ -197,6 +201,7 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_member)(member, X, y, sample_weight) for member in members
         )
+        self.fit_plans_ = [getattr(m, "fit_plan_", None) for m in self.estimators_]
         return self
 
     def _check_member_params(self, base) -> list:

@@ -42,6 +42,31 @@ def _init_linear(layer: nn.Linear, generator: torch.Generator) -> None:
     nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
+def _head_layout(n_targets: int, covariance_type: str) -> tuple[bool, int, int]:
+    """Whether a component's covariance is full, and its numbers of scales
+    and off-diagonal entries. A single target makes "full" and "diag" the
+    same thing: the cheaper diagonal path is taken."""
+    full = covariance_type == "full" and n_targets > 1
+    n_scale = 1 if covariance_type == "spherical" else n_targets
+    n_offdiag = n_targets * (n_targets - 1) // 2 if full else 0
+    return full, n_scale, n_offdiag
+
+
+def row_work(
+    n_features: int,
+    n_targets: int,
+    n_components: int,
+    hidden_layer_sizes: tuple[int, ...],
+    covariance_type: str,
+) -> int:
+    """Multiply-adds of one row's forward pass through the module of these
+    parameters (:func:`~sklearn_mdn._threads.forward_work` of it)."""
+    _, n_scale, n_offdiag = _head_layout(n_targets, covariance_type)
+    widths = [n_features, *hidden_layer_sizes]
+    head = n_components * (1 + n_targets + n_scale + n_offdiag)
+    return sum(a * b for a, b in zip(widths, widths[1:])) + widths[-1] * head
+
+
 class MixtureParams(NamedTuple):
     """The Gaussian mixture of each row, as the module outputs it.
 
@@ -112,14 +137,7 @@ class MixtureDensityModule(nn.Module):
         self.n_targets = d = n_targets
         self.n_components = K = n_components
         self.min_scale = min_scale
-        # A single target makes "full" and "diag" the same thing; take the
-        # cheaper diagonal path.
-        self.full = covariance_type == "full" and d > 1
-        if covariance_type == "spherical":
-            self.n_scale = 1
-        else:
-            self.n_scale = d
-        self.n_offdiag = d * (d - 1) // 2 if self.full else 0
+        self.full, self.n_scale, self.n_offdiag = _head_layout(d, covariance_type)
 
         layers: list[nn.Module] = []
         width = n_features

@@ -13,9 +13,10 @@ from ._base import DistributionRegressorMixin
 from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._checks import _random_state
 from ._compat import Interval, StrOptions, _fit_context
-from ._components import AUTO_COMPONENTS, choose_components
-from ._module import ACTIVATIONS, StackedMixture, to_distribution
+from ._components import choose_components
+from ._module import ACTIVATIONS, StackedMixture, row_work, to_distribution
 from ._persistence import add_version, pop_version
+from ._plan import AUTO_COMPONENTS, FitPlan, make_plan
 from ._prediction import all_finite, forward, iter_mixtures
 from ._preprocessing import (
     _weighted_moments,
@@ -24,37 +25,13 @@ from ._preprocessing import (
     validate_fit_data,
     warn_out_of_domain,
 )
-from ._schedule import n_holdout, plan_budget, stopped_schedule
-from ._selection import MIN_HELD_OUT, eliminate_features
-from ._training import (
-    CHUNK_ROWS,
-    Seeds,
-    TensorDataset,
-    build_net,
-    check_device,
-    train,
-)
+from ._schedule import stopped_schedule
+from ._selection import eliminate_features
+from ._training import CHUNK_ROWS, NetworkTrainer, Seeds, TensorDataset, check_device
 from ._warnings import find_stack_level
 
 # Rows predicted at once (tests patch it here).
 _CHUNK_ROWS = CHUNK_ROWS
-
-# select_features="auto": backward elimination up to this many rows
-# (each round retrains a network; on 1,000,000 rows the defaults come within
-# 0.001 nats of the truth with 4 noise features of 10,
-# benchmarks/results/large.md).
-_MAX_SELECTION_ROWS = 100_000
-
-# refit="auto": a single network is refitted on all the rows up to this many
-# rows. Several networks already train, together, on every row; on a million
-# rows a fifth more rows changes the fit little and the refit would nearly
-# double its time (benchmarks/README.md, round 9).
-_MAX_REFIT_ROWS = 100_000
-
-# n_networks="auto": networks averaged below this many rows (at most
-# _MAX_NETWORKS), about _AUTO_NETWORK_ROWS / n_rows of them.
-_AUTO_NETWORK_ROWS = 1000
-_MAX_NETWORKS = 5
 
 
 class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
@@ -399,6 +376,12 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         ``select_features``, by the one kept; not by a refit), both phases
         of ``input_l1`` included (also when the second is not kept).
 
+    fit_plan_ : FitPlan
+        What the fit did and why: every ``"auto"`` resolved from the data
+        (rows held out, batch size, epochs, networks, refit, calibration,
+        threads...), then the features and components the held-out rows
+        chose, and the size of the predicted mixture. Print it for a table.
+
     n_steps_ : int
         Number of gradient steps taken, by all networks together (the
         refits, and those that ``select_features`` and
@@ -627,91 +610,113 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         hidden = self._check_hidden_layer_sizes()
         X, y, y2, sample_weight = validate_fit_data(self, X, y, sample_weight)
-        n_networks = self._check_n_networks(len(y2))
-        rng = _random_state(self.random_state)
-        budget = plan_budget(self, len(y2))
+        plan = self._make_plan(X, y2, hidden)
         device = check_device(self.device)
         dataset = self._standardise(X, y, y2, sample_weight, device)
-        refit = self._refits(budget, len(y2), n_networks)
-        nets, refits, split, n_steps = [], [], None, 0
-        support = np.ones(X.shape[1], dtype=bool)
+        if self.verbose:
+            print(plan, flush=True)
+        train_network = NetworkTrainer(
+            self, plan, dataset, hidden=hidden, device=device
+        )
+        plan, nets, refits = self._train_networks(plan, train_network)
+        self.fit_plan_ = plan
+        self.support_ = np.array(plan.support)
+        self.n_components_ = plan.components
+        self.refit_ = plan.refit
+        self._warn_if_not_converged(nets, plan)
+        self._set_fitted_state(nets, refits, dataset, plan)
+        self.n_steps_ = train_network.n_steps
+        return self
+
+    def _make_plan(self, X, y2, hidden) -> FitPlan:
+        """Every "auto" of this fit, resolved from the data (:mod:`._plan`)."""
         n_components = (
             AUTO_COMPONENTS if self.n_components == "auto" else self.n_components
         )
-        for i in range(n_networks):
-            if self.verbose and n_networks > 1:
-                print(f"Network {i + 1} of {n_networks}", flush=True)
-            seeds = Seeds.draw(rng)
-            # One permutation, disjoint held-out blocks (cross-validation
-            # folds while they fit): each network stops on other rows.
-            split = seeds.split if split is None else split
-            seeds = seeds._replace(split=split)
+        work = row_work(
+            X.shape[1], y2.shape[1], n_components, hidden, self.covariance_type
+        )
+        return make_plan(self, *X.shape, y2.shape[1], row_work=work)
 
-            def fit_net(support, n_components, schedule=None, seeds=seeds, i=i):
-                nonlocal n_steps
-                net = build_net(
-                    self,
-                    X.shape[1],
-                    n_components,
-                    hidden,
-                    budget,
-                    device,
-                    seeds,
-                    i,
-                    n_networks,
-                    schedule,
-                )
-                train(net, dataset, self.n_threads, support)
-                n_steps += int(sum(net.history[:, "train_batch_count"]))
-                return net
-
-            net = fit_net(support, n_components)
-            if i == 0 and self._selects_features(budget, *X.shape):
-                net, support = eliminate_features(
-                    net,
-                    dataset,
-                    lambda support: fit_net(support, n_components),
-                    self.n_threads,
-                    seeds.split,
-                    self.verbose,
-                )
-            if i == 0 and self._chooses_components(budget, len(y2)):
-                net, n_components = choose_components(
-                    net,
-                    dataset,
-                    lambda n_components: fit_net(support, n_components),
-                    self.n_threads,
-                    self.verbose,
-                )
+    def _train_networks(self, plan, train_network):
+        """Train the plan's networks, the first one's held-out choices and
+        the refits; the plan with those choices, the networks and refits."""
+        support = np.ones(plan.n_features, dtype=bool)
+        n_components = plan.n_components
+        nets, refits = [], []
+        all_seeds = Seeds.draw_networks(
+            _random_state(self.random_state), plan.n_networks
+        )
+        for fold, seeds in enumerate(all_seeds):
+            if self.verbose and plan.n_networks > 1:
+                print(f"Network {fold + 1} of {plan.n_networks}", flush=True)
+            net = train_network(seeds, fold, support, n_components)
+            if fold == 0:
+                net, plan = self._held_out_choices(net, plan, train_network, seeds)
+                support, n_components = np.array(plan.support), plan.components
             nets.append(net)
-            if refit:
+            if plan.refit:
                 schedule = stopped_schedule(net)
                 if self.verbose:
                     print(
-                        f"Refit on all {len(y2)} rows for {len(schedule)} epochs",
+                        f"Refit on all {plan.n_samples} rows for {len(schedule)} "
+                        "epochs",
                         flush=True,
                     )
-                refits.append(fit_net(support, n_components, schedule))
-        self.support_ = support
-        self.n_components_ = n_components
-        self.refit_ = refit
-        self._warn_if_not_converged(nets, budget)
-        self._set_fitted_state(nets, refits, dataset, budget)
-        self.n_steps_ = n_steps
-        return self
+                refits.append(
+                    train_network(seeds, fold, support, n_components, schedule)
+                )
+        return plan, nets, refits
 
-    def _warn_if_not_converged(self, nets, budget):
+    def _held_out_choices(self, net, plan, train_network, seeds):
+        """The features and the components that the first network's held-out
+        rows choose, where the plan says so; the network kept and the plan
+        with the choices."""
+        dataset = train_network.dataset
+        features = components = None
+        support = np.ones(plan.n_features, dtype=bool)
+        if plan.select_features:
+            net, support, rule = eliminate_features(
+                net,
+                dataset,
+                lambda support: train_network(seeds, 0, support, plan.n_components),
+                self.n_threads,
+                seeds.split,
+                self.verbose,
+            )
+            features = (support, rule)
+        if plan.choose_components:
+            net, n_components, rule = choose_components(
+                net,
+                dataset,
+                lambda n_components: train_network(seeds, 0, support, n_components),
+                self.n_threads,
+                self.verbose,
+            )
+            components = (n_components, rule)
+        plan = plan.with_outcomes(features=features, components=components)
+        if self.verbose:
+            for decision in plan.decisions:
+                if decision.name in ("features kept", "components kept"):
+                    print(
+                        f"{decision.name.capitalize()}: {decision.value}: "
+                        f"{decision.rule}",
+                        flush=True,
+                    )
+        return net, plan
+
+    def _warn_if_not_converged(self, nets, plan):
         """A ``ConvergenceWarning`` where ``max_iter`` ended a network's
         training before early stopping did: its held-out likelihood had
-        improved within the last ``stop_patience`` epochs."""
-        if not budget.use_valid:
+        improved within the last ``n_iter_no_change`` epochs."""
+        if not plan.early_stopping:
             return  # a fixed budget: without a hold-out nothing else ends it
         stoppers = [dict(net.callbacks_)["early_stopping"] for net in nets]
         running = sum(stopper.misses_ < stopper.patience for stopper in stoppers)
         if running:
             cap = f"max_iter={self.max_iter!r}"
             if self.max_iter == "auto":
-                cap += f" ({budget.max_iter} epochs here)"
+                cap += f" ({plan.max_iter} epochs here)"
             networks = f"{running} of {len(nets)} networks" if len(nets) > 1 else ""
             warnings.warn(
                 f"Training {networks and networks + ' '}stopped at {cap} while "
@@ -720,69 +725,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=find_stack_level(),
             )
-
-    def _selects_features(self, budget, n_rows, n_features) -> bool:
-        if not self.select_features or n_features < 2:
-            return False
-        if self.input_l1 > 0:
-            reason = "input_l1 > 0 selects the features instead"
-        elif not self._holds_out_enough(budget, n_rows):
-            reason = (
-                f"it needs early_stopping=True and at least {MIN_HELD_OUT} "
-                "held-out rows"
-            )
-        else:
-            return self.select_features != "auto" or n_rows <= _MAX_SELECTION_ROWS
-        return self._not_applied("select_features", reason)
-
-    def _refits(self, budget, n_rows, n_networks) -> bool:
-        if not self.refit:
-            return False
-        if not budget.use_valid:
-            reason = "it needs early_stopping=True (and at least 20 rows)"
-        elif self.input_l1 > 0:
-            reason = "input_l1 > 0 trains in two phases"
-        elif self.calibrate == "conformal":
-            reason = 'calibrate="conformal" needs rows the network never trained on'
-        else:
-            return self.refit != "auto" or (
-                n_networks == 1 and n_rows <= _MAX_REFIT_ROWS
-            )
-        return self._not_applied("refit", reason)
-
-    def _not_applied(self, name, reason) -> bool:
-        """False, with a warning giving ``reason`` where the option ``name``
-        was set to True rather than left at "auto"."""
-        if getattr(self, name) != "auto":
-            warnings.warn(
-                f"{name}=True is not applied: {reason}.",
-                UserWarning,
-                stacklevel=find_stack_level(),
-            )
-        return False
-
-    def _chooses_components(self, budget, n_rows) -> bool:
-        return self.n_components == "auto" and self._holds_out_enough(budget, n_rows)
-
-    def _holds_out_enough(self, budget, n_rows) -> bool:
-        """Whether the fit holds out the ``MIN_HELD_OUT`` rows on which the
-        held-out choices (features, components) rest."""
-        return (
-            budget.use_valid
-            and n_holdout(n_rows, self.validation_fraction) >= MIN_HELD_OUT
-        )
-
-    def _check_n_networks(self, n_rows) -> int:
-        if self.n_networks != "auto":
-            if self.n_networks > 1 and self.calibrate == "conformal":
-                raise ValueError(
-                    'calibrate="conformal" needs a single network: set '
-                    f'n_networks=1 (or "auto"), got n_networks={self.n_networks}.'
-                )
-            return self.n_networks
-        if self.calibrate == "conformal":
-            return 1
-        return min(_MAX_NETWORKS, max(1, _AUTO_NETWORK_ROWS // n_rows))
 
     def _check_hidden_layer_sizes(self) -> tuple:
         hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))
@@ -816,7 +758,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             ).to(device),
         )
 
-    def _set_fitted_state(self, nets, refits, dataset, budget):
+    def _set_fitted_state(self, nets, refits, dataset, plan):
         """The fitted attributes of the trained ``nets``, calibration included.
 
         Several nets, or a net and its refit on all the rows (``refits``), are
@@ -829,7 +771,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.loss_curve_ = [v + log_scale for v in history[:, "train_loss"]]
         self.validation_loss_curve_ = (
             [v + log_scale for v in history[:, "valid_loss"]]
-            if budget.use_valid
+            if plan.early_stopping
             else None
         )
         self.n_iter_ = len(history)
@@ -837,19 +779,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.spread_factor_ = 1.0
         self.conformal_ = None
         if self.calibrate == "conformal":
+            # Without held-out rows, no scores: every interval is the line.
             self.conformal_ = ConformalCalibration(np.empty((0, 1)), np.empty(0))
-            if not budget.use_valid:
-                warnings.warn(
-                    'calibrate="conformal" needs the rows held out by '
-                    "early_stopping=True (and at least 20 rows): without them "
-                    "every interval and region is the whole line.",
-                    UserWarning,
-                    stacklevel=find_stack_level(),
-                )
-        # No spread factor for several networks: the networks' disagreement
-        # widens the average's spread, and networks calibrated on their own
-        # held-out rows made it over-dispersed (benchmarks/README.md, round 5).
-        if len(nets) == 1 and budget.use_valid and self.calibrate:
+        if plan.calibrate != "off":
             self._calibrate(net, dataset)
         modules = [n.module_ for n in nets + refits]
         if len(modules) > 1:

@@ -11,14 +11,14 @@ fewer and fewer features:
    rows (ten times, fewer on many rows), and the rise of each row's
    held-out negative log-likelihood is recorded (permutation importance,
    Breiman 2001). A
-   feature is *weak* when the mean rise is less than ``_Z`` standard errors
+   feature is *weak* when the mean rise is less than ``EVIDENCE_Z`` standard errors
    above zero: the held-out rows give no evidence that the network uses it.
 2. The weaker half of the weak features (at most half of the features
    read) are dropped, and a network is trained again from the same seeds
    without them (its first-layer weights of the dropped features are held
    at zero, :meth:`MixtureNet.mask_inputs`). It becomes the current one.
 3. It is the best so far if its held-out NLL is lower than the best one's
-   by more than ``_Z`` standard errors of the rows' paired differences.
+   by more than ``EVIDENCE_Z`` standard errors of the rows' paired differences.
    The path ends where no feature is weak, or after ``_PATIENCE + 1``
    networks in a row that were not the best; the best network is kept.
 
@@ -30,8 +30,9 @@ choosing a network that is better on them by chance. Every network on
 the path holds out the same rows. Where no feature is weak nothing is
 retrained, and the fit costs a few predictions of the held-out rows more.
 A feature that is constant among the held-out rows shows no effect there
-and counts as weak. With fewer than ``MIN_HELD_OUT`` held-out rows the
-standard errors mean little, and no feature is dropped.
+and counts as weak. With fewer than ``MIN_HELD_OUT`` held-out rows
+(:mod:`sklearn_mdn._plan`) the standard errors mean little, and the fit plan
+does not select features.
 """
 
 import math
@@ -45,15 +46,13 @@ from ._training import CHUNK_ROWS
 # Standard errors of evidence: a feature is weak when shuffling it raises
 # the held-out NLL by less; a network is better when its held-out NLL is
 # lower by more.
-_Z = 2.0
+EVIDENCE_Z = 2.0
 # Shuffles of each feature, whose rises of each row's NLL are averaged:
 # enough for about _SHUFFLE_ROWS rows, at most _MAX_SHUFFLES.
 _SHUFFLE_ROWS = 20_000
 _MAX_SHUFFLES = 10
 # Networks on the path that may fail to be the best before it ends.
 _PATIENCE = 1
-# Fewest held-out rows on which the standard errors are trusted.
-MIN_HELD_OUT = 30
 
 
 def held_out_losses(net, X, valid, transform=None) -> torch.Tensor:
@@ -123,27 +122,27 @@ def t_statistic(d: torch.Tensor) -> float:
 
 def better(candidate, best, valid) -> bool:
     """Whether ``candidate``'s held-out NLL is below ``best``'s by more than
-    ``_Z`` standard errors of the rows' paired differences."""
+    ``EVIDENCE_Z`` standard errors of the rows' paired differences."""
     for net in (candidate, best):
         net.module_.eval()
     with torch.inference_mode():
         d = held_out_losses(candidate, valid.X, valid) - held_out_losses(
             best, valid.X, valid
         )
-    return t_statistic(d) < -_Z
+    return t_statistic(d) < -EVIDENCE_Z
 
 
 def weakest(t, support) -> np.ndarray:
     """The features to drop next: the weaker half of the weak ones, at most
     half of those in ``support`` (empty when none is weak)."""
-    weak = np.flatnonzero(support & (t < _Z))
+    weak = np.flatnonzero(support & (t < EVIDENCE_Z))
     n_drop = min(math.ceil(len(weak) / 2), int(support.sum()) // 2)
     return weak[np.argsort(t[weak], kind="stable")[:n_drop]]
 
 
 def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
     """Backward elimination from the trained ``net`` (see the module's
-    docstring); the network kept and its support.
+    docstring); the network kept, its support and why.
 
     Parameters
     ----------
@@ -159,17 +158,21 @@ def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
     seed : int
         Seeds the shuffles.
     verbose : int, default=0
-        Print a line per network trained on fewer features, and the result.
+        Print a line per network trained on fewer features.
 
     Returns
     -------
     net : MixtureNet
     support : ndarray of bool of shape (n_features,)
+    rule : str
+        Why these features were kept, in words.
     """
-    support = np.ones(dataset.X.shape[1], dtype=bool)
+    n_features = dataset.X.shape[1]
+    support = np.ones(n_features, dtype=bool)
     _, valid = net.train_split(dataset)  # the rows every network holds out
-    best, best_support, misses = net, support, 0
-    for round_ in range(dataset.X.shape[1]):
+    best, best_support, misses, tried = net, support, 0, []
+    rule = None
+    for round_ in range(n_features):
         with held_out_threads(net, valid, n_threads):
             t = importance_t(net, valid, support, seed + round_)
         drop = weakest(t, support)
@@ -177,15 +180,18 @@ def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
             break
         support = support.copy()
         support[drop] = False
+        tried.append(int(support.sum()))
         if verbose:
+            weak = f"{len(drop)} weak feature{'s' if len(drop) > 1 else ''}"
             print(
-                f"Feature selection: {len(drop)} weak features dropped, "
-                f"training on {support.sum()} of {len(support)}",
+                f"Feature selection: {weak}; trying a network on "
+                f"{support.sum()} of {n_features} features",
                 flush=True,
             )
         try:
             net = retrain(support)
         except FloatingPointError:  # diverged: the path ends at the best so far
+            rule = f"the best before the network on {tried[-1]}, which diverged"
             break
         with held_out_threads(net, valid, n_threads):
             improved = better(net, best, valid)
@@ -195,10 +201,26 @@ def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
             misses += 1
             if misses > _PATIENCE:
                 break
-    if verbose:
-        print(
-            f"Feature selection: kept {best_support.sum()} of {len(best_support)} "
-            "features",
-            flush=True,
+    if rule is None:
+        rule = _kept_rule(tried, best_support, len(valid))
+    return best, best_support, rule
+
+
+def _kept_rule(tried, support, n_valid) -> str:
+    """Why the features ``support`` were kept, after networks on ``tried``
+    features were trained, in words."""
+    if not tried:
+        return (
+            f"none is weak: shuffling each raised the NLL of the {n_valid} "
+            f"held-out rows by {EVIDENCE_Z:g} standard errors or more"
         )
-    return best, best_support
+    on = ", ".join(map(str, tried))
+    if support.all():
+        return (
+            f"no network on fewer ({on}) was better on the {n_valid} held-out "
+            f"rows by {EVIDENCE_Z:g} standard errors"
+        )
+    return (
+        f"the best of the networks on {len(support)}, {on} features on the "
+        f"{n_valid} held-out rows (better only by {EVIDENCE_Z:g} standard errors)"
+    )

@@ -23,11 +23,10 @@ from contextlib import contextmanager
 
 import torch
 
-# Multiply-adds of one forward pass (per step, or per predicted chunk) that
-# keep one more thread busy enough to pay off on an idle core. At 1e7, the
-# default 5x100 network trains on one thread up to about 230 rows per step;
-# measured with benchmarks/bench_speed.py (threads section).
-WORK_PER_THREAD = 1e7
+# The threads a step's work keeps busy: a rule of the fit plan (at
+# WORK_PER_THREAD = 1e7 multiply-adds a thread, the default 5x100 network
+# trains on one thread up to about 230 rows per step).
+from ._plan import threads_by_work
 
 _lock = threading.Lock()
 _active = 0
@@ -81,7 +80,7 @@ def _read_others_running() -> float:
 
 def auto_threads(work: float) -> int:
     """Threads for a forward pass of ``work`` multiply-adds (see module doc)."""
-    by_work = int(work // WORK_PER_THREAD)
+    by_work = threads_by_work(work)
     if by_work <= 1:
         return 1
     free = int(available_cpus() - _others_running())

@@ -29,13 +29,8 @@ from skorch.utils import TeeGenerator
 from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
 from ._loss import MixtureNLLLoss
 from ._module import MixtureDensityModule
-from ._schedule import (
-    ReplaySchedule,
-    n_holdout,
-    relaxed_lr,
-    schedule_callbacks,
-    set_learning_rate,
-)
+from ._plan import n_holdout
+from ._schedule import ReplaySchedule, schedule_callbacks, set_learning_rate
 from ._threads import forward_work, resolve_threads, torch_threads
 
 # Rows the network sees at once outside training steps (validation and
@@ -53,6 +48,15 @@ class Seeds(NamedTuple):
     @classmethod
     def draw(cls, rng):
         return cls(*(int(s) for s in rng.randint(np.iinfo(np.int32).max, size=3)))
+
+    @classmethod
+    def draw_networks(cls, rng, n_networks) -> list:
+        """Seeds of ``n_networks`` networks, drawn in turn from ``rng``,
+        sharing the first one's split: one permutation whose disjoint blocks
+        the networks hold out (:class:`HoldOut`), each stopping on other
+        rows."""
+        seeds = [cls.draw(rng) for _ in range(n_networks)]
+        return [s._replace(split=seeds[0].split) for s in seeds]
 
 
 def check_device(device) -> torch.device:
@@ -507,35 +511,27 @@ class MixtureNet(NeuralNet):
 
 
 # ----------------------------------------------------------------------
-# A fit: budget, net, training run
+# A fit: net, training run
 # ----------------------------------------------------------------------
 def build_net(
-    estimator,
-    n_features,
-    n_components,
-    hidden,
-    budget,
-    device,
-    seeds,
-    fold,
-    n_folds,
-    schedule=None,
+    estimator, plan, *, seeds, n_components, hidden, device, fold=0, schedule=None
 ):
-    """The skorch net for ``estimator``'s parameters, with ``n_components``
-    components, not yet initialised; it holds out block ``fold`` of
-    ``n_folds`` of the permutation that ``seeds.split`` draws
-    (:class:`HoldOut`).
+    """The skorch net of network ``fold`` of a fit that follows ``plan`` (a
+    :class:`~sklearn_mdn._plan.FitPlan`), not yet initialised.
 
-    With ``schedule`` (a learning rate per epoch, :func:`stopped_schedule`)
-    it holds out nothing and trains for those epochs at those rates: the
-    refit on all the rows.
+    It has ``n_components`` components and ``hidden`` layers, takes the
+    parameters that ``plan`` does not resolve from ``estimator``, and holds
+    out block ``fold`` of the ``plan.n_networks`` blocks of the permutation
+    that ``seeds.split`` draws (:class:`HoldOut`). With ``schedule`` (a
+    learning rate per epoch, :func:`stopped_schedule`) it holds out nothing
+    and trains for those epochs at those rates: the refit on all the rows.
     """
-    if schedule is not None:
-        budget = budget._replace(use_valid=False, max_iter=len(schedule))
+    refit = schedule is not None
+    holds_out = plan.early_stopping and not refit
     return MixtureNet(
         MixtureDensityModule,
-        module__n_features=n_features,
-        module__n_targets=estimator.n_outputs_,
+        module__n_features=plan.n_features,
+        module__n_targets=plan.n_outputs,
         module__n_components=n_components,
         module__hidden_layer_sizes=hidden,
         module__activation=estimator.activation,
@@ -546,26 +542,71 @@ def build_net(
         optimizer=torch.optim.Adam,
         # MLPRegressor's scale: alpha / (2 b) ||W||^2 added to the mean loss
         # of a batch of b rows.
-        optimizer__weight_decay=estimator.alpha / budget.batch_size,
+        optimizer__weight_decay=estimator.alpha / plan.batch_size,
         optimizer__param_groups=[("*bias", {"weight_decay": 0.0})],
         optimizer__fused=fused_adam_available(device),
         lr=estimator.learning_rate_init,
-        max_epochs=budget.max_iter,
-        batch_size=budget.batch_size,
+        max_epochs=len(schedule) if refit else plan.max_iter,
+        batch_size=plan.batch_size,
         iterator_train__seed=seeds.shuffle,
-        noise=budget.noise,
+        noise=plan.noise,
         input_l1=estimator.input_l1,
-        relaxed_lr=relaxed_lr(estimator),
+        relaxed_lr=plan.relaxed_lr,
         iterator_valid__batch_size=CHUNK_ROWS,
-        train_split=HoldOut(estimator.validation_fraction, seeds.split, fold, n_folds)
-        if budget.use_valid
+        train_split=HoldOut(
+            estimator.validation_fraction, seeds.split, fold, plan.n_networks
+        )
+        if holds_out
         else None,
-        callbacks=schedule_callbacks(estimator, budget)
-        if schedule is None
-        else [("lr_schedule", ReplaySchedule(schedule))],
+        callbacks=[("lr_schedule", ReplaySchedule(schedule))]
+        if refit
+        else schedule_callbacks(plan, estimator.tol),
         device=device,
         verbose=estimator.verbose,
     )
+
+
+class NetworkTrainer:
+    """Builds and trains the networks of one fit; counts their steps.
+
+    Parameters
+    ----------
+    estimator : MDNRegressor
+        Its parameters.
+    plan : FitPlan
+        The fit's plan.
+    dataset : TensorDataset
+        The training data, standardised.
+    hidden : tuple of int
+        The hidden layers' widths.
+    device : torch.device
+    """
+
+    def __init__(self, estimator, plan, dataset, *, hidden, device):
+        self.estimator = estimator
+        self.plan = plan
+        self.dataset = dataset
+        self.hidden = hidden
+        self.device = device
+        self.n_steps = 0
+
+    def __call__(self, seeds, fold, support, n_components, schedule=None):
+        """A network trained from ``seeds`` on block ``fold``'s training rows
+        (all the rows with ``schedule``), reading the features ``support``
+        marks, with ``n_components`` components."""
+        net = build_net(
+            self.estimator,
+            self.plan,
+            seeds=seeds,
+            n_components=n_components,
+            hidden=self.hidden,
+            device=self.device,
+            fold=fold,
+            schedule=schedule,
+        )
+        train(net, self.dataset, self.estimator.n_threads, support)
+        self.n_steps += int(sum(net.history[:, "train_batch_count"]))
+        return net
 
 
 def train(net, dataset, n_threads, support=None):

@@ -10,9 +10,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import multivariate_normal, norm
 
 import sklearn_mdn._components as components_module
-from sklearn_mdn._components import AUTO_COMPONENTS, choose_components, moment_matched
+from sklearn_mdn._components import choose_components, moment_matched
 from sklearn_mdn._loss import mixture_log_prob
 from sklearn_mdn._module import MixtureParams
+from sklearn_mdn._plan import AUTO_COMPONENTS
 from sklearn_mdn._preprocessing import to_tensor
 from sklearn_mdn._selection import held_out_losses
 from sklearn_mdn._training import TensorDataset
@@ -195,9 +196,10 @@ def test_a_diverging_retrain_keeps_the_mixture(monkeypatch):
         calls.append(n_components)
         raise FloatingPointError("Training diverged: test")
 
-    net, n_components = choose_components(reg.net_, dataset, diverge, 1)
+    net, n_components, rule = choose_components(reg.net_, dataset, diverge, 1)
     assert calls == [1]
     assert net is reg.net_ and n_components == AUTO_COMPONENTS
+    assert rule == "a network with one component diverged"
 
 
 def _dataset(reg, X, y):
@@ -238,9 +240,8 @@ def test_verbose_reports_the_choice(monkeypatch, capsys):
     monkeypatch.setattr(components_module, "_SCREEN_Z", -np.inf)
     reg = _fit(*_gaussian_data(), verbose=1)
     out = capsys.readouterr().out
-    assert "fit one Gaussian better" in out
-    kept = "one component" if reg.n_components_ == 1 else "5 components"
-    assert f"Components: kept {kept}" in out
+    assert "fit one Gaussian better than 5 components; trying a network" in out
+    assert f"Components kept: {reg.n_components_}: " in out
 
 
 @pytest.mark.slow
@@ -281,5 +282,5 @@ def test_a_screen_that_cannot_be_computed_keeps_the_mixture(monkeypatch):
     monkeypatch.setattr(components_module, "_SCREEN_Z", -np.inf)
     for transform in (singular, not_a_number):
         monkeypatch.setattr(components_module, "moment_matched", transform)
-        net, n_components = choose_components(reg.net_, dataset, retrain, 1)
+        net, n_components, _ = choose_components(reg.net_, dataset, retrain, 1)
         assert net is reg.net_ and n_components == AUTO_COMPONENTS

@@ -38,17 +38,17 @@ def test_first_network_is_the_single_fit():
 
 
 def test_networks_hold_out_disjoint_blocks_of_one_permutation(monkeypatch):
-    import sklearn_mdn._regressor as regressor_module
+    import sklearn_mdn._training as training_module
 
     splits = []
-    build = regressor_module.build_net
+    build = training_module.build_net
 
     def record(*args, **kwargs):
         net = build(*args, **kwargs)
         splits.append(net.train_split)
         return net
 
-    monkeypatch.setattr(regressor_module, "build_net", record)
+    monkeypatch.setattr(training_module, "build_net", record)
     X, y = linear_data(150)
     tiny_mdn(n_networks=4, select_features=False, refit=False).fit(X, y)
     assert [(s.fold, s.n_folds) for s in splits] == [(0, 4), (1, 4), (2, 4), (3, 4)]

@@ -111,12 +111,12 @@ def test_replay_schedule_sets_each_epochs_rate():
 
 
 def test_auto_refits_one_network_up_to_a_hundred_thousand_rows(monkeypatch):
-    import sklearn_mdn._regressor as regressor_module
+    import sklearn_mdn._plan as plan_module
 
     X, y = sine_data(200)
     assert not _fit(X, y, n_networks=2).refit_
     assert _fit(X, y).refit_
-    monkeypatch.setattr(regressor_module, "_MAX_REFIT_ROWS", 199)
+    monkeypatch.setattr(plan_module, "MAX_REFIT_ROWS", 199)
     assert not _fit(X, y).refit_
     assert _fit(X, y, refit=True).refit_
 

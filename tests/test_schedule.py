@@ -12,28 +12,28 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mdn import MDNRegressor
-from sklearn_mdn._schedule import plan_budget
+from sklearn_mdn._plan import make_plan
 
 X, Y = sine_data(400)
 
 
 @pytest.mark.parametrize("n", [100, 4_000, 1_000_000])
 def test_auto_budget_counts_patience_in_steps(n):
-    budget = plan_budget(MDNRegressor(noise="auto"), n)
+    budget = make_plan(MDNRegressor(noise="auto"), n)
     n_train = n - round(0.2 * n)
     steps_per_epoch = math.ceil(n_train / budget.batch_size)
     assert budget.lr_patience == max(5, math.ceil(500 / steps_per_epoch))
-    assert budget.stop_patience == 3 * budget.lr_patience
+    assert budget.n_iter_no_change == 3 * budget.lr_patience
     # At most about 30,000 steps, within 20 to 2000 epochs.
     assert 20 <= budget.max_iter <= 2000
     assert budget.max_iter * steps_per_epoch <= 30_000 + steps_per_epoch
     assert budget.noise == pytest.approx(min(0.2, 1 / math.sqrt(n_train)))
-    assert plan_budget(MDNRegressor(), n).noise == 0.0
+    assert make_plan(MDNRegressor(), n).noise == 0.0
 
 
 def test_explicit_patience_and_noise_are_used():
-    budget = plan_budget(MDNRegressor(n_iter_no_change=30, noise=0.05), 1000)
-    assert (budget.lr_patience, budget.stop_patience) == (10, 30)
+    budget = make_plan(MDNRegressor(n_iter_no_change=30, noise=0.05), 1000)
+    assert (budget.lr_patience, budget.n_iter_no_change) == (10, 30)
     assert budget.noise == 0.05
 
 
@@ -123,7 +123,7 @@ def test_noise_follows_the_learning_rate_down(monkeypatch):
     ],
 )
 def test_auto_batch_size(n_train, batch_size):
-    budget = plan_budget(MDNRegressor(early_stopping=False), n_train)
+    budget = make_plan(MDNRegressor(early_stopping=False), n_train)
     assert budget.batch_size == batch_size
 
 

@@ -152,25 +152,25 @@ def test_missing_targets_and_conformal_with_selection():
 
 
 def test_a_diverging_retrain_keeps_the_best_so_far(monkeypatch):
-    import sklearn_mdn._regressor as regressor_module
+    import sklearn_mdn._training as training_module
 
-    train = regressor_module.train
+    train = training_module.train
 
     def diverge_when_masked(net, dataset, n_threads, support=None):
         if support is not None and not support.all():
             raise FloatingPointError("Training diverged: test")
         return train(net, dataset, n_threads, support)
 
-    monkeypatch.setattr(regressor_module, "train", diverge_when_masked)
+    monkeypatch.setattr(training_module, "train", diverge_when_masked)
     reg = _fit(*_noise_data())
     assert reg.support_.all()
 
 
 def test_auto_stops_selecting_on_many_rows(monkeypatch):
-    import sklearn_mdn._regressor as regressor_module
+    import sklearn_mdn._plan as plan_module
 
     X, y = _noise_data()
-    monkeypatch.setattr(regressor_module, "_MAX_SELECTION_ROWS", len(X) - 1)
+    monkeypatch.setattr(plan_module, "MAX_SELECTION_ROWS", len(X) - 1)
     assert _fit(X, y).support_.all()  # "auto"
     assert not _fit(X, y, select_features=True).support_.all()
 
@@ -179,8 +179,12 @@ def test_verbose_reports_the_selection(capsys):
     X, y = _noise_data()
     reg = _fit(X, y, verbose=1)
     out = capsys.readouterr().out
-    assert "weak features dropped" in out
-    assert f"kept {reg.support_.sum()} of {X.shape[1]} features" in out
+    assert out.count("Fit plan:") == 1  # the plan, printed once
+    assert "weak features; trying a network on" in out
+    # The outcome, printed as the fitted plan records it.
+    (kept,) = [d for d in reg.fit_plan_.decisions if d.name == "features kept"]
+    assert kept.value == f"{reg.support_.sum()} of {X.shape[1]}"
+    assert f"Features kept: {kept.value}: {kept.rule}" in out
 
 
 def test_numpy_booleans_act_as_booleans():

@@ -9,6 +9,7 @@ from _helpers import sine_data, tiny_mdn
 from numpy.testing import assert_array_equal
 
 from sklearn_mdn import _threads
+from sklearn_mdn._plan import WORK_PER_THREAD
 from sklearn_mdn._training import MixtureNet
 
 X, Y = sine_data(200)
@@ -61,21 +62,21 @@ def test_restored_when_fit_raises():
 
 def test_auto_uses_one_thread_for_small_steps(monkeypatch):
     monkeypatch.setattr(_threads, "_others_running", lambda: 0.0)
-    assert _threads.auto_threads(0.5 * _threads.WORK_PER_THREAD) == 1
+    assert _threads.auto_threads(0.5 * WORK_PER_THREAD) == 1
 
 
 def test_auto_scales_with_work_within_idle_cores_and_setting(monkeypatch):
     monkeypatch.setattr(_threads, "available_cpus", lambda: 8)
     with _threads.torch_threads(4):
         monkeypatch.setattr(_threads, "_others_running", lambda: 0.0)
-        assert _threads.auto_threads(3 * _threads.WORK_PER_THREAD) == 3
+        assert _threads.auto_threads(3 * WORK_PER_THREAD) == 3
         # Never more than the process's own setting.
-        assert _threads.auto_threads(100 * _threads.WORK_PER_THREAD) == 4
+        assert _threads.auto_threads(100 * WORK_PER_THREAD) == 4
         # Only the cores other processes leave idle.
         monkeypatch.setattr(_threads, "_others_running", lambda: 6.0)
-        assert _threads.auto_threads(100 * _threads.WORK_PER_THREAD) == 2
+        assert _threads.auto_threads(100 * WORK_PER_THREAD) == 2
         monkeypatch.setattr(_threads, "_others_running", lambda: 9.0)
-        assert _threads.auto_threads(100 * _threads.WORK_PER_THREAD) == 1
+        assert _threads.auto_threads(100 * WORK_PER_THREAD) == 1
 
 
 def test_negative_counts_follow_n_jobs(monkeypatch):
