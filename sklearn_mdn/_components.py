@@ -105,7 +105,7 @@ def choose_components(net, dataset, retrain, n_threads, verbose=0):
     _, valid = net.train_split(dataset)
     net.module_.eval()
     mixture_kept = (
-        f"the {len(valid)} held-out rows do not favour one Gaussian (the "
+        f"the {len(valid):,} held-out rows do not favour one Gaussian (the "
         f"mixture's mean and covariance) by {_SCREEN_Z:g} standard error"
     )
     with held_out_threads(net, valid, n_threads), torch.inference_mode():
@@ -132,12 +132,12 @@ def choose_components(net, dataset, retrain, n_threads, verbose=0):
     if improved:
         rule = (
             f"a network with one component beat the mixture of {n_components} "
-            f"on the {len(valid)} held-out rows by {EVIDENCE_Z:g} standard errors"
+            f"on the {len(valid):,} held-out rows by {EVIDENCE_Z:g} standard errors"
         )
         return single, 1, rule
     rule = (
         "one Gaussian looked better, but a network with one component did "
-        f"not beat the mixture on the {len(valid)} held-out rows by "
+        f"not beat the mixture on the {len(valid):,} held-out rows by "
         f"{EVIDENCE_Z:g} standard errors"
     )
     return net, n_components, rule

@@ -43,20 +43,11 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
     ----------
     estimator : MDNRegressor, default=None
         The member to clone. None means ``MDNRegressor(calibrate=False)``:
-        the ensemble's extra spread comes from its members' disagreement, and
-        members calibrated on their own held-out rows as well make it
-        over-dispersed. Against members trained as the single network of
-        version 0.1 (ReLU, constant learning rate 1e-3, patience 100), these
-        fitted three to six times faster and closer on most of the UCI
-        benchmark (splits 0-2, test NLL: kin8nm -1.42 against -1.33, boston
-        2.16 against 2.19, concrete 2.86 against 2.88; energy 0.35 against
-        0.30) and on a 150-row synthetic truth (0.13 nats above the true
-        density against 0.18; ``benchmarks/README.md``).
-        Its ``random_state`` is replaced by a seed drawn from ``random_state``,
-        and ``n_networks="auto"`` by 1 (unless ``member_params`` sets it):
-        each member is one network. With ``select_features``, each member
-        selects its own features from its own held-out rows (its
-        ``support_``, in ``estimators_``).
+        the members' disagreement widens the ensemble's spread already.
+        Its ``random_state`` is replaced by a seed drawn from
+        ``random_state``, and ``n_networks="auto"`` by 1 (unless
+        ``member_params`` sets it): each member is one network, with its own
+        held-out choices (``fit_plans_``).
 
     n_estimators : int, default=5
         Number of members.

@@ -47,27 +47,20 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     It is trained by minimising the mixture negative log-likelihood with Adam
     over mini-batches. Inputs and targets are standardised internally
     (weighted by ``sample_weight``) and the predicted mixture is mapped back
-    to the original target units exactly, so no scaler is needed.
+    to the original target units exactly, so no scaler is needed. Every
+    ``"auto"`` is resolved from the data when ``fit`` starts; ``fit_plan_``
+    says what was chosen and why.
+
+    Read more in the :ref:`User Guide <user_guide>` and in
+    :ref:`What a default fit does <fit_plan>`.
 
     Parameters
     ----------
     n_components : int or "auto", default="auto"
-        Number of Gaussian components of each predicted mixture (of each
-        network's, with several networks). ``"auto"`` means 5, or 1 where
-        the held-out rows show that one Gaussian fits better: after the
-        first network has trained (and ``select_features`` has run), each
-        held-out row's likelihood under the single Gaussian with its
-        mixture's mean and covariance is compared with that under the
-        mixture; where the Gaussian is better by more than one standard
-        error of the paired differences, a network with one component is
-        trained from the same seeds, and kept if its held-out negative
-        log-likelihood is lower than the mixture's by more than two. On a
-        conditional distribution close to one Gaussian, the extra
-        components only add variance (three correlated targets: 0.071
-        nats from the truth with 5 components, 0.053 with this choice;
-        ``benchmarks/README.md``). It needs ``early_stopping=True`` and at
-        least 30 held-out rows; otherwise ``"auto"`` means 5. An integer
-        is used as given. The number kept is ``n_components_``.
+        Number of Gaussian components of each network's mixture. ``"auto"``
+        trains 5, then keeps a network with 1 where the held-out rows show
+        that one Gaussian fits better (it needs at least 30 held-out rows).
+        The number kept is ``n_components_``.
 
     covariance_type : {"full", "diag", "spherical"}, default="full"
         Covariance of each component over the targets: ``"full"`` (joint,
@@ -80,222 +73,103 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     activation : {"silu", "relu", "tanh", "logistic", "identity", "gelu"}, \
             default="silu"
-        Activation function of the hidden layers. The smooth SiLU
-        (``x * sigmoid(x)``) is the default: with the same trunk it came
-        closer to the true density than ReLU on small, smooth and
-        low-noise problems and on 5 of 7 UCI data sets (see the benchmarks).
-        ``"relu"`` is the reference implementation's choice.
+        Activation function of the hidden layers. ``"silu"`` is
+        ``x * sigmoid(x)``; ``"relu"`` is the reference implementation's.
 
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights (not the biases), on
-        :class:`~sklearn.neural_network.MLPRegressor`'s scale: each step on
-        a batch of ``b`` rows minimises the batch's mean negative
-        log-likelihood (standardised units) plus ``alpha / (2 b) * ||W||^2``.
+        :class:`~sklearn.neural_network.MLPRegressor`'s scale: a step on a
+        batch of ``b`` rows adds ``alpha / (2 b) * ||W||^2`` to the batch's
+        mean negative log-likelihood.
 
     input_l1 : float, default=0.0
-        Strength of an L1 penalty that switches off input features, on the
-        weights of the first layer only. After every step those weights are
-        soft-thresholded by ``input_l1 * learning_rate_init`` (each moves
-        that far towards zero, and stops at zero): a proximal step whose
-        weight against the gradient steps grows as the adaptive schedule
-        lowers the learning rate, so that a feature's weights survive only
-        where the likelihood keeps pushing them away from zero. With early
-        stopping, training then runs a second phase, as the relaxed lasso
-        does (Meinshausen, 2007): when the penalised phase stops, the
-        weights it set to zero stay zero and training goes on without the
-        penalty, from ``learning_rate_init / 5`` (``learning_rate_init``
-        with a constant rate), for the epochs that ``max_iter`` leaves. The
-        second phase is kept only if it improves the held-out
-        likelihood; its epochs count in ``n_iter_`` and the loss curves
-        either way. Off by default. With many irrelevant features it
-        closes most of the gap to the true density: on a synthetic truth
-        with 37 noise features of 40 (4,000 rows),
-        ``input_l1=0.05, learning_rate_init=6e-3`` came within 0.08 nats of
-        it on average over five seeds, against 0.74 for the defaults
-        without ``select_features`` (0.064 with it), and
-        changed the gap on the two-feature truths by less than 0.005 nats;
-        on small tables where every feature matters it can cost more (UCI
-        yacht and boston), so compare it by cross-validation
-        (``benchmarks/README.md``).
+        Strength of an L1 penalty on the first layer's weights that switches
+        input features off (a proximal step of ``input_l1 * learning_rate``
+        after every step). With early stopping, a second phase then trains
+        the features kept without the penalty (the relaxed lasso), and is
+        kept only if it improves the held-out likelihood. Compare it by
+        cross-validation.
 
     select_features : bool or "auto", default="auto"
-        Whether to drop the input features that the held-out likelihood
-        shows the network does not use, by backward elimination
-        (``"auto"``: up to 100,000 rows, above which each round of
-        retraining costs much and noise features little). After the
-        first network has trained, each feature is shuffled among the
-        held-out rows; a feature is weak when that raises the held-out
-        negative log-likelihood by less than two standard errors. The
-        weaker half of the weak features (at most half of those read) are
-        dropped and the network is trained again from the same seeds
-        without them, and so on from the new network while features are
-        weak. The network kept is the best on the held-out rows, where a
-        network counts as better only when its held-out NLL is lower by
-        two standard errors of the rows' paired differences; the path ends
-        after two networks in a row that are not better. The
-        networks trained after the first (``n_networks``) read the features
-        kept; ``support_`` marks them. Where no feature is weak, nothing is
-        retrained. It needs a hold-out (``early_stopping``) of at least 30
-        rows and is not applied with ``input_l1 > 0`` (``True`` then
-        warns). A feature constant among the held-out rows counts as weak.
-        On a synthetic truth with 37 noise
-        features of 40 (4,000 rows) it brings the test NLL from 0.74 nats
-        above the true density's to 0.064 (five seeds), at ten times the
-        fit time; on the UCI benchmark it changes only energy, dropping its
-        orientation feature on 5 splits of 20 (``benchmarks/README.md``).
+        Whether to drop, by backward elimination on the held-out rows, the
+        input features whose shuffling does not raise the held-out negative
+        log-likelihood, retraining the first network without them.
+        ``"auto"`` does so up to 100,000 rows. It needs at least 30 held-out
+        rows and ``input_l1=0`` (``True`` otherwise warns). The features kept
+        are ``support_``.
 
     batch_size : int or "auto", default="auto"
         Rows per gradient step. ``"auto"`` uses
-        ``max(32, round(sqrt(n_train)), n_train // 1024)``: 32 up to about
-        1,000 rows, then the square root of the rows, and beyond a million
-        rows enough that an epoch is about 1024 steps. ``n_train`` is the
-        number of rows left after the early-stopping hold-out (at most all
-        of them).
+        ``max(32, round(sqrt(n_train)), n_train // 1024)`` of the
+        ``n_train`` rows left after the early-stopping hold-out.
 
     learning_rate_init : float, default=3e-3
-        Initial learning rate of the Adam optimizer (higher than
-        :class:`~sklearn.neural_network.MLPRegressor`'s 1e-3: the adaptive
-        schedule lowers it when the held-out likelihood stalls).
+        Initial learning rate of the Adam optimizer.
 
     learning_rate : {"adaptive", "constant"}, default="adaptive"
         Learning-rate schedule. ``"adaptive"`` divides the learning rate by
-        5 whenever the monitored negative log-likelihood (of the held-out
-        rows, or of the training rows without early stopping) has not
-        improved by ``tol`` for a third of ``n_iter_no_change`` epochs, so
-        that training converges instead of hovering; ``"constant"`` keeps
+        5 whenever the monitored negative log-likelihood (held-out, or
+        training without early stopping) has not improved by ``tol`` for a
+        third of ``n_iter_no_change`` epochs; ``"constant"`` keeps
         ``learning_rate_init``.
 
     max_iter : int or "auto", default="auto"
-        Maximum number of epochs (passes over the training rows). Training
-        normally stops earlier, by early stopping. ``"auto"`` allows at most
-        about 30,000 gradient steps, within 20 to 2000 epochs. Where
-        ``max_iter`` ends the training of a network before early stopping
-        does (its held-out likelihood still improving), ``fit`` warns
-        (:class:`~sklearn.exceptions.ConvergenceWarning`), as
-        ``MLPRegressor`` does.
+        Maximum number of epochs; early stopping normally ends training
+        sooner. ``"auto"`` allows about 30,000 gradient steps, within 20 to
+        2000 epochs. Where it ends training before early stopping, ``fit``
+        warns (:class:`~sklearn.exceptions.ConvergenceWarning`).
 
     early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the rows and stop
         when their negative log-likelihood has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs; the weights of the best epoch are kept.
-        Not applied when fewer than 20 rows are given.
+        ``n_iter_no_change`` epochs, keeping the weights of the best epoch.
+        Not applied below 20 rows.
 
     validation_fraction : float, default=0.2
         Fraction of the rows held out for early stopping.
 
     n_iter_no_change : int or "auto", default="auto"
         Epochs without improvement of the held-out negative log-likelihood
-        before early stopping; the learning rate is reduced after a third
-        of them. ``"auto"`` counts about 500 gradient steps (at least 5
-        epochs) per reduction, and stops after two reductions that did not
-        help.
+        before training stops. ``"auto"`` allows about 500 gradient steps
+        (at least 5 epochs) per cut of the learning rate, and stops after
+        two cuts that did not help.
 
     tol : float, default=1e-4
         Minimum decrease of the validation negative log-likelihood, in nats
-        per row, that counts as an improvement for early stopping.
+        per row, that counts as an improvement.
 
     refit : bool or "auto", default="auto"
-        Whether to train the network again on all the rows, the held-out
-        ones included, once early stopping has chosen its epochs, and to
-        average it with the early-stopped network (each network, with
-        several). The refit starts from the same initial weights and replays
-        the epochs up to the one whose weights early stopping kept, at the
-        learning rate each of them had; its mixture and the early-stopped
-        network's are averaged with equal weights, so the predicted mixture
-        has twice the components. The early-stopped network and its spread
-        factor (``calibrate``) are those of a fit without refit. It brings
-        in the fifth of the rows that the hold-out kept from training: on
-        three correlated targets (4,000 rows) the test NLL came from 0.053
-        nats above the true density's to 0.044, and on the five UCI sets
-        fitted with one network by 0.03 to 0.10 nats (concrete 2.99 to 2.91,
-        power 2.61 to 2.55), with a lower RMSE on each
-        (``benchmarks/README.md``, round 9). The refit alone is not used:
-        without held-out rows nothing checks that its last epoch is a good
-        one, and alone it was worse on four of seven synthetic truths. It
-        costs the epochs replayed (a fit takes about 1.5 to 2 times as long)
-        and predictions run twice the networks. ``"auto"`` refits a single
-        network on up to 100,000 rows: several networks (``n_networks``)
-        already train, together, on every row, and on a million rows a fifth
-        more changes the fit little for nearly twice its time. It needs
-        early stopping (held-out rows that chose the epochs) and is not
-        applied with ``input_l1 > 0`` (two phases of training) nor with
-        ``calibrate="conformal"``, whose guarantee needs rows the network
-        never trained on (``True`` then warns). ``refit_`` says whether it
-        was applied.
+        Whether to train each network again on all the rows, held-out ones
+        included, for the epochs early stopping chose, and to average it
+        with the early-stopped network (the mixture has twice the
+        components). ``"auto"`` refits a single network on up to 100,000
+        rows. Not applied without early stopping, with ``input_l1 > 0`` or
+        with ``calibrate="conformal"`` (``True`` then warns).
 
     calibrate : bool or "conformal", default=True
-        How to use the rows held out for early stopping once training ends.
-
-        - ``True``: calibrate the predicted spread. One factor,
-          ``spread_factor_``, multiplies the scale of every component
-          (means and weights are kept), chosen to minimise the held-out
-          negative log-likelihood. It corrects the overconfidence of a
-          network fitted to few rows. Held-out rows with a missing target
-          are left out of this fit. Without early stopping, or with several
-          networks (``n_networks``), the factor is 1.
-        - ``"conformal"``: split-conformal calibration. The held-out rows'
-          scores (``conformal_``) turn the coverage asked of
-          :meth:`predict_interval`, :meth:`predict_hdr` and
-          :meth:`in_region` into the level whose intervals or regions held
-          at least that fraction of the held-out targets, in the
-          finite-sample sense of conformal prediction: for ``n`` held-out
-          rows, the ``ceil((n + 1) c)``-th smallest score, so that a new row
-          exchangeable with them is covered with probability at least ``c``
-          (marginally, over rows; per target for intervals). With fewer than
-          about ``c / (1 - c)`` held-out rows (9 for 0.9, 19 for 0.95) no
-          finite set is guaranteed and the whole line is returned
-          (``-inf, inf``), with a warning. The held-out rows also chose the
-          early-stopping epoch (and, with ``select_features``, the features
-          and the network kept), which makes the guarantee slightly
-          optimistic; it is exact for rows not used in training at all.
-          The spread factor stays 1, and other predictions
-          (``predict_quantiles``, ``predict_dist``) are not changed. Needs
-          early stopping (held-out rows); without it, a warning is raised
-          and every interval is the whole line.
-        - ``False``: neither.
+        How to use the held-out rows once training ends. ``True`` fits one
+        factor on every component's scale, ``spread_factor_``, by their
+        likelihood (one network only). ``"conformal"`` keeps their
+        split-conformal scores, ``conformal_``, so that intervals and
+        regions cover at least the coverage asked for on new exchangeable
+        rows; it needs one network and early stopping. ``False``: neither.
 
     reg_covar : float, default=1e-6
         Floor on the variance of each component, in standardised target
-        units: every component's covariance has a determinant of at least
-        ``reg_covar ** n_outputs`` in training (calibration then multiplies
-        it by ``spread_factor_ ** (2 * n_outputs)``). It keeps the
-        likelihood bounded when targets repeat exactly.
+        units. It keeps the likelihood bounded when targets repeat exactly.
 
     noise : float or "auto", default=0.0
         Standard deviation of the Gaussian noise added to the standardised
-        inputs and targets of every training batch, a regulariser of
-        conditional density estimation (Rothfuss et al., 2019). It starts
-        at this value and is lowered with the learning rate, so that
-        training ends on the data themselves; early stopping keeps the
-        weights whose held-out likelihood is best. ``"auto"`` starts at
-        ``min(0.2, 1 / sqrt(n_train))``. Off by default: on the UCI
-        benchmark it worsened the held-out likelihood of boston, concrete
-        and yacht (yacht by 0.8 nats) and helped only energy, and on the
-        small synthetic truth it made no difference
-        (``benchmarks/README.md``).
+        inputs and targets of every training batch (Rothfuss et al., 2019),
+        lowered with the learning rate. ``"auto"`` starts at
+        ``min(0.2, 1 / sqrt(n_train))``.
 
     n_networks : int or "auto", default="auto"
-        Number of networks trained, each from its own seeds (initial weights
-        and shuffling), whose mixtures are averaged with equal weights: the
-        predicted mixture has ``n_networks * n_components`` components
-        (twice that with ``refit=True``). Averaging removes most of the
-        variance between seeds, which dominates on small data sets. With
-        early stopping, the networks hold out disjoint blocks of one random
-        permutation of the rows (the folds of a cross-validation, as with
-        five networks and ``validation_fraction=0.2``), so each stops on
-        other rows and together they train on every row; where
-        ``n_networks * validation_fraction`` exceeds 1 the blocks start
-        evenly spaced and overlap. ``"auto"`` trains
-        ``min(5, 1000 // n_samples)`` networks (at least one): five up to 200
-        rows, two from 334 to 500, one from 501 rows up. Each network is fitted
-        exactly as a single one would be, so a fit costs about ``n_networks``
-        fits, and predictions run every network. With several networks no
-        spread factor is fitted (``calibrate=True`` acts as False): their
-        disagreement widens the average's spread, and networks calibrated on
-        their own held-out rows made it over-dispersed (coverage of 90%
-        intervals 0.93 against 0.91 on UCI boston and yacht).
-        ``calibrate="conformal"`` needs a single network (``"auto"`` then
-        means 1).
+        Number of networks trained, each from its own seeds and holding out
+        its own block of the rows, whose mixtures are averaged with equal
+        weights. ``"auto"`` trains ``min(5, 1000 // n_samples)`` networks
+        (at least one; one with ``calibrate="conformal"``). A fit costs
+        about ``n_networks`` fits, and predictions run every network.
 
     point_estimate : {"mean", "top", "mode"}, default="mean"
         What :meth:`predict` returns: the mixture mean, the mean of the
@@ -312,38 +186,30 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffling of the rows and the
-        validation split, each drawn from a private generator. An int gives
-        reproducible fits, identical whether fits run one after another, in
-        threads or in processes. None draws fresh seeds from the operating
-        system: unlike scikit-learn's convention, numpy's global generator is
-        not used. The global numpy and torch random states are never
+        validation split, each drawn from a private generator. None draws
+        fresh seeds from the operating system: numpy's global generator is
+        not used, and the global numpy and torch random states are never
         touched.
 
     n_threads : int, "auto" or None, default="auto"
-        Torch threads of fitting and predicting, set for the duration of
-        each call and restored afterwards. ``"auto"`` uses one thread unless
-        the work of a step (rows per step times the network's multiply-adds
-        per row) is large enough for more to pay off, and then no more than
-        the cores that other processes leave idle at the start of the fit,
-        nor more than the process's own setting. An int sets the count
-        (``-1``: all CPUs, ``-2``: all but one, as ``n_jobs``); None leaves
-        torch's setting alone. Unlike ``n_jobs`` elsewhere in
-        scikit-learn, it does not start parallel jobs: it sizes torch's
-        thread pool within one fit. The count does not change the results.
+        Torch threads of fitting and predicting, set for each call and
+        restored afterwards. ``"auto"`` uses one thread per ``1e7``
+        multiply-adds of a step, at most the cores that other processes
+        leave idle. An int sets the count (``-1``: all CPUs, ``-2``: all but
+        one); None leaves torch's setting alone. The count does not change
+        the results.
 
     verbose : int, default=0
-        Print one line per epoch when positive, below a progress bar over
-        the epochs when tqdm is installed (the ``progress`` extra).
+        Print the fit plan, then one line per epoch when positive (below a
+        progress bar over the epochs when tqdm is installed).
 
     Attributes
     ----------
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the torch module and
         ``net_.history`` the training history. With several networks, or
-        with ``refit``, it is the first one's net, whose module is then a
-        ``StackedMixture`` of every network's module
-        (``net_.module_.members``: the early-stopped networks, then their
-        refits).
+        with ``refit``, it is the first one's net, whose module is a
+        ``StackedMixture`` of every network's module.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -354,6 +220,11 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     n_outputs_ : int
         Number of targets.
+
+    fit_plan_ : FitPlan
+        What the fit did and why: every ``"auto"`` resolved from the data,
+        the features and components the held-out rows chose, and the size
+        of the predicted mixture. Print it for a table.
 
     n_networks_ : int
         Number of networks trained and averaged (see ``n_networks``).
@@ -368,24 +239,15 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     support_ : ndarray of bool of shape (`n_features_in_`,)
         The features the networks read: those kept by ``select_features``
-        (all of them when it is off or drops none). The others do not
-        change the predictions.
+        (all of them when it is off or drops none).
 
     n_iter_ : int
         Number of epochs run (by the first network, if several; with
-        ``select_features``, by the one kept; not by a refit), both phases
-        of ``input_l1`` included (also when the second is not kept).
-
-    fit_plan_ : FitPlan
-        What the fit did and why: every ``"auto"`` resolved from the data
-        (rows held out, batch size, epochs, networks, refit, calibration,
-        threads...), then the features and components the held-out rows
-        chose, and the size of the predicted mixture. Print it for a table.
+        ``select_features``, by the one kept; not by a refit).
 
     n_steps_ : int
-        Number of gradient steps taken, by all networks together (the
-        refits, and those that ``select_features`` and
-        ``n_components="auto"`` trained and did not keep, included).
+        Number of gradient steps taken, by all networks together (refits
+        and networks trained and not kept included).
 
     loss_curve_ : list of float
         Training negative log-likelihood per epoch, in nats per row in the
@@ -401,15 +263,13 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         otherwise 1.0.
 
     conformal_ : ConformalCalibration or None
-        With ``calibrate="conformal"``, the held-out rows' conformal scores
-        (``interval_scores``, ``region_scores``, ``n_calibration``);
+        With ``calibrate="conformal"``, the held-out rows' conformal scores;
         otherwise None.
 
     input_bounds_ : ndarray of shape (2, `n_features_in_`)
-        Lower and upper bounds of the input domain: each feature's range in
-        the training rows, widened by half that range on each side.
-        Predictions for rows outside it warn with
-        :class:`~sklearn_mdn.OutOfDomainWarning`.
+        Lower and upper bounds of the input domain: each feature's training
+        range, widened by half of it on each side. Predictions for rows
+        outside it warn with :class:`~sklearn_mdn.OutOfDomainWarning`.
 
     See Also
     --------
@@ -418,16 +278,12 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     Notes
     -----
-    *Threads.* Fitting and predicting run on the torch threads that
-    ``n_threads`` asks for and restore torch's setting afterwards. With the
-    default ``"auto"``, a fit on a busy machine does not slow down by
-    spinning threads. ``"auto"`` never exceeds the process's own setting: in
-    a search with ``n_jobs=k`` on joblib's default loky backend, each worker
-    process starts with ``OMP_NUM_THREADS = max(n_cpus // k, 1)`` (unless
-    you set it), which torch follows, and Dask ``distributed`` workers run
-    one torch thread each, so workers share the cores without
-    oversubscription. Torch's thread count is process-wide: fits running
-    concurrently in threads share one setting.
+    *Threads.* ``n_threads="auto"`` never exceeds the process's own
+    setting, which joblib's loky workers (``n_jobs=k``: ``OMP_NUM_THREADS =
+    max(n_cpus // k, 1)``) and Dask ``distributed`` workers (one thread)
+    lower, so parallel searches do not oversubscribe the cores. Torch's
+    thread count is process-wide: fits running concurrently in threads
+    share one setting.
 
     *Persistence.* A pickled model records the sklearn-mdn version and warns
     with :class:`~sklearn_mdn.InconsistentVersionWarning` when loaded by
@@ -462,6 +318,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     (3,)
     >>> reg.predict_interval(X[:3], coverage=0.9).shape
     (3, 2)
+    >>> reg.fit_plan_.n_networks  # "auto": five networks on 200 rows
+    5
     """
 
     _parameter_constraints: dict = {

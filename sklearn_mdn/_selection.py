@@ -211,16 +211,16 @@ def _kept_rule(tried, support, n_valid) -> str:
     features were trained, in words."""
     if not tried:
         return (
-            f"none is weak: shuffling each raised the NLL of the {n_valid} "
+            f"none is weak: shuffling each raised the NLL of the {n_valid:,} "
             f"held-out rows by {EVIDENCE_Z:g} standard errors or more"
         )
     on = ", ".join(map(str, tried))
     if support.all():
         return (
-            f"no network on fewer ({on}) was better on the {n_valid} held-out "
+            f"no network on fewer ({on}) was better on the {n_valid:,} held-out "
             f"rows by {EVIDENCE_Z:g} standard errors"
         )
     return (
         f"the best of the networks on {len(support)}, {on} features on the "
-        f"{n_valid} held-out rows (better only by {EVIDENCE_Z:g} standard errors)"
+        f"{n_valid:,} held-out rows (better only by {EVIDENCE_Z:g} standard errors)"
     )
