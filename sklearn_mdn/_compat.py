@@ -1,4 +1,4 @@
-"""Every private name of scikit-learn and skorch that sklearn-mdn relies on.
+"""Every private name of scikit-learn, skorch and torch that sklearn-mdn relies on.
 
 scikit-learn documents parameter validation (``Interval``, ``StrOptions``,
 ``HasMethods`` and ``_fit_context``) and ``_check_sample_weight`` for
@@ -6,23 +6,94 @@ third-party estimators, but keeps them in private modules; ``_BaseScorer``
 gives the distribution scorers metadata routing (``set_score_request``),
 which a plain callable scorer lacks. A release may move any of them. They
 are imported here only, so that such a move is fixed in one file, and
-``tests/test_compat.py`` checks them on the versions CI installs (the newest,
-and the declared minimum in ``tox -e mindeps``).
+``tests/test_compat.py`` checks them, with the skorch and torch names below,
+on the versions CI installs (the newest, and the declared minimum in
+``tox -e mindeps``).
 
-The skorch hooks named in :data:`SKORCH_PRIVATE_METHODS` are methods of
-``NeuralNet`` that the training fast path calls (see ``_training.py``): skorch
-has no public hook to put the modules in train mode once per epoch or to step
-the optimizers without a closure.
+skorch: the training fast path (``_training.py``) overrides ``NeuralNet``'s
+epoch loop, and skorch has no public hook to put the modules in train mode
+once per epoch or to zero the gradients as it does: the subclass calls the
+methods of :data:`SKORCH_PRIVATE_METHODS`, and reads the names of the net's
+optimizers through :func:`optimizers_of`.
+
+torch: the fast path (``_fused_loss.py``) runs the backward pass by hand with
+autograd's own kernels (``torch.ops.aten``), and steps a fused Adam through
+its kernel (``torch._fused_adam_``) without ``Adam.step``'s Python, where
+the optimizer's private hook registries say nothing else would have run.
+:func:`torch_private` loads them with torch, on first use, so that this
+module imports without torch (the numpy layers import it).
 """
+
+import functools
+from types import SimpleNamespace
 
 from sklearn.base import _fit_context
 from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-# NeuralNet methods, private in skorch, that MixtureNet calls; checked by
-# tests/test_compat.py on the skorch versions CI installs.
-SKORCH_PRIVATE_METHODS = ("_set_training", "_zero_grad_optimizer", "_step_optimizer")
+# NeuralNet methods, private in skorch, that MixtureNet calls.
+SKORCH_PRIVATE_METHODS = ("_set_training", "_zero_grad_optimizer")
+
+
+def optimizers_of(net) -> list:
+    """The optimizers of an initialised skorch ``net`` (its private
+    ``_optimizers`` lists their names)."""
+    return [getattr(net, name + "_") for name in net._optimizers]
+
+
+@functools.cache
+def torch_private() -> SimpleNamespace:
+    """torch's private functions that the training fast path calls."""
+    import torch
+    from torch.optim import optimizer
+
+    aten = torch.ops.aten
+    return SimpleNamespace(
+        # The registries of hooks that every optimizer's step runs.
+        global_optimizer_pre_hooks=optimizer._global_optimizer_pre_hooks,
+        global_optimizer_post_hooks=optimizer._global_optimizer_post_hooks,
+        # The kernels of a fused Adam's step.
+        foreach_add_=torch._foreach_add_,
+        fused_adam_=torch._fused_adam_,
+        # Autograd's backward kernels of the activations (derivatives.yaml),
+        # and SiLU's forward into a given buffer.
+        threshold_backward=aten.threshold_backward.grad_input,
+        tanh_backward=aten.tanh_backward.grad_input,
+        sigmoid_backward=aten.sigmoid_backward.grad_input,
+        silu_backward=aten.silu_backward.grad_input,
+        silu_out=aten.silu.out,
+    )
+
+
+def optimizer_has_hooks(optimizer) -> bool:
+    """Whether a step of ``optimizer`` runs hooks: its own, or global ones."""
+    names = torch_private()
+    return bool(
+        optimizer._optimizer_step_pre_hooks
+        or optimizer._optimizer_step_post_hooks
+        or names.global_optimizer_pre_hooks
+        or names.global_optimizer_post_hooks
+    )
+
+
+def wrapped_by_lr_scheduler(step) -> bool:
+    """Whether an optimizer's instance ``step`` is the counting wrapper that a
+    torch learning-rate scheduler puts in place (rather than someone else's
+    patch)."""
+    return getattr(step, "_wrapped_by_lr_sched", False)
+
+
+def mark_stepped(optimizer) -> None:
+    """Record that ``optimizer`` has stepped, as ``Optimizer.step`` does (a
+    learning-rate scheduler warns otherwise)."""
+    optimizer._opt_called = True
+
+
+def has_forward_hooks(module) -> bool:
+    """Whether forward hooks are registered on ``module``."""
+    return bool(module._forward_hooks)
+
 
 __all__ = [
     "SKORCH_PRIVATE_METHODS",
@@ -32,4 +103,10 @@ __all__ = [
     "_BaseScorer",
     "_check_sample_weight",
     "_fit_context",
+    "has_forward_hooks",
+    "mark_stepped",
+    "optimizer_has_hooks",
+    "optimizers_of",
+    "torch_private",
+    "wrapped_by_lr_scheduler",
 ]

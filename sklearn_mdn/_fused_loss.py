@@ -11,12 +11,18 @@ import weakref
 
 import torch
 from torch.nn import functional as F
-from torch.optim.optimizer import (
-    _global_optimizer_post_hooks,
-    _global_optimizer_pre_hooks,
-)
 
+from ._compat import (
+    has_forward_hooks,
+    mark_stepped,
+    optimizer_has_hooks,
+    torch_private,
+    wrapped_by_lr_scheduler,
+)
 from ._loss import _LOG_2PI
+
+# torch's private kernels, through _compat.
+_torch = torch_private()
 
 
 def fused_nll(module, X: torch.Tensor, y: torch.Tensor, sample_weight=None):
@@ -179,19 +185,19 @@ def _nll_and_grad(blocks, y, weight, min_scale, full, wants_grad):
 # The whole step's gradient by hand
 # ----------------------------------------------------------------------
 def _relu_backward(grad, out, buffer):
-    return torch.ops.aten.threshold_backward.grad_input(grad, out, 0, grad_input=buffer)
+    return _torch.threshold_backward(grad, out, 0, grad_input=buffer)
 
 
 def _tanh_backward(grad, out, buffer):
-    return torch.ops.aten.tanh_backward.grad_input(grad, out, grad_input=buffer)
+    return _torch.tanh_backward(grad, out, grad_input=buffer)
 
 
 def _sigmoid_backward(grad, out, buffer):
-    return torch.ops.aten.sigmoid_backward.grad_input(grad, out, grad_input=buffer)
+    return _torch.sigmoid_backward(grad, out, grad_input=buffer)
 
 
 def _silu_backward(grad, pre, buffer):
-    return torch.ops.aten.silu_backward.grad_input(grad, pre, grad_input=buffer)
+    return _torch.silu_backward(grad, pre, grad_input=buffer)
 
 
 # Activations whose backward pass is run by hand, with autograd's own formula
@@ -202,7 +208,7 @@ _BACKWARD = {
     torch.nn.ReLU: (torch.relu_, _relu_backward, False),
     torch.nn.Tanh: (torch.tanh_, _tanh_backward, False),
     torch.nn.Sigmoid: (torch.sigmoid_, _sigmoid_backward, False),
-    torch.nn.SiLU: (torch.ops.aten.silu.out, _silu_backward, True),
+    torch.nn.SiLU: (_torch.silu_out, _silu_backward, True),
     torch.nn.Identity: (None, None, False),
 }
 
@@ -237,7 +243,7 @@ def _plan(module):
             plan = linears, tuple(_BACKWARD[type(a)] for a in activations)
         cached = _PLANS[module] = (layers, plan)
     plan = cached[1]
-    if plan is None or any(linear._forward_hooks for linear in plan[0]):
+    if plan is None or any(has_forward_hooks(linear) for linear in plan[0]):
         return None
     return plan
 
@@ -354,16 +360,13 @@ def adam_step(optimizer) -> bool:
     """
     if (
         type(optimizer) is not _ADAM
-        or optimizer._optimizer_step_pre_hooks
-        or optimizer._optimizer_step_post_hooks
-        or _global_optimizer_pre_hooks
-        or _global_optimizer_post_hooks
+        or optimizer_has_hooks(optimizer)
         or getattr(optimizer, "grad_scale", None) is not None
         or getattr(optimizer, "found_inf", None) is not None
     ):
         return False
     step = vars(optimizer).get("step")
-    if step is not None and not getattr(step, "_wrapped_by_lr_sched", False):
+    if step is not None and not wrapped_by_lr_scheduler(step):
         return False  # a step patched by someone else: respect it
     state, calls = optimizer.state, []
     for group in optimizer.param_groups:
@@ -394,8 +397,8 @@ def adam_step(optimizer) -> bool:
     with torch.no_grad():
         for group, params, grads, exp_avgs, exp_avg_sqs, steps in calls:
             beta1, beta2 = group["betas"]
-            torch._foreach_add_(steps, 1)
-            torch._fused_adam_(
+            _torch.foreach_add_(steps, 1)
+            _torch.fused_adam_(
                 params,
                 grads,
                 exp_avgs,
@@ -412,5 +415,5 @@ def adam_step(optimizer) -> bool:
                 grad_scale=None,
                 found_inf=None,
             )
-    optimizer._opt_called = True
+    mark_stepped(optimizer)
     return True

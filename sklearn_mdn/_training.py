@@ -26,6 +26,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 from skorch.utils import TeeGenerator
 
+from ._compat import optimizers_of
 from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
 from ._loss import MixtureNLLLoss
 from ._module import MixtureDensityModule
@@ -467,8 +468,7 @@ class MixtureNet(NeuralNet):
             batch=batch,
             training=True,
         )
-        for name in self._optimizers:
-            optimizer = getattr(self, name + "_")
+        for optimizer in optimizers_of(self):
             if not adam_step(optimizer):
                 optimizer.step()
         if self.input_mask_ is not None:
