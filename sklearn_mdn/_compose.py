@@ -25,16 +25,30 @@ def _is_search(estimator) -> bool:
     return all(hasattr(estimator, name) for name in ("estimator", "cv", "refit"))
 
 
-def _unwrap(estimator, X):
+_NOT_WRAPPED = (
+    "{} is neither an MDNRegressor nor a Pipeline, TransformedTargetRegressor "
+    "or search wrapping one."
+)
+
+
+def _unwrap(estimator, X=None, *, message=_NOT_WRAPPED):
     """The innermost regressor with ``predict_dist``, ``X`` as it sees it, and
-    the fitted target transformers from the innermost outwards."""
+    the fitted target transformers from the innermost outwards.
+
+    The one unwrapping of meta-estimators: fitted searches (their
+    ``best_estimator_``), ``Pipeline`` (``X`` goes through the other steps;
+    with ``X=None`` nothing is transformed and None is returned) and
+    ``TransformedTargetRegressor``. The innermost regressor is checked
+    fitted. Anything else raises ``TypeError`` with ``message``, formatted
+    with the name of its type.
+    """
     transformers = []
     while True:
         if _is_search(estimator):
             check_is_fitted(estimator, "best_estimator_")
             estimator = estimator.best_estimator_
         elif isinstance(estimator, Pipeline):
-            if len(estimator.steps) > 1:
+            if X is not None and len(estimator.steps) > 1:
                 X = estimator[:-1].transform(X)
             estimator = estimator.steps[-1][1]
         elif isinstance(estimator, TransformedTargetRegressor):
@@ -42,12 +56,10 @@ def _unwrap(estimator, X):
             transformers.append(estimator.transformer_)
             estimator = estimator.regressor_
         elif hasattr(estimator, "predict_dist"):
+            check_is_fitted(estimator)
             return estimator, X, transformers[::-1]
         else:
-            raise TypeError(
-                f"{type(estimator).__name__} is neither an MDNRegressor nor a "
-                "Pipeline, TransformedTargetRegressor or search wrapping one."
-            )
+            raise TypeError(message.format(type(estimator).__name__))
 
 
 def _inverse(transformer, values, target_axis):

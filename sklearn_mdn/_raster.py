@@ -9,12 +9,12 @@ import warnings
 import dask.array as da
 import numpy as np
 
+from ._compose import _unwrap
 from ._dask_chunks import (
     _apply,
     _check_coverage,
     _check_n_samples,
     _check_seed,
-    _innermost,
     _levels,
     _map_rows,
     _target_shape,
@@ -183,7 +183,7 @@ def predict_image(
         )
     spatial_shape = data.shape[:-1]
     n_bands = data.shape[-1]
-    mdn = _innermost(estimator)
+    mdn = _unwrap(estimator)[0]
     n_features = getattr(estimator, "n_features_in_", mdn.n_features_in_)
     if n_bands != n_features:
         raise ValueError(

@@ -15,22 +15,6 @@ from ._checks import _check_weights
 from ._compat import _BaseScorer
 from ._compose import _unwrap, change_of_variables
 
-
-def _final(estimator, X):
-    """The estimator that predicts distributions, ``X`` as it sees it, and
-    the fitted target transformers around it (innermost first).
-
-    ``estimator`` has a ``predict_dist`` method, or is a ``Pipeline``, a
-    ``TransformedTargetRegressor`` or a fitted search wrapping one
-    (unwrapped by ``_compose._unwrap``: ``X`` goes through the pipeline's
-    other steps first).
-    """
-    try:
-        return _unwrap(estimator, X)
-    except TypeError as exc:
-        raise TypeError(_NO_DIST_MESSAGE.format(type(estimator).__name__)) from exc
-
-
 _NO_DIST_MESSAGE = (
     "scoring a predictive distribution needs an estimator with a predict_dist "
     "method (such as MDNRegressor), or a Pipeline, TransformedTargetRegressor "
@@ -56,10 +40,11 @@ def _nll_through(nll, transformers, dist, y_true, params):
 class _DistributionScorer(_BaseScorer):
     """Scorer calling ``score_func(y_true, estimator.predict_dist(X))``.
 
-    It reaches ``predict_dist`` through ``Pipeline`` steps and searches (see
-    :func:`_final`), scores the negative log-likelihood through target
-    transforms (:func:`_nll_through`), and passes the fitted estimator's
-    ``missing_targets`` setting to score functions that accept one.
+    It reaches ``predict_dist`` through ``Pipeline`` steps and searches
+    (:func:`~sklearn_mdn._compose._unwrap`), scores the negative
+    log-likelihood through target transforms (:func:`_nll_through`), and
+    passes the fitted estimator's ``missing_targets`` setting to score
+    functions that accept one.
     """
 
     def __init__(self, score_func, sign, kwargs):
@@ -78,7 +63,7 @@ class _DistributionScorer(_BaseScorer):
     def _score(self, method_caller, estimator, X, y_true, **kwargs):
         from .metrics import mean_negative_log_likelihood  # metrics imports us
 
-        final, X, transformers = _final(estimator, X)
+        final, X, transformers = _unwrap(estimator, X, message=_NO_DIST_MESSAGE)
         params = {**self._kwargs, **kwargs}
         if (
             getattr(final, "missing_targets", None) == "marginalize"

@@ -55,13 +55,13 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         "sklearn_mdn.dask needs dask: pip install 'sklearn-mdn[dask]'."
     ) from exc
 
+from ._compose import _unwrap
 from ._dask_chunks import (
     _apply,
     _check_coverage,
     _check_n_samples,
     _check_rows,
     _check_seed,
-    _innermost,
     _levels,
     _map_rows,
     _target_shape,
@@ -217,7 +217,7 @@ def log_prob(estimator, X, y):
         Log densities in the original target units.
     """
     X = _check_rows(X)
-    if _innermost(estimator, transformed=True)[1]:
+    if _unwrap(estimator)[2]:  # the target transformers on the way
         raise TypeError(
             "A TransformedTargetRegressor's predictive distribution is not a "
             "Gaussian mixture, and its density needs the transform's Jacobian: "

@@ -158,3 +158,30 @@ def test_grid_search_by_nll_through_a_log_target(positive_data):
     assert neg_nll_scorer(model, X, y) == pytest.approx(
         -(log_scale + np.mean(np.log(y))), rel=1e-6
     )
+
+
+def test_one_unwrapping_serves_every_caller():
+    from sklearn.exceptions import NotFittedError
+
+    from sklearn_mdn._compose import _unwrap
+    from sklearn_mdn.metrics import neg_nll_scorer
+
+    X, y = np.linspace(0, 1, 60).reshape(-1, 1), np.linspace(1, 2, 60)
+    mdn = MDNRegressor(**FAST, n_components=1, n_networks=1)
+    wrapped = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(), mdn), func=np.log, inverse_func=np.exp
+    ).fit(X, y)
+    inner, X_inner, transformers = _unwrap(wrapped, X)
+    assert inner is wrapped.regressor_[-1]
+    assert_allclose(X_inner, wrapped.regressor_[0].transform(X))
+    assert transformers == [wrapped.transformer_]
+    # Without X (the Dask path): nothing is transformed.
+    assert _unwrap(wrapped)[1] is None
+    with pytest.raises(NotFittedError):
+        _unwrap(make_pipeline(StandardScaler(), MDNRegressor()))
+    with pytest.raises(TypeError, match="LinearRegression is neither"):
+        _unwrap(make_pipeline(StandardScaler(), LinearRegression()).fit(X, y))
+    # The scorer's own message, through the same function.
+    linear = make_pipeline(StandardScaler(), LinearRegression()).fit(X, y)
+    with pytest.raises(TypeError, match="needs an estimator with a predict_dist"):
+        neg_nll_scorer(linear, X, y)
