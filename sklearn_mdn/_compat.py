@@ -16,11 +16,10 @@ and ``FunctionTransformer._sklearn_output_config`` (its ``_PRIVATE_STATE``),
 as unpickling would; the round trips of ``tests/test_safe_format.py`` check
 them on the installed scikit-learn.
 
-skorch: the training fast path (``_training.py``) overrides ``NeuralNet``'s
-epoch loop, and skorch has no public hook to put the modules in train mode
-once per epoch or to zero the gradients as it does: the subclass calls the
-methods of :data:`SKORCH_PRIVATE_METHODS`, and reads the names of the net's
-optimizers through :func:`optimizers_of`.
+The skorch hooks named in :data:`SKORCH_PRIVATE_METHODS` are methods of
+``NeuralNet`` that the training fast path calls (see ``_training.py``): skorch
+has no public hook to put the modules in train mode once per epoch or to step
+the optimizers without a closure (:func:`optimizers_of` reads their names).
 
 torch: the fast path (``_fused_loss.py``) runs the backward pass by hand with
 autograd's own kernels (``torch.ops.aten``), and steps a fused Adam through
