@@ -92,8 +92,15 @@ sphinx_gallery_conf = {
     # "Examples using ..." sections on the API pages.
     "doc_module": ("sklearn_mdn",),
     "backreferences_dir": "gen_modules/backreferences",
-    "reference_url": {"sklearn_mdn": None},
+    # No execution-times page: sphinx-gallery's loads DataTables, jQuery and
+    # Bootstrap from CDNs, and the built pages must not need a network
+    # (docs/check_offline.py checks it). The build log still lists each
+    # example's time ("computation time summary").
+    "write_computation_times": False,
 }
+# Pages of that kind left by earlier builds would still be built.
+for _stale in ("sg_execution_times.rst", "auto_examples/sg_execution_times.rst"):
+    (Path(__file__).parent / _stale).unlink(missing_ok=True)
 
 # The networks of the gallery are tiny: one thread trains them fastest (more
 # threads only add synchronisation), and keeps the build predictable on
