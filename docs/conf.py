@@ -102,9 +102,9 @@ sphinx_gallery_conf = {
 for _stale in ("sg_execution_times.rst", "auto_examples/sg_execution_times.rst"):
     (Path(__file__).parent / _stale).unlink(missing_ok=True)
 
-# The networks of the gallery are tiny: one thread trains them fastest (more
-# threads only add synchronisation), and keeps the build predictable on
-# machines shared with other jobs.
+# The gallery trains small networks on a few thousand rows: one thread trains
+# them fastest (more threads only add synchronisation), and keeps the build
+# predictable on machines shared with other jobs.
 try:
     import torch
 
