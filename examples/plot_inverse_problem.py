@@ -83,8 +83,8 @@ plt.show()
 # predicts values that never occur. The mode and the top component's mean
 # ("top") land on a branch: close to the truth when it is the right branch,
 # far off when it is another. Which estimate to use depends on the decision
-# the prediction feeds; the density shows the alternatives. The sentence
-# printed last is computed from the numbers above it.
+# the prediction feeds; the density shows the alternatives. The sentences
+# printed last are computed from the numbers above them.
 scores = {}
 for name in ("mean", "top", "mode"):
     pred = getattr(dist, name)()
@@ -103,10 +103,13 @@ for name, (rmse, close) in scores.items():
 wrong = np.mean(np.abs(dist.mode() - y_test) > 0.25)
 best_rmse = min(scores, key=lambda k: scores[k][0])
 best_close = max(scores, key=lambda k: scores[k][1])
+print(f"Lowest RMSE: {best_rmse}.")
 print(
-    f"Lowest RMSE: {best_rmse}. Most often within 0.1 of the truth: "
-    f"{best_close}, for {scores[best_close][1]:.0%} of the rows. The mode: "
-    f"{scores['mode'][1]:.0%}; it misses by more than 0.1 on the other "
-    f"{1 - scores['mode'][1]:.0%}, and by more than 0.25 (another branch) on "
-    f"{wrong:.0%}."
+    f"Most often within 0.1 of the truth: {best_close}, for "
+    f"{scores[best_close][1]:.0%} of the rows."
 )
+print(
+    f"The mode: {scores['mode'][1]:.0%}; it misses by more than 0.1 on the "
+    f"other {1 - scores['mode'][1]:.0%},"
+)
+print(f"and by more than 0.25 (another branch) on {wrong:.0%}.")

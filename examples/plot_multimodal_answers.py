@@ -85,10 +85,10 @@ print(
     f"(mean number {n_intervals.mean():.2f})"
 )
 print(
-    "heaviest branch is the nearest to the truth for "
-    f"{np.mean(nearest == 0):.2f} of the rows; mean mass of the nearest "
-    f"branch: {branch_mass.mean():.2f}"
+    f"heaviest branch is the nearest to the truth for {np.mean(nearest == 0):.2f} "
+    "of the rows"
 )
+print(f"mean mass of the branch nearest to the truth: {branch_mass.mean():.2f}")
 
 # %%
 # Side by side
