@@ -115,9 +115,10 @@ def save_model(model, path):
     >>> y = X[:, 0] + 0.1 * rng.normal(size=100)
     >>> reg = MDNRegressor(hidden_layer_sizes=(8,), max_iter=20,
     ...                    random_state=0).fit(X, y)
-    >>> save_model(reg, "model.mdn")  # doctest: +SKIP
-    >>> np.array_equal(load_model("model.mdn").predict(X),
-    ...                reg.predict(X))  # doctest: +SKIP
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.mdn")
+    >>> save_model(reg, path)
+    >>> np.array_equal(load_model(path).predict(X), reg.predict(X))
     True
     """
     _dump(model, path)
