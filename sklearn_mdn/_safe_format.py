@@ -384,7 +384,8 @@ def _load(path):
                 f"{path}: not a valid sklearn-mdn model file: {exc}"
             ) from None
         except (
-            ValueError, KeyError, TypeError, AttributeError, IndexError, RuntimeError
+            ValueError, KeyError, TypeError, AttributeError, IndexError,
+            RuntimeError, RecursionError,
         ) as exc:  # fmt: skip
             raise ValueError(
                 f"{path}: not a valid sklearn-mdn model file "
@@ -403,7 +404,7 @@ def _read_header(data, path) -> dict:
         if raw.dtype != np.uint8 or raw.ndim != 1:
             raise ValueError("the header is not an array of bytes")
         header = json.loads(raw.tobytes().decode("utf-8"))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ValueError(f"{path}: {_NOT_OURS} ({exc}).") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ValueError(f"{path}: {_NOT_OURS}.")

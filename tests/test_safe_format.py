@@ -462,3 +462,40 @@ def test_a_failed_save_keeps_the_previous_file(saved_bytes, tmp_path, monkeypatc
         save_model(model, path)
     assert path.read_bytes() == data
     assert os.listdir(tmp_path) == ["m.mdn"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fit_round_trip_and_cpu_load(tmp_path):
+    """On a GPU machine: fit on CUDA, load on CUDA (bit-identical), then load
+    in a process without CUDA (on the CPU, with a warning)."""
+    import subprocess
+    import sys
+
+    X, y = _data(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MDNRegressor(n_components=2, device="cuda", **TINY).fit(X, y)
+    path = tmp_path / "cuda.mdn"
+    save_model(model, path)
+    loaded = load_model(path)
+    assert loaded.net_.device.type == "cuda"
+    assert_array_equal(loaded.predict(X), model.predict(X), strict=True)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "pred.npy", model.predict(X))
+    code = (
+        "import warnings, numpy as np, torch, sklearn_mdn\n"
+        "from skorch.exceptions import DeviceWarning\n"
+        "assert not torch.cuda.is_available()\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    reg = sklearn_mdn.load_model({str(path)!r})\n"
+        "assert any(issubclass(w.category, DeviceWarning) for w in caught)\n"
+        f"X = np.load({str(tmp_path / 'X.npy')!r})\n"
+        f"pred = np.load({str(tmp_path / 'pred.npy')!r})\n"
+        "np.testing.assert_allclose(reg.predict(X), pred, rtol=1e-5, atol=1e-6)\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )
