@@ -11,6 +11,7 @@ from ._compose import (
     sample,
 )
 from ._persistence import InconsistentVersionWarning
+from ._safe_format import load_model, save_model
 from ._warnings import OutOfDomainWarning
 from .distribution import NormalMixture
 
@@ -23,12 +24,14 @@ __all__ = [
     "NormalMixture",
     "OutOfDomainWarning",
     "__version__",
+    "load_model",
     "metrics",
     "predict_dist",
     "predict_hdr",
     "predict_interval",
     "predict_quantiles",
     "sample",
+    "save_model",
 ]
 
 # The estimators need torch and skorch, about two seconds to import: they are

@@ -6,6 +6,7 @@ is not needed.
 """
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -127,6 +128,9 @@ def _cmd_fit(args):
     model_dir = Path(args.model).resolve().parent
     if not model_dir.is_dir():
         raise CLIError(f"{args.model}: the folder {model_dir} does not exist")
+    # The model is written next to its name first, then renamed (atomic).
+    if not os.access(model_dir, os.W_OK):
+        raise CLIError(f"{args.model}: the folder {model_dir} is not writable")
 
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.exceptions import ConvergenceWarning
@@ -171,9 +175,6 @@ def _cmd_fit(args):
     _save_model(
         args.model,
         {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
-            "sklearn_mdn_version": __version__,
             "estimator": estimator,
             "features": features,
             "targets": targets,
@@ -205,7 +206,7 @@ def _cmd_predict(args):
     # The data first: loading the model imports torch (seconds).
     header, rows = _read_csv(args.data)
     _check_writable(args.out)
-    model = _load_model(args.model)
+    model = _load_model(args.model, allow_pickle=args.allow_pickle)
     missing = [name for name in model["features"] if name not in header]
     if missing:
         raise CLIError(
@@ -296,7 +297,9 @@ def _build_parser():
         help="fit an MDNRegressor on a CSV file and save it",
         description=(
             "Fit an MDNRegressor on the numeric columns of a CSV file (a header "
-            "line, then one row per sample) and save it with joblib. Options "
+            "line, then one row per sample) and save it in sklearn-mdn's safe "
+            "format (arrays and plain data, which cannot run code when loaded; "
+            "sklearn_mdn.load_model reads it). Options "
             'marked "the estimator\'s" default are passed to MDNRegressor only '
             "when given; the estimator picks its torch threads "
             '(n_threads="auto"), one for the networks of small files.'
@@ -332,8 +335,9 @@ def _build_parser():
     fit.add_argument(
         "--model",
         required=True,
-        metavar="M.joblib",
-        help="where to save the fitted model (required)",
+        metavar="M.mdn",
+        help="where to save the fitted model (required); written whole or not "
+        "at all, so a failed fit keeps the previous file",
     )
     fit.add_argument(
         "--n-components",
@@ -400,11 +404,11 @@ def _build_parser():
             "T_lower, T_upper, T_sample1, ...). A row without a finite "
             "prediction (inputs far outside the training data) gets empty "
             "cells and a warning, and the exit status is 3 unless "
-            "--allow-non-finite is given. Model files are pickles: load only "
-            "files you trust."
+            "--allow-non-finite is given. The output file appears only once "
+            "complete."
         ),
     )
-    predict.add_argument("model", metavar="M.joblib", help="a model saved by fit")
+    predict.add_argument("model", metavar="M.mdn", help="a model saved by fit")
     predict.add_argument("data", metavar="DATA.csv", help="rows to predict")
     predict.add_argument(
         "--out",
@@ -445,6 +449,14 @@ def _build_parser():
         action="store_true",
         help="exit with status 0 even when some rows get empty cells "
         "(default: exit status 3)",
+    )
+    predict.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="also load a pickle (the joblib model files of sklearn-mdn before "
+        "the safe format), with a warning: unpickling runs any code the file "
+        "holds, so only for files you trust (default: off, pickles are "
+        "refused)",
     )
     predict.set_defaults(func=_cmd_predict)
     return parser

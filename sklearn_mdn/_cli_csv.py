@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 
+from ._atomic import atomic_write
 from ._cli_output import CLIError
 
 # Cells read as a missing value.
@@ -101,7 +102,12 @@ def _is_text(rows, j):
 
 
 def _write_csv(path, header, columns, float_format, blank_rows=()):
-    """Write the columns; the rows in ``blank_rows`` get empty cells."""
+    """Write the columns; the rows in ``blank_rows`` get empty cells.
+
+    A file appears under ``path`` only once complete (:func:`atomic_write`):
+    an interrupted or failed run leaves the previous file, or none. Standard
+    output (None or "-") streams.
+    """
     blank = set(blank_rows)
 
     def write(f):
@@ -118,7 +124,7 @@ def _write_csv(path, header, columns, float_format, blank_rows=()):
         sys.stdout.flush()
         return
     try:
-        with open(path, "w", newline="", encoding="utf-8") as f:
+        with atomic_write(path, "w", newline="", encoding="utf-8") as f:
             write(f)
     except OSError as exc:
         raise CLIError(f"{path}: cannot write the output ({exc.strerror})") from None
@@ -130,6 +136,12 @@ def _check_writable(path):
         return
     if os.path.isdir(path):
         raise CLIError(f"{path}: cannot write the output (Is a directory)")
-    parent = os.path.dirname(os.path.abspath(path))
+    parent = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(parent):
         raise CLIError(f"{path}: cannot write the output (No such directory)")
+    # The output is written next to it first, then renamed (atomic_write).
+    if os.path.isfile(path) or not os.path.exists(path):
+        if not os.access(parent, os.W_OK):
+            raise CLIError(
+                f"{path}: cannot write the output (the folder {parent} is not writable)"
+            )

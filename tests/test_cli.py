@@ -7,18 +7,22 @@ again in subprocesses under ``-m slow``.
 """
 
 import csv
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 import warnings
 
 import joblib
 import numpy as np
 import pytest
 
-from sklearn_mdn import MDNRegressor
+from sklearn_mdn import MDNRegressor, load_model, save_model
 from sklearn_mdn._cli import main
 from sklearn_mdn._cli_demo import _true_branches
+from sklearn_mdn._cli_model import _FORMAT, _load_model
 
 TINY = ["--max-iter", "5", "--hidden-layer-sizes", "8", "--n-components", "2"]
 # What a TINY fit says on stderr: five epochs end it before early stopping.
@@ -80,17 +84,18 @@ def workdir(tmp_path_factory):
 def model(workdir):
     """``fit`` on every other numeric column, in a subprocess."""
     proc = run_cli(
-        "fit", "train.csv", "--target", "y", "--model", "m.joblib",
+        "fit", "train.csv", "--target", "y", "--model", "m.mdn",
         "--random-state", "0", *TINY, cwd=workdir,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "a, b, z -> y" in proc.stdout
-    return workdir / "m.joblib"
+    return workdir / "m.mdn"
 
 
 def test_fit_saves_our_model(model):
-    saved = joblib.load(model)
-    assert saved["format"] == "sklearn-mdn/model"
+    # The safe format, which load_model reads too.
+    assert isinstance(load_model(model), MDNRegressor)
+    saved = _load_model(model)
     # The text column is left out; the other numeric target is a feature.
     assert saved["features"] == ["a", "b", "z"]
     assert saved["targets"] == ["y"]
@@ -117,7 +122,7 @@ def test_predict_writes_estimates_intervals_and_samples(model, workdir):
     ]
     assert values.shape == (2, 6)
     # The same numbers as the estimator's own methods, on reordered columns.
-    est = joblib.load(model)["estimator"]
+    est = load_model(model)
     X = np.array([[-0.5, 0.5, 2.0], [0.0, 0.0, 1.0]])
     # Written with 7 significant digits (--float-format %.7g).
     close = {"rtol": 1e-6, "atol": 1e-12}
@@ -129,13 +134,13 @@ def test_predict_writes_estimates_intervals_and_samples(model, workdir):
 def test_log_target_multi_output_round_trip(workdir):
     proc = run_cli(
         "fit", "train.csv", "--target", "y", "--target", "z", "--features",
-        "a", "b", "--log-target", "--model", "log.joblib", "--random-state",
+        "a", "b", "--log-target", "--model", "log.mdn", "--random-state",
         "0", "--verbose", *TINY, cwd=workdir,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "(log scale)" in proc.stdout
     proc = run_cli(
-        "predict", "log.joblib", "new.csv", "--out", "log.csv", "--samples",
+        "predict", "log.mdn", "new.csv", "--out", "log.csv", "--samples",
         "50", "--random-state", "1", cwd=workdir,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -152,7 +157,7 @@ def test_log_target_multi_output_round_trip(workdir):
         assert np.all((lower < pred) & (pred < upper))
         inside = (samples >= lower[:, None]) & (samples <= upper[:, None])
         assert 0.6 < inside.mean() <= 1.0
-    saved = joblib.load(workdir / "log.joblib")
+    saved = _load_model(workdir / "log.mdn")
     est = saved["estimator"]
     X = np.array([[-0.5, 0.5], [0.0, 0.0], [1.0, -1.0]])
     np.testing.assert_allclose(
@@ -210,7 +215,7 @@ def test_demo_finds_three_branches(tmp_path):
 def test_verbose_fit_to_a_file_prints_a_plain_table(workdir, capsys):
     status = main(
         ["fit", str(workdir / "train.csv"), "--target", "y", "--model",
-         str(workdir / "v.joblib"), "--verbose", "--random-state", "0", *TINY]
+         str(workdir / "v.mdn"), "--verbose", "--random-state", "0", *TINY]
     )  # fmt: skip
     captured = capsys.readouterr()
     assert status == 0
@@ -229,7 +234,7 @@ def test_verbose_fit_on_a_terminal_draws_a_progress_bar(workdir, capsys, monkeyp
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     status = main(
         ["fit", str(workdir / "train.csv"), "--target", "y", "--model",
-         str(workdir / "v.joblib"), "--verbose", "--random-state", "0", *TINY]
+         str(workdir / "v.mdn"), "--verbose", "--random-state", "0", *TINY]
     )  # fmt: skip
     captured = capsys.readouterr()
     assert status == 0
@@ -273,7 +278,8 @@ def test_version_and_help(capsys):
         main(["predict", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     for option in ["--out", "--coverage", "--samples", "--random-state",
-                   "--float-format", "--allow-non-finite"]:  # fmt: skip
+                   "--float-format", "--allow-non-finite",
+                   "--allow-pickle"]:  # fmt: skip
         assert "(default: " in help_of(text, option), option
 
 
@@ -320,7 +326,7 @@ def test_text_cell_in_a_numeric_column(workdir, capsys):
     rows = [[*map(float, rng.uniform(-1, 1, 3))] for _ in range(40)]
     rows[6][1] = "oops"
     path = write_csv(workdir / "oops.csv", ["a", "b", "y"], rows)
-    argv = ["fit", str(path), "--target", "y", "--model", str(workdir / "o.joblib")]
+    argv = ["fit", str(path), "--target", "y", "--model", str(workdir / "o.mdn")]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"sklearn-mdn: error: {path}: column 'b' holds numbers")
@@ -333,12 +339,12 @@ def test_text_cell_in_a_numeric_column(workdir, capsys):
     )
     assert re.fullmatch(re.escape(left_out) + BUDGET_WARNING, captured.err)
     assert "Fitted on 40 rows: a -> y" in captured.out
-    assert joblib.load(workdir / "o.joblib")["features"] == ["a"]
+    assert _load_model(workdir / "o.mdn")["features"] == ["a"]
 
 
 def test_far_off_rows_get_empty_cells_and_exit_3(workdir, capsys):
     """Issue #13: inputs far outside the training data gave inf and exit 0."""
-    fitted = workdir / "far.joblib"
+    fitted = workdir / "far.mdn"
     assert main(["fit", str(workdir / "train.csv"), "--target", "y",
                  "--features", "a", "b", "--log-target", "--model", str(fitted),
                  "--random-state", "0", *TINY]) == 0  # fmt: skip
@@ -385,6 +391,8 @@ def error_cases(workdir, model):
     (workdir / "notjoblib.joblib").write_text("just some text\n")
     joblib.dump({"features": ["a"]}, workdir / "foreign.joblib")
     joblib.dump(MDNRegressor(), workdir / "bare.joblib")
+    save_model(MDNRegressor(), workdir / "nocolumns.mdn")
+    np.savez(workdir / "arrays.npz", x=np.arange(3))
     w, x, out = workdir, workdir / "x", workdir / "err_out.csv"
     return [
         (["fit", w / "absent.csv", "--target", "y", "--model", x],
@@ -417,6 +425,13 @@ def error_cases(workdir, model):
           out], "not a model file saved by 'sklearn-mdn fit'"),
         (["predict", w / "bare.joblib", w / "new.csv", "--out", out],
          "not a model file saved by 'sklearn-mdn fit'"),
+        (["predict", w / "bare.joblib", w / "new.csv", "--out", out],
+         "load it with --allow-pickle, only if you trust it"),
+        (["predict", w / "nocolumns.mdn", w / "new.csv", "--out", out],
+         "without the column names that 'sklearn-mdn fit' records"),
+        (["predict", w / "arrays.npz", w / "new.csv", "--out", out],
+         "not a model file written by sklearn_mdn.save_model or 'sklearn-mdn "
+         "fit'"),
         (["predict", model, w / "nofeat.csv", "--out", out],
          "needs the feature column(s) 'b'"),
         (["predict", model, w / "notnum.csv", "--out", out],
@@ -528,12 +543,12 @@ def test_fit_names_the_features_it_does_not_use(tmp_path, capsys):
     y = np.sin(3 * X[:, 0]) + 0.1 * rng.normal(size=400)
     names = ["signal", *(f"noise{i}" for i in range(1, 7))]
     path = write_csv(tmp_path / "many.csv", [*names, "y"], np.column_stack([X, y]))
-    model = tmp_path / "many.joblib"
+    model = tmp_path / "many.mdn"
     argv = ["fit", str(path), "--target", "y", "--model", str(model)]
     options = ["--max-iter", "40", "--hidden-layer-sizes", "16", "--n-components", "3"]
     assert main([*argv, *options, "--random-state", "0"]) == 0
     out = capsys.readouterr().out
-    support = joblib.load(model)["estimator"].support_
+    support = load_model(model).support_
     assert support[0] and not support.all()
     unused = ", ".join(n for n, kept in zip(names, support) if not kept)
     assert f"Not used (no clear effect on the held-out rows): {unused}." in out
@@ -549,12 +564,154 @@ def test_fit_reports_a_single_gaussian_chosen_by_auto(tmp_path, capsys, monkeypa
     X = rng.uniform(-1, 1, size=(200, 2))
     y = X[:, 0] + 0.1 * rng.normal(size=200)
     path = write_csv(tmp_path / "lin.csv", ["a", "b", "y"], np.column_stack([X, y]))
-    model = tmp_path / "lin.joblib"
+    model = tmp_path / "lin.mdn"
     argv = ["fit", str(path), "--target", "y", "--model", str(model)]
     options = ["--max-iter", "20", "--hidden-layer-sizes", "8"]
     assert main([*argv, *options, "--n-components", "auto"]) == 0
-    assert joblib.load(model)["estimator"].n_components_ == 1
+    assert load_model(model).n_components_ == 1
     assert "One Gaussian component" in capsys.readouterr().out
     assert main([*argv, *options, "--n-components", "3"]) == 0
-    assert joblib.load(model)["estimator"].n_components_ == 3
+    assert load_model(model).n_components_ == 3
     assert "One Gaussian component" not in capsys.readouterr().out
+
+
+# ------------------------------------------------- files that cannot run code
+class _WouldRun:
+    """Unpickling this creates the file ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+def test_predict_loads_a_pickle_only_when_allowed(model, workdir, capsys):
+    """The joblib model files of earlier versions: --allow-pickle, a warning."""
+    legacy = workdir / "legacy.joblib"
+    joblib.dump({"format": _FORMAT, "format_version": 1, **_load_model(model)}, legacy)
+    out = workdir / "legacy_out.csv"
+    argv = ["predict", str(legacy), str(workdir / "new3.csv"), "--out", str(out)]
+    write_csv(workdir / "new3.csv", ["z", "b", "a"], [[2.0, 0.5, -0.5]])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "can run code when loaded: load it with --allow-pickle" in err
+    assert not out.exists()
+    assert main([*argv, "--allow-pickle"]) == 0
+    assert capsys.readouterr().err == (
+        f"sklearn-mdn: warning: {legacy}: loading a pickle (--allow-pickle), "
+        "which runs any code it holds; fit the model again to get a model file "
+        "that cannot\n"
+    )
+    # The same predictions as from the safe file.
+    assert main(["predict", str(model), str(workdir / "new3.csv"), "--out",
+                 str(workdir / "safe_out.csv")]) == 0  # fmt: skip
+    assert out.read_text() == (workdir / "safe_out.csv").read_text()
+
+
+def test_a_file_that_would_run_code_is_refused(workdir, tmp_path, capsys):
+    marker = tmp_path / "marker"
+    evil = tmp_path / "evil.joblib"
+    joblib.dump({"format": _FORMAT, "estimator": _WouldRun(marker)}, evil)
+    joblib.load(evil)  # control: unpickling it does run its code
+    assert marker.exists()
+    marker.unlink()
+    argv = ["predict", str(evil), str(workdir / "new.csv"), "--out",
+            str(tmp_path / "out.csv")]  # fmt: skip
+    assert main(argv) == 2
+    assert "not a model file saved by 'sklearn-mdn fit'" in capsys.readouterr().err
+    assert not marker.exists()
+    # An .npz archive with a pickled array in it is refused as well.
+    evil_npz = tmp_path / "evil.mdn"
+    with open(evil_npz, "wb") as f:
+        np.savez(f, sklearn_mdn_header=np.array([_WouldRun(marker)], dtype=object))
+    argv[1] = str(evil_npz)
+    assert main(argv) == 2
+    assert "not a model file written by" in capsys.readouterr().err
+    assert not marker.exists()
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_fit_warns_that_a_pickle_name_holds_the_safe_format(workdir, capsys):
+    path = workdir / "named.joblib"
+    argv = ["fit", str(workdir / "train.csv"), "--target", "y", "--model",
+            str(path), "--random-state", "0", *TINY]  # fmt: skip
+    assert main(argv) == 0
+    assert (
+        f"sklearn-mdn: warning: {path}: the model is saved in sklearn-mdn's safe "
+        "format" in capsys.readouterr().err
+    )
+    assert isinstance(load_model(path), MDNRegressor)
+
+
+def test_a_failed_fit_keeps_the_previous_model(model, workdir, capsys, monkeypatch):
+    path = workdir / "keep.mdn"
+    path.write_bytes(model.read_bytes())
+    before = sorted(os.listdir(workdir))
+    argv = ["fit", str(workdir / "train.csv"), "--target", "y", "--model",
+            str(path), "--random-state", "0", *TINY]  # fmt: skip
+    # A bad target column: refused before any training.
+    assert main([*argv[:3], "nope", *argv[4:]]) == 2
+    # An error once training has run.
+    import sklearn_mdn._regressor as regressor_module
+
+    train = regressor_module.train
+
+    def diverge(*args, **kwargs):
+        train(*args, **kwargs)
+        raise FloatingPointError("Training diverged: simulated")
+
+    monkeypatch.setattr(regressor_module, "train", diverge)
+    assert main(argv) == 2
+    assert "fitting failed: Training diverged: simulated" in capsys.readouterr().err
+    monkeypatch.undo()
+
+    # A disk that fills up while the model is written.
+    def disk_full(file, **arrays):
+        file.write(b"PK\x03\x04 half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(argv) == 2
+    assert "cannot write the model (No space left on device)" in (
+        capsys.readouterr().err
+    )
+    assert path.read_bytes() == model.read_bytes()
+    assert sorted(os.listdir(workdir)) == before  # no temporary file left
+
+
+def test_predict_killed_while_writing_leaves_no_truncated_file(model, tmp_path):
+    """SIGKILL (an out-of-memory kill, a pre-empted job) mid-write: the
+    output appears whole or not at all."""
+    if not hasattr(signal, "SIGKILL"):
+        pytest.skip("needs SIGKILL (POSIX)")
+    rng = np.random.RandomState(0)
+    n = 30_000  # and 20 samples: about a second of writing
+    write_csv(tmp_path / "big.csv", ["a", "b", "z"], rng.uniform(-1, 1, (n, 3)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sklearn_mdn", "predict", str(model), "big.csv",
+         "--out", "pred.csv", "--samples", "20", "--random-state", "0"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    seen = []
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        seen = [p for p in os.listdir(tmp_path) if "pred.csv" in p]
+        if seen:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.002)
+    proc.wait()
+    assert seen, "the output was never seen being written"
+    assert proc.returncode == -signal.SIGKILL
+    # Only the hidden temporary file, which a kill cannot clean up.
+    assert not (tmp_path / "pred.csv").exists()
+    (left,) = [p for p in os.listdir(tmp_path) if "pred.csv" in p]
+    assert left.startswith(".pred.csv.") and left.endswith(".tmp")
+    # Run to the end, the same command writes the whole file.
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(model), str(tmp_path / "big.csv"), "--out",
+                 str(out)]) == 0  # fmt: skip
+    assert len(out.read_text().splitlines()) == n + 1
