@@ -209,7 +209,11 @@ def test_demo_finds_three_branches(tmp_path):
     assert proc.returncode == 0, proc.stderr
     locations, weights = branch_row(proc.stdout)
     np.testing.assert_allclose(locations, [0.21, 0.50, 0.79], atol=0.05)
-    np.testing.assert_allclose(weights, _true_branches(0.5)[1], atol=0.06)
+    # The branch masses of one default fit err by 0.02 to 0.12 over data seeds
+    # (measured on five when the demo moved to the defaults), and by CPU: the
+    # seed the demo prints gives 0.27 / 0.41 / 0.31 on an Intel AVX512 CPU and
+    # 0.33 / 0.36 / 0.31 on an AMD EPYC; the truth is 0.28 / 0.44 / 0.28.
+    np.testing.assert_allclose(weights, _true_branches(0.5)[1], atol=0.12)
 
 
 def test_verbose_fit_to_a_file_prints_a_plain_table(workdir, capsys):
