@@ -83,6 +83,12 @@ __all__ = [
 ]
 
 
+def __dir__():
+    # dir() and tab completion show the public names only, not the imports
+    # (np, erf, ...) and private helpers, as scikit-learn's modules do.
+    return list(__all__)
+
+
 def predict(estimator, X):
     """Lazy point predictions over the rows of a Dask array.
 

@@ -19,3 +19,9 @@ except ImportError as exc:  # tests/test_extras.py blocks the extra
     ) from exc
 
 __all__ = ["MDNSkproRegressor"]
+
+
+def __dir__():
+    # dir() and tab completion show the public names only, as in the other
+    # public modules.
+    return list(__all__)
