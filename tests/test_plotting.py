@@ -167,7 +167,8 @@ def test_density_display_needs_predict_dist(data):
     from sklearn.linear_model import LinearRegression
 
     X, y = data
-    with pytest.raises(TypeError, match="is neither an MDNRegressor"):
+    match = r"PredictiveDensityDisplay\.from_estimator takes a fitted MDNRegressor"
+    with pytest.raises(TypeError, match=match):
         PredictiveDensityDisplay.from_estimator(LinearRegression().fit(X, y), X)
 
 

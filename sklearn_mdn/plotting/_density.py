@@ -418,7 +418,11 @@ class PredictiveDensityDisplay:
         if grid.ndim != 1 or len(grid) < 2:
             raise ValueError("grid must be 1-D with at least 2 values.")
 
-        mdn, rows, transformers = _unwrap(estimator, _grid_inputs(X, j, grid))
+        mdn, rows, transformers = _unwrap(
+            estimator,
+            _grid_inputs(X, j, grid),
+            "PredictiveDensityDisplay.from_estimator",
+        )
         dist = mdn.predict_dist(rows)
         if transformers and dist.n_targets > 1:
             raise ValueError(

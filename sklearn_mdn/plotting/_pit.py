@@ -195,7 +195,9 @@ class PITDisplay:
             The drawn display.
         """
         _pyplot("PITDisplay.from_estimator")
-        y, dist, name = _calibration_inputs(estimator, X, y, estimator_name)
+        y, dist, name = _calibration_inputs(
+            estimator, X, y, estimator_name, "PITDisplay.from_estimator"
+        )
         return cls.from_predictions(
             y, dist, target=target, n_bins=n_bins, estimator_name=name, ax=ax
         )
