@@ -19,10 +19,12 @@ from . import __version__
 # ``sklearn_mdn._cli`` keeps offering every name it always had.
 from ._cli_csv import (  # noqa: F401
     _MISSING,
+    _check_kept_names,
     _check_writable,
     _column,
     _first_text_cell,
     _is_text,
+    _kept_columns,
     _parse_float,
     _read_csv,
     _write_csv,
@@ -37,6 +39,7 @@ from ._cli_model import (  # noqa: F401
     _save_model,
 )
 from ._cli_options import (  # noqa: F401
+    _delimiter,
     _estimator_defaults,
     _float_format,
     _hidden_sizes,
@@ -105,7 +108,7 @@ _ESTIMATOR_OPTIONS = [
 
 def _cmd_fit(args):
     # Everything about the file is checked before torch is imported (seconds).
-    header, rows = _read_csv(args.data)
+    header, rows = _read_csv(args.data, args.delimiter)
     targets = list(dict.fromkeys(args.target))
     for name in targets + list(args.features or ()):
         if name not in header:
@@ -203,7 +206,8 @@ def _cmd_fit(args):
 
 def _cmd_predict(args):
     # The data first: loading the model imports torch (seconds).
-    header, rows = _read_csv(args.data)
+    header, rows = _read_csv(args.data, args.delimiter)
+    kept = _kept_columns(args.data, header, rows, args.keep or ())
     _check_writable(args.out)
     model = _load_model(args.model)
     missing = [name for name in model["features"] if name not in header]
@@ -216,17 +220,20 @@ def _cmd_predict(args):
     X = np.column_stack(
         [_column(args.data, header, rows, c) for c in model["features"]]
     )
+    _check_kept_names(kept, model["targets"], args.samples)
     point, interval, samples, bad = _predict_finite(
         model, X, args.coverage, args.samples, args.random_state
     )
-    names, columns = [], []
+    names, columns = list(kept), list(kept.values())
     for j, target in enumerate(model["targets"]):
         names += [f"{target}_pred", f"{target}_lower", f"{target}_upper"]
         columns += [point[:, j], interval[:, j, 0], interval[:, j, 1]]
         for s in range(args.samples):
             names.append(f"{target}_sample{s + 1}")
             columns.append(samples[:, s, j])
-    _write_csv(args.out, names, columns, args.float_format, blank_rows=bad)
+    _write_csv(
+        args.out, names, columns, args.float_format, bad, delimiter=args.delimiter
+    )
     to_stdout = args.out is None or args.out == "-"
     what = ["point estimates", f"{args.coverage:.0%} intervals"]
     if args.samples:
@@ -247,6 +254,17 @@ def _cmd_predict(args):
         )
         return 0 if args.allow_non_finite else 3
     return 0
+
+
+def _add_delimiter(parser, files):
+    parser.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        default=",",
+        metavar="CHAR",
+        help=f"the character that separates the fields of {files}, such as ';' "
+        "or tab (default: ',')",
+    )
 
 
 def _build_parser():
@@ -389,6 +407,7 @@ def _build_parser():
         "bar when tqdm is installed, else as a plain table after the fit "
         "(default: off)",
     )
+    _add_delimiter(fit, "DATA.csv")
     fit.set_defaults(func=_cmd_fit)
 
     predict = sub.add_parser(
@@ -446,6 +465,16 @@ def _build_parser():
         help="exit with status 0 even when some rows get empty cells "
         "(default: exit status 3)",
     )
+    predict.add_argument(
+        "--keep",
+        nargs="+",
+        action="extend",
+        metavar="COL",
+        help="columns of DATA.csv to copy to the output, in this order, before "
+        "the predictions, such as an identifier to join them back on "
+        "(default: none)",
+    )
+    _add_delimiter(predict, "DATA.csv and the output")
     predict.set_defaults(func=_cmd_predict)
     return parser
 

@@ -273,7 +273,8 @@ def test_version_and_help(capsys):
         main(["predict", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     for option in ["--out", "--coverage", "--samples", "--random-state",
-                   "--float-format", "--allow-non-finite"]:  # fmt: skip
+                   "--float-format", "--allow-non-finite", "--keep",
+                   "--delimiter"]:  # fmt: skip
         assert "(default: " in help_of(text, option), option
 
 
@@ -381,6 +382,10 @@ def error_cases(workdir, model):
     write_csv(workdir / "notnum.csv", ["a", "b", "z"], [[1, "two", 3]])
     write_csv(workdir / "dup.csv", ["a", "a", "y"], [[1, 2, 3]])
     write_csv(workdir / "full.csv", ["a", "b", "z"], [[1, 2, 3]])
+    write_csv(workdir / "gaps.csv", ["a", "b", "z"],
+              [[1, "", 3], [1, 2, 3], [1, "NA", 3]])  # fmt: skip
+    write_csv(workdir / "clash.csv", ["a", "b", "z", "y_pred"], [[1, 2, 3, 4]])
+    (workdir / "semi.csv").write_text("a;b;y\n1;2;3\n4;5;6\n")
     (workdir / "empty.csv").write_text("")
     (workdir / "notjoblib.joblib").write_text("just some text\n")
     joblib.dump({"features": ["a"]}, workdir / "foreign.joblib")
@@ -404,7 +409,14 @@ def error_cases(workdir, model):
         (["fit", w / "text.csv", "--target", "y", "--features", "a",
           "--model", x], "column 'a' is not numeric: line 3 holds 'oops'"),
         (["fit", w / "gap.csv", "--target", "y", "--model", x],
-         "column 'a' has a missing value on line 3"),
+         "column 'a' has a missing value on line 3; the model cannot use a row "
+         "with a missing value: drop these rows, or fill the values in "
+         "(impute them"),
+        (["fit", w / "semi.csv", "--target", "y", "--model", x],
+         "the header 'a;b;y' is one column when split at ','; if the file is "
+         "separated by ';', pass --delimiter ';'"),
+        (["fit", w / "train.csv", "--target", "y", "--model", x,
+          "--delimiter", ";"], "pass --delimiter ','"),
         (["fit", w / "negative.csv", "--target", "y", "--log-target",
           "--model", x], "needs positive targets"),
         (["fit", w / "train.csv", "--target", "y", "--features", "y",
@@ -422,6 +434,12 @@ def error_cases(workdir, model):
         (["predict", model, w / "notnum.csv", "--out", out],
          "column 'b' is not numeric"),
         (["predict", model, w / "full.csv", "--out", w], "cannot write"),
+        (["predict", model, w / "gaps.csv", "--out", out],
+         "column 'b' has missing values on lines 2, 4; the model cannot use"),
+        (["predict", model, w / "full.csv", "--out", out, "--keep", "id"],
+         "full.csv: --keep names no column 'id' (columns: a, b, z)"),
+        (["predict", model, w / "clash.csv", "--out", out, "--keep", "y_pred"],
+         "--keep y_pred: the output has a prediction column of that name"),
     ]  # fmt: skip
 
 
@@ -480,6 +498,9 @@ def test_every_error_path_in_a_subprocess(workdir, model):
          "non-negative number, got '-1'"),
         (["fit", "d.csv", "--target", "y", "--model", "m", "--alpha", "nan"],
          "non-negative number"),
+        (["fit", "d.csv", "--target", "y", "--model", "m", "--delimiter", ";;"],
+         "expected one character"),
+        (["predict", "m", "d.csv", "--delimiter", "."], "part of a number"),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2(argv, words, capsys):
@@ -558,3 +579,63 @@ def test_fit_reports_a_single_gaussian_chosen_by_auto(tmp_path, capsys, monkeypa
     assert main([*argv, *options, "--n-components", "3"]) == 0
     assert joblib.load(model)["estimator"].n_components_ == 3
     assert "One Gaussian component" not in capsys.readouterr().out
+
+
+# ------------------------------------------- joining back, other delimiters
+def test_predict_keeps_columns_to_join_the_output_back(model, workdir, capsys):
+    """Issue #31: an id column was dropped, so the output could not be joined
+    back to the input; --keep copies columns verbatim, before the
+    predictions, also on a row without a finite prediction."""
+    rows = [["007", 0.5, "Paris, FR", -0.5, 2.0],
+            ["008", 0.0, "Oslo", 0.0, 1.0],
+            ["009", 1e300, "far", 0.0, 1.0]]  # fmt: skip
+    new = write_csv(workdir / "ids.csv", ["id", "b", "site", "a", "z"], rows)
+    out = workdir / "ids_out.csv"
+    argv = ["predict", str(model), str(new), "--out", str(out),
+            "--keep", "site", "id", "--allow-non-finite"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    with open(out, newline="") as f:
+        written = list(csv.reader(f))
+    assert written[0] == ["site", "id", "y_pred", "y_lower", "y_upper"]
+    assert [row[:2] for row in written[1:]] == [
+        ["Paris, FR", "007"], ["Oslo", "008"], ["far", "009"]
+    ]  # fmt: skip
+    assert written[3][2:] == ["", "", ""]
+    # The predictions are those written without --keep.
+    plain = workdir / "ids_plain.csv"
+    assert main(["predict", str(model), str(new), "--out", str(plain),
+                 "--allow-non-finite"]) == 0  # fmt: skip
+    capsys.readouterr()
+    with open(plain, newline="") as f:
+        assert [row[2:] for row in written] == list(csv.reader(f))
+
+
+def test_semicolon_files_fit_and_predict_with_delimiter(model, workdir, capsys):
+    """Issue #31: a semicolon-separated file had no --delimiter; the output
+    uses the input's delimiter."""
+    with open(workdir / "train.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    semi = workdir / "train_semi.csv"
+    semi.write_text("".join(";".join(row) + "\n" for row in rows))
+    fitted = workdir / "semi.joblib"
+    argv = ["fit", str(semi), "--target", "y", "--model", str(fitted),
+            "--random-state", "0", "--delimiter", ";", *TINY]  # fmt: skip
+    assert main(argv) == 0
+    assert "Fitted on 60 rows: a, b, z -> y" in capsys.readouterr().out
+    assert joblib.load(fitted)["features"] == ["a", "b", "z"]
+    # Predict a tab-separated file with the comma file's model.
+    new = workdir / "new_tab.csv"
+    new.write_text("id\tb\ta\tz\nr1\t0.5\t-0.5\t2\nr2\t0\t0\t1\n")
+    out = workdir / "tab_out.csv"
+    argv = ["predict", str(model), str(new), "--out", str(out), "--keep", "id",
+            "--delimiter", "tab"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id\ty_pred\ty_lower\ty_upper"
+    est = joblib.load(model)["estimator"]
+    X = np.array([[-0.5, 0.5, 2.0], [0.0, 0.0, 1.0]])
+    values = np.array([line.split("\t")[1:] for line in lines[1:]], dtype=float)
+    assert [line.split("\t")[0] for line in lines[1:]] == ["r1", "r2"]
+    np.testing.assert_allclose(values[:, 0], est.predict(X), rtol=1e-6)
