@@ -29,7 +29,7 @@ from ._cli_csv import (  # noqa: F401
     _read_csv,
     _write_csv,
 )
-from ._cli_demo import _cmd_demo
+from ._cli_demo import _cmd_demo, _cmd_demo_data
 from ._cli_model import (  # noqa: F401
     _FORMAT,
     _FORMAT_VERSION,
@@ -308,6 +308,33 @@ def _build_parser():
     )
     demo.add_argument("--verbose", action="store_true", help="show training")
     demo.set_defaults(func=_cmd_demo)
+
+    data = sub.add_parser(
+        "demo-data",
+        help="write generated CSV files to try fit and predict on",
+        description=(
+            "Write TRAIN.csv (an id, the water's reflectance in four bands and "
+            "the target chl, chlorophyll-a in mg/m3, spanning three orders of "
+            "magnitude) and NEW.csv (five more rows without chl), generated."
+        ),
+    )
+    data.add_argument("train", metavar="TRAIN.csv", help="the training rows")
+    data.add_argument("new", metavar="NEW.csv", help="the rows to predict")
+    data.add_argument(
+        "--rows",
+        type=_positive_int,
+        default=1000,
+        metavar="N",
+        help="training rows (default: %(default)s)",
+    )
+    data.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the data (default: %(default)s)",
+    )
+    data.set_defaults(func=_cmd_demo_data)
 
     fit = sub.add_parser(
         "fit",

@@ -434,6 +434,7 @@ def error_cases(workdir, model):
         (["predict", model, w / "notnum.csv", "--out", out],
          "column 'b' is not numeric"),
         (["predict", model, w / "full.csv", "--out", w], "cannot write"),
+        (["demo-data", w / "same.csv", w / "same.csv"], "need two files"),
         (["predict", model, w / "gaps.csv", "--out", out],
          "column 'b' has missing values on lines 2, 4; the model cannot use"),
         (["predict", model, w / "full.csv", "--out", out, "--keep", "id"],
@@ -454,6 +455,7 @@ def test_every_error_path_in_process(workdir, model, capsys):
         assert captured.out == ""
     assert not (workdir / "x").exists()
     assert not (workdir / "err_out.csv").exists()
+    assert not (workdir / "same.csv").exists()
 
 
 def test_error_exits_2_without_traceback(workdir, model):
@@ -639,3 +641,39 @@ def test_semicolon_files_fit_and_predict_with_delimiter(model, workdir, capsys):
     values = np.array([line.split("\t")[1:] for line in lines[1:]], dtype=float)
     assert [line.split("\t")[0] for line in lines[1:]] == ["r1", "r2"]
     np.testing.assert_allclose(values[:, 0], est.predict(X), rtol=1e-6)
+
+
+# ------------------------------------------------------- the README example
+def test_readme_command_line_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    """Issue #31: the README's lines used a chl CSV the repository did not
+    ship. They run here as README.md has them, in an empty folder, through
+    the console script's entry point; only the fit gets --max-iter 20."""
+    import pathlib
+    import shlex
+
+    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+    section = readme.read_text(encoding="utf-8").split("\n## Command line\n")[1]
+    section = section.split("\n## ")[0]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line, comments=True) for line in block.splitlines()]
+    commands = [argv for argv in commands if argv]
+    assert [argv[:2] for argv in commands] == [
+        ["sklearn-mdn", "demo-data"], ["sklearn-mdn", "fit"],
+        ["sklearn-mdn", "predict"],
+    ]  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    for argv in commands:
+        argv = argv[1:] + (["--max-iter", "20"] if argv[1] == "fit" else [])
+        assert main(argv) == 0, (argv, capsys.readouterr().err)
+    capsys.readouterr()
+    with open(tmp_path / "pred.csv", newline="") as f:
+        header, *rows = list(csv.reader(f))
+    with open(tmp_path / "new.csv", newline="") as f:
+        ids = [row[0] for row in list(csv.reader(f))[1:]]
+    assert header[0] == "id" and [row[0] for row in rows] == ids
+    # Every column the README says pred.csv gets, in that order.
+    named = re.findall(r"`(chl_\w+)`", section)
+    assert named and header[1 : 1 + len(named)] == named
+    values = np.array([row[1:] for row in rows], dtype=float)
+    assert np.all(values > 0)  # chlorophyll, fitted on a log scale
+    assert np.all(values[:, 1] <= values[:, 0]) and np.all(values[:, 0] <= values[:, 2])
