@@ -79,9 +79,14 @@ def _column(path, header, rows, name, *, allow_missing=False):
     for i, row in enumerate(rows):
         value = _parse_float(row[j])
         if value is None:
+            remedy = (
+                "it holds no number at all (an identifier or a label?)"
+                if _is_text(rows, j)
+                else "correct the cell, or drop the row"
+            )
             raise CLIError(
                 f"{path}: column {name!r} is not numeric: line {i + 2} holds "
-                f"{row[j].strip()!r}"
+                f"{row[j].strip()!r}; {remedy}"
             )
         if math.isnan(value) and not allow_missing:
             missing = [

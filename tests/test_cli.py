@@ -405,9 +405,11 @@ def error_cases(workdir, model):
         (["fit", w / "train.csv", "--target", "y", "--features", "a",
           "nope", "--model", x], "no column named 'nope'"),
         (["fit", w / "train.csv", "--target", "name", "--model", x],
-         "column 'name' is not numeric: line 2 holds 'site0'"),
+         "column 'name' is not numeric: line 2 holds 'site0'; it holds no "
+         "number at all"),
         (["fit", w / "text.csv", "--target", "y", "--features", "a",
-          "--model", x], "column 'a' is not numeric: line 3 holds 'oops'"),
+          "--model", x], "column 'a' is not numeric: line 3 holds 'oops'; "
+         "correct the cell, or drop the row"),
         (["fit", w / "gap.csv", "--target", "y", "--model", x],
          "column 'a' has a missing value on line 3; the model cannot use a row "
          "with a missing value: drop these rows, or fill the values in "
