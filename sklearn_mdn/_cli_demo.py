@@ -1,6 +1,7 @@
 """The command line's demo: an inverse problem whose answer branches, and the
 generated CSV files of the README's command-line example."""
 
+import os
 import time
 
 import numpy as np
@@ -131,12 +132,12 @@ def _chlorophyll_rows(n, random_state):
 
 def _cmd_demo_data(args):
     """Write ``train.csv`` (id, bands, chl) and ``new.csv`` (id, bands)."""
+    if os.path.realpath(args.train) == os.path.realpath(args.new):
+        raise CLIError(f"{args.train}: the training and new rows need two files")
     n_train, n_new = args.rows, 5
     rrs, chl = _chlorophyll_rows(n_train + n_new, args.random_state)
     ids = [f"st{i + 1:04d}" for i in range(n_train + n_new)]
     names = ["id", *(f"rrs{band}" for band in _BANDS)]
-    if args.train == args.new:
-        raise CLIError(f"{args.train}: the training and new rows need two files")
     train = [ids[:n_train], *rrs[:n_train].T, chl[:n_train]]
     _write_csv(args.train, [*names, "chl"], train, "%.6g")
     _write_csv(args.new, names, [ids[n_train:], *rrs[n_train:].T], "%.6g")

@@ -534,6 +534,8 @@ def test_help_and_package_import_leave_torch_unloaded(tmp_path):
         "open('oops.csv', 'w').write('a,y\\n1,2\\noops,3\\n4,5\\n')\n"
         "assert main(['fit', 'oops.csv', '--target', 'y', '--model', 'm']) == 2\n"
         "assert 'torch' not in sys.modules, 'fit on a bad file'\n"
+        "assert main(['demo-data', 'train.csv', 'new.csv', '--rows', '20']) == 0\n"
+        "assert 'torch' not in sys.modules, 'demo-data'\n"
         "assert sklearn_mdn.MDNEnsembleRegressor.__name__ == 'MDNEnsembleRegressor'\n"
         "assert 'torch' in sys.modules\n"
     )
