@@ -49,4 +49,13 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__))
+    # The public names and the public submodules imported so far (such as
+    # distribution, plotting); not importlib or the private modules.
+    submodules = {
+        name
+        for name, value in globals().items()
+        if isinstance(value, type(importlib))
+        and value.__name__ == f"{__name__}.{name}"
+        and not name.startswith("_")
+    }
+    return sorted(set(__all__) | submodules)

@@ -85,6 +85,11 @@ class DistributionRegressorMixin:
         -------
         dist : NormalMixture
             One Gaussian mixture per row, in the original target units.
+
+        See Also
+        --------
+        sklearn_mdn.predict_dist : The mixture through a Pipeline or a
+            fitted search, which expose only ``predict``.
         """
         return NormalMixture.concatenate(list(self._iter_dists(X)))
 
@@ -124,6 +129,12 @@ class DistributionRegressorMixin:
             quantiles, ``q`` the conformal level of each target that
             guarantees ``coverage`` (``-inf`` and ``inf`` with too few
             held-out rows); see :class:`MDNRegressor`.
+
+        See Also
+        --------
+        sklearn_mdn.predict_interval : The same through a Pipeline, a
+            TransformedTargetRegressor or a fitted search, which expose
+            only ``predict``.
         """
         coverage = _check_coverage(coverage)
         level = np.atleast_1d(self._conformal_level(coverage, "interval"))
@@ -183,6 +194,12 @@ class DistributionRegressorMixin:
             largest number of intervals ``M`` of a row.
         n_intervals : ndarray of shape (n_samples,)
             Number of intervals of each row.
+
+        See Also
+        --------
+        sklearn_mdn.predict_hdr : The same through a Pipeline, a
+            TransformedTargetRegressor or a fitted search, which expose
+            only ``predict``.
         """
         coverage = _check_coverage(coverage)
         level = self._conformal_level(coverage, "region")
@@ -263,6 +280,12 @@ class DistributionRegressorMixin:
         q : ndarray of shape (n_samples, n_quantiles) or \
                 (n_samples, n_outputs, n_quantiles)
             The quantiles.
+
+        See Also
+        --------
+        sklearn_mdn.predict_quantiles : The same through a Pipeline, a
+            TransformedTargetRegressor or a fitted search, which expose
+            only ``predict``.
         """
         levels = np.atleast_1d(_check_levels(quantiles, "quantiles"))
         return self._map_chunks(X, lambda dist: dist.ppf(levels))
@@ -287,6 +310,12 @@ class DistributionRegressorMixin:
         samples : ndarray of shape (n_samples_X, n_samples) or \
                 (n_samples_X, n_samples, n_outputs)
             Joint draws over the targets.
+
+        See Also
+        --------
+        sklearn_mdn.sample : The same through a Pipeline, a
+            TransformedTargetRegressor or a fitted search, which expose
+            only ``predict``.
         """
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(

@@ -11,35 +11,19 @@ import warnings
 import dask
 import dask.array as da
 import numpy as np
-from sklearn.compose import TransformedTargetRegressor
-from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 import sklearn_mdn
+
+from ._compose import _unwrap
 
 
 def _innermost(estimator, *, transformed=False):
     """The innermost regressor with ``predict_dist`` (checked fitted), and,
     if ``transformed``, whether a target transform lies on the way."""
-    has_transform = False
-    while True:
-        if all(hasattr(estimator, a) for a in ("estimator", "cv", "refit")):
-            check_is_fitted(estimator, "best_estimator_")
-            estimator = estimator.best_estimator_
-        elif isinstance(estimator, Pipeline):
-            estimator = estimator.steps[-1][1]
-        elif isinstance(estimator, TransformedTargetRegressor):
-            check_is_fitted(estimator, "regressor_")
-            estimator = estimator.regressor_
-            has_transform = True
-        elif hasattr(estimator, "predict_dist"):
-            check_is_fitted(estimator)
-            return (estimator, has_transform) if transformed else estimator
-        else:
-            raise TypeError(
-                f"{type(estimator).__name__} is neither an MDNRegressor nor a "
-                "Pipeline, TransformedTargetRegressor or search wrapping one."
-            )
+    mdn, _, transformers = _unwrap(estimator, None, "sklearn_mdn.dask")
+    check_is_fitted(mdn)
+    return (mdn, bool(transformers)) if transformed else mdn
 
 
 def _target_shape(estimator) -> tuple:

@@ -25,17 +25,7 @@ def _final(estimator, X):
     (unwrapped by ``_compose._unwrap``: ``X`` goes through the pipeline's
     other steps first).
     """
-    try:
-        return _unwrap(estimator, X)
-    except TypeError as exc:
-        raise TypeError(_NO_DIST_MESSAGE.format(type(estimator).__name__)) from exc
-
-
-_NO_DIST_MESSAGE = (
-    "scoring a predictive distribution needs an estimator with a predict_dist "
-    "method (such as MDNRegressor), or a Pipeline, TransformedTargetRegressor "
-    "or search ending in one, got {}."
-)
+    return _unwrap(estimator, X, "A distribution scorer (make_dist_scorer)")
 
 
 def _nll_through(nll, transformers, dist, y_true, params):

@@ -18,9 +18,9 @@ spatial dimensions and coordinates. Pixels with any non-finite band are not
 predicted: they come out as NaN, and a :class:`SkippedPixelsWarning` counts
 them.
 
-This module needs the ``dask`` extra: ``pip install "sklearn-mdn[dask]"``
-(``dask[array]``, ``distributed`` for clusters, ``xarray`` for labelled
-cubes).
+This module needs the ``dask`` extra: ``pip install ".[dask]"`` in a clone
+of the repository (``dask[array]``, ``distributed`` for clusters, ``xarray``
+for labelled cubes).
 
 Examples
 --------
@@ -50,9 +50,11 @@ import sklearn_mdn
 try:
     import dask  # noqa: F401 - the extra this module needs
     import dask.array as da
-except ImportError as exc:  # pragma: no cover - exercised without the extra
+except ImportError as exc:  # tests/test_extras.py blocks the extra
     raise ImportError(
-        "sklearn_mdn.dask needs dask: pip install 'sklearn-mdn[dask]'."
+        "sklearn_mdn.dask needs dask, which is not installed. Install the dask "
+        'extra with `pip install ".[dask]"` in a clone of the repository (or '
+        '`pip install "dask[array]" distributed xarray`).'
     ) from exc
 
 from ._dask_chunks import (
@@ -79,6 +81,12 @@ __all__ = [
     "predict_quantiles",
     "sample",
 ]
+
+
+def __dir__():
+    # dir() and tab completion show the public names only, not the imports
+    # (np, erf, ...) and private helpers, as scikit-learn's modules do.
+    return list(__all__)
 
 
 def predict(estimator, X):

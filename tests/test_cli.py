@@ -283,7 +283,7 @@ def test_version_and_help(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for option in ["--out", "--coverage", "--samples", "--random-state",
                    "--float-format", "--allow-non-finite",
-                   "--allow-pickle"]:  # fmt: skip
+                   "--allow-pickle", "--keep", "--delimiter"]:  # fmt: skip
         assert "(default: " in help_of(text, option), option
 
 
@@ -391,6 +391,10 @@ def error_cases(workdir, model):
     write_csv(workdir / "notnum.csv", ["a", "b", "z"], [[1, "two", 3]])
     write_csv(workdir / "dup.csv", ["a", "a", "y"], [[1, 2, 3]])
     write_csv(workdir / "full.csv", ["a", "b", "z"], [[1, 2, 3]])
+    write_csv(workdir / "gaps.csv", ["a", "b", "z"],
+              [[1, "", 3], [1, 2, 3], [1, "NA", 3]])  # fmt: skip
+    write_csv(workdir / "clash.csv", ["a", "b", "z", "y_pred"], [[1, 2, 3, 4]])
+    (workdir / "semi.csv").write_text("a;b;y\n1;2;3\n4;5;6\n")
     (workdir / "empty.csv").write_text("")
     (workdir / "notjoblib.joblib").write_text("just some text\n")
     joblib.dump({"features": ["a"]}, workdir / "foreign.joblib")
@@ -412,11 +416,20 @@ def error_cases(workdir, model):
         (["fit", w / "train.csv", "--target", "y", "--features", "a",
           "nope", "--model", x], "no column named 'nope'"),
         (["fit", w / "train.csv", "--target", "name", "--model", x],
-         "column 'name' is not numeric: line 2 holds 'site0'"),
+         "column 'name' is not numeric: line 2 holds 'site0'; it holds no "
+         "number at all"),
         (["fit", w / "text.csv", "--target", "y", "--features", "a",
-          "--model", x], "column 'a' is not numeric: line 3 holds 'oops'"),
+          "--model", x], "column 'a' is not numeric: line 3 holds 'oops'; "
+         "correct the cell, or drop the row"),
         (["fit", w / "gap.csv", "--target", "y", "--model", x],
-         "column 'a' has a missing value on line 3"),
+         "column 'a' has a missing value on line 3; the model cannot use a row "
+         "with a missing value: drop these rows, or fill the values in "
+         "(impute them"),
+        (["fit", w / "semi.csv", "--target", "y", "--model", x],
+         "the header 'a;b;y' is one column when split at ','; if the file is "
+         "separated by ';', pass --delimiter ';'"),
+        (["fit", w / "train.csv", "--target", "y", "--model", x,
+          "--delimiter", ";"], "pass --delimiter ','"),
         (["fit", w / "negative.csv", "--target", "y", "--log-target",
           "--model", x], "needs positive targets"),
         (["fit", w / "train.csv", "--target", "y", "--features", "y",
@@ -441,6 +454,13 @@ def error_cases(workdir, model):
         (["predict", model, w / "notnum.csv", "--out", out],
          "column 'b' is not numeric"),
         (["predict", model, w / "full.csv", "--out", w], "cannot write"),
+        (["demo-data", w / "same.csv", w / "same.csv"], "need two files"),
+        (["predict", model, w / "gaps.csv", "--out", out],
+         "column 'b' has missing values on lines 2, 4; the model cannot use"),
+        (["predict", model, w / "full.csv", "--out", out, "--keep", "id"],
+         "full.csv: --keep names no column 'id' (columns: a, b, z)"),
+        (["predict", model, w / "clash.csv", "--out", out, "--keep", "y_pred"],
+         "--keep y_pred: the output has a prediction column of that name"),
     ]  # fmt: skip
 
 
@@ -455,6 +475,7 @@ def test_every_error_path_in_process(workdir, model, capsys):
         assert captured.out == ""
     assert not (workdir / "x").exists()
     assert not (workdir / "err_out.csv").exists()
+    assert not (workdir / "same.csv").exists()
 
 
 def test_error_exits_2_without_traceback(workdir, model):
@@ -499,6 +520,9 @@ def test_every_error_path_in_a_subprocess(workdir, model):
          "non-negative number, got '-1'"),
         (["fit", "d.csv", "--target", "y", "--model", "m", "--alpha", "nan"],
          "non-negative number"),
+        (["fit", "d.csv", "--target", "y", "--model", "m", "--delimiter", ";;"],
+         "expected one character"),
+        (["predict", "m", "d.csv", "--delimiter", "."], "part of a number"),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_2(argv, words, capsys):
@@ -528,6 +552,8 @@ def test_help_and_package_import_leave_torch_unloaded(tmp_path):
         "open('oops.csv', 'w').write('a,y\\n1,2\\noops,3\\n4,5\\n')\n"
         "assert main(['fit', 'oops.csv', '--target', 'y', '--model', 'm']) == 2\n"
         "assert 'torch' not in sys.modules, 'fit on a bad file'\n"
+        "assert main(['demo-data', 'train.csv', 'new.csv', '--rows', '20']) == 0\n"
+        "assert 'torch' not in sys.modules, 'demo-data'\n"
         "assert sklearn_mdn.MDNEnsembleRegressor.__name__ == 'MDNEnsembleRegressor'\n"
         "assert 'torch' in sys.modules\n"
     )
@@ -719,3 +745,99 @@ def test_predict_killed_while_writing_leaves_no_truncated_file(model, tmp_path):
     assert main(["predict", str(model), str(tmp_path / "big.csv"), "--out",
                  str(out)]) == 0  # fmt: skip
     assert len(out.read_text().splitlines()) == n + 1
+
+
+# ------------------------------------------- joining back, other delimiters
+def test_predict_keeps_columns_to_join_the_output_back(model, workdir, capsys):
+    """Issue #31: an id column was dropped, so the output could not be joined
+    back to the input; --keep copies columns verbatim, before the
+    predictions, also on a row without a finite prediction."""
+    rows = [["007", 0.5, "Paris, FR", -0.5, 2.0],
+            ["008", 0.0, "Oslo", 0.0, 1.0],
+            ["009", 1e300, "far", 0.0, 1.0]]  # fmt: skip
+    new = write_csv(workdir / "ids.csv", ["id", "b", "site", "a", "z"], rows)
+    out = workdir / "ids_out.csv"
+    argv = ["predict", str(model), str(new), "--out", str(out),
+            "--keep", "site", "id", "--allow-non-finite"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    with open(out, newline="") as f:
+        written = list(csv.reader(f))
+    assert written[0] == ["site", "id", "y_pred", "y_lower", "y_upper"]
+    assert [row[:2] for row in written[1:]] == [
+        ["Paris, FR", "007"], ["Oslo", "008"], ["far", "009"]
+    ]  # fmt: skip
+    assert written[3][2:] == ["", "", ""]
+    # The predictions are those written without --keep.
+    plain = workdir / "ids_plain.csv"
+    assert main(["predict", str(model), str(new), "--out", str(plain),
+                 "--allow-non-finite"]) == 0  # fmt: skip
+    capsys.readouterr()
+    with open(plain, newline="") as f:
+        assert [row[2:] for row in written] == list(csv.reader(f))
+
+
+def test_semicolon_files_fit_and_predict_with_delimiter(model, workdir, capsys):
+    """Issue #31: a semicolon-separated file had no --delimiter; the output
+    uses the input's delimiter."""
+    with open(workdir / "train.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    semi = workdir / "train_semi.csv"
+    semi.write_text("".join(";".join(row) + "\n" for row in rows))
+    fitted = workdir / "semi.mdn"
+    argv = ["fit", str(semi), "--target", "y", "--model", str(fitted),
+            "--random-state", "0", "--delimiter", ";", *TINY]  # fmt: skip
+    assert main(argv) == 0
+    assert "Fitted on 60 rows: a, b, z -> y" in capsys.readouterr().out
+    assert _load_model(fitted)["features"] == ["a", "b", "z"]
+    # Predict a tab-separated file with the comma file's model.
+    new = workdir / "new_tab.csv"
+    new.write_text("id\tb\ta\tz\nr1\t0.5\t-0.5\t2\nr2\t0\t0\t1\n")
+    out = workdir / "tab_out.csv"
+    argv = ["predict", str(model), str(new), "--out", str(out), "--keep", "id",
+            "--delimiter", "tab"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id\ty_pred\ty_lower\ty_upper"
+    est = _load_model(model)["estimator"]
+    X = np.array([[-0.5, 0.5, 2.0], [0.0, 0.0, 1.0]])
+    values = np.array([line.split("\t")[1:] for line in lines[1:]], dtype=float)
+    assert [line.split("\t")[0] for line in lines[1:]] == ["r1", "r2"]
+    np.testing.assert_allclose(values[:, 0], est.predict(X), rtol=1e-6)
+
+
+# ------------------------------------------------------- the README example
+def test_readme_command_line_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    """Issue #31: the README's lines used a chl CSV the repository did not
+    ship. They run here as README.md has them, in an empty folder, through
+    the console script's entry point; only the fit gets --max-iter 20."""
+    import pathlib
+    import shlex
+
+    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+    section = readme.read_text(encoding="utf-8").split("\n## Command line\n")[1]
+    section = section.split("\n## ")[0]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line, comments=True) for line in block.splitlines()]
+    commands = [argv for argv in commands if argv]
+    assert [argv[:2] for argv in commands] == [
+        ["sklearn-mdn", "demo-data"], ["sklearn-mdn", "fit"],
+        ["sklearn-mdn", "predict"],
+    ]  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    for argv in commands:
+        argv = argv[1:] + (["--max-iter", "20"] if argv[1] == "fit" else [])
+        assert main(argv) == 0, (argv, capsys.readouterr().err)
+    capsys.readouterr()
+    with open(tmp_path / "pred.csv", newline="") as f:
+        header, *rows = list(csv.reader(f))
+    with open(tmp_path / "new.csv", newline="") as f:
+        ids = [row[0] for row in list(csv.reader(f))[1:]]
+    assert header[0] == "id" and [row[0] for row in rows] == ids
+    # Every column the README says pred.csv gets, in that order.
+    named = re.findall(r"`(chl_\w+)`", section)
+    assert named and header[1 : 1 + len(named)] == named
+    values = np.array([row[1:] for row in rows], dtype=float)
+    assert np.all(values > 0)  # chlorophyll, fitted on a log scale
+    assert np.all(values[:, 1] <= values[:, 0]) and np.all(values[:, 0] <= values[:, 2])

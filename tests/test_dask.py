@@ -304,7 +304,8 @@ def test_bad_inputs(mdn, ttr):
         mdask.predict(mdn, dX[:, 0])
     with pytest.raises(NotFittedError):
         mdask.predict(MDNRegressor(), dX)
-    with pytest.raises(TypeError, match="neither an MDNRegressor"):
+    match = "sklearn_mdn.dask takes a fitted MDNRegressor.*; got StandardScaler"
+    with pytest.raises(TypeError, match=match):
         mdask.predict(StandardScaler(), dX)
     with pytest.raises(TypeError, match="int seed"):
         mdask.sample(mdn, dX, random_state=None)
