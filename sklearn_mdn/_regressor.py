@@ -807,6 +807,11 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.input_bounds_ = input_bounds(X, self.x_scale_)
         self.n_outputs_ = y2.shape[1]
         self._y_ndim = y.ndim
+        return self._dataset(X, y2, sample_weight, device)
+
+    def _dataset(self, X, y2, sample_weight, device) -> TensorDataset:
+        """The training tensors of ``X`` and ``y2`` under the recorded
+        standardisation, the weights scaled to a mean of 1."""
         n = len(y2)
         return TensorDataset(
             to_tensor(X, self.x_mean_, self.x_scale_, device),

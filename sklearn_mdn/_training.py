@@ -38,6 +38,9 @@ from ._schedule import (
 )
 from ._threads import forward_work, resolve_threads, torch_threads
 
+# What a failed fit leaves (the end of its FloatingPointError's message).
+_UNFITTED = "The estimator is left unfitted"
+
 # Rows the network sees at once outside training steps (validation and
 # prediction): bounds the memory used on large inputs.
 CHUNK_ROWS = 16_384
@@ -581,18 +584,29 @@ def train(net, dataset, n_threads, support=None):
     a device tensor outside skorch's device-aware pickling.
     """
     net.initialize()
+    run_epochs(net, dataset, n_threads, support)
+
+
+def run_epochs(net, dataset, n_threads, support=None, epochs=None, outcome=_UNFITTED):
+    """Train the initialised ``net`` on for ``epochs`` (``max_epochs`` if
+    None), from where it is: :func:`train` after the initialisation, and
+    every call of ``partial_fit``.
+
+    A divergence raises ``FloatingPointError``, whose message ends with
+    ``outcome``: what the caller leaves of the estimator.
+    """
     if support is not None and not support.all():
         net.mask_inputs(support)
     work = forward_work(net.module_) * net.batch_size
     try:
         with torch_threads(resolve_threads(n_threads, work)):
-            net.partial_fit(dataset, None)
+            net.partial_fit(dataset, None, epochs=epochs)
             if net.input_l1 > 0:
                 _relaxed_phase(net, dataset)
     except (NonFiniteLossError, torch.linalg.LinAlgError) as exc:
         raise FloatingPointError(
-            f"Training diverged: {exc}. The estimator is left unfitted; "
-            "try a smaller learning_rate_init or a larger reg_covar."
+            f"Training diverged: {exc}. {outcome}; try a smaller "
+            "learning_rate_init or a larger reg_covar."
         ) from None
     finally:
         net.input_mask_ = None
@@ -600,8 +614,7 @@ def train(net, dataset, n_threads, support=None):
     if not all(torch.isfinite(p).all() for p in net.module_.parameters()):
         raise FloatingPointError(
             "Training diverged: the network's weights are not finite after "
-            "the last step. The estimator is left unfitted; try a smaller "
-            "learning_rate_init."
+            f"the last step. {outcome}; try a smaller learning_rate_init."
         )
 
 
