@@ -277,6 +277,14 @@ def first_layer(module) -> torch.nn.Linear:
     return module.trunk[0] if len(module.trunk) else module.head
 
 
+def input_weights(module) -> tuple:
+    """The weights that read the input features: of ``module``'s first
+    layer, or of each member's of a :class:`StackedMixture` (whose members
+    share one architecture, so one input mask fits them all)."""
+    members = getattr(module, "members", (module,))
+    return tuple(first_layer(member).weight for member in members)
+
+
 def shrink_inputs(module, threshold: float) -> None:
     """Soft-threshold the first layer's weights of ``module`` in place.
 
@@ -285,9 +293,9 @@ def shrink_inputs(module, threshold: float) -> None:
     features the likelihood does not keep pushing away from zero to exactly
     zero.
     """
-    weight = first_layer(module).weight
     with torch.no_grad():
-        weight.copy_(torch.nn.functional.softshrink(weight, threshold))
+        for weight in input_weights(module):
+            weight.copy_(torch.nn.functional.softshrink(weight, threshold))
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -350,22 +358,27 @@ class MixtureNet(NeuralNet):
     def mask_inputs(self, support):
         """Read only the features ``support`` marks: the first-layer weights
         of the others are set to zero and held there through training."""
-        weight = first_layer(self.module_).weight.detach()
+        weights = input_weights(self.module_)
+        weight = weights[0]
         mask = torch.as_tensor(support, dtype=weight.dtype, device=weight.device)
         self.input_mask_ = mask.expand_as(weight).contiguous()
         with torch.no_grad():
-            weight.mul_(self.input_mask_)
+            for weight in weights:
+                weight.mul_(self.input_mask_)
 
     def uses_fused_loss(self, **fit_params) -> bool:
         """Whether training steps take the fused loss (:func:`fused_nll`).
 
         The one switch of the fast path: the plain mixture NLL without
-        missing targets and without extra fit parameters. Otherwise the step
-        runs skorch's ``infer`` and ``get_loss`` through autograd.
+        missing targets and without extra fit parameters, of one network
+        (not the :class:`StackedMixture` that ``partial_fit`` may continue).
+        Otherwise the step runs skorch's ``infer`` and ``get_loss`` through
+        autograd.
         """
         criterion = self.criterion_
         return (
             type(criterion) is MixtureNLLLoss
+            and isinstance(self.module_, MixtureDensityModule)
             and not criterion.allow_missing
             and not fit_params
         )
@@ -472,7 +485,8 @@ class MixtureNet(NeuralNet):
                 optimizer.step()
         if self.input_mask_ is not None:
             with torch.no_grad():
-                first_layer(self.module_).weight.mul_(self.input_mask_)
+                for weight in input_weights(self.module_):
+                    weight.mul_(self.input_mask_)
         elif self.input_l1 > 0:
             shrink_inputs(self.module_, self.input_l1 * self.lr)
         return step
