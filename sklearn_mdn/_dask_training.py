@@ -85,6 +85,20 @@ def fit_incremental(estimator, X, y, sample_weight=None, *, epochs=1):
     See Also
     --------
     MDNRegressor.partial_fit : One epoch over rows in memory.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> from sklearn_mdn import MDNRegressor
+    >>> from sklearn_mdn.dask import fit_incremental
+    >>> rng = np.random.RandomState(0)
+    >>> X = da.from_array(rng.uniform(-1, 1, size=(600, 2)), chunks=(200, 2))
+    >>> y = X[:, 0] + 0.1 * da.from_array(rng.normal(size=600), chunks=200)
+    >>> model = MDNRegressor(hidden_layer_sizes=(8,), random_state=0)
+    >>> model = fit_incremental(model, X, y, epochs=2)
+    >>> model.n_iter_  # one partial_fit call per block and epoch
+    6
     """
     if not hasattr(estimator, "partial_fit"):
         raise TypeError(

@@ -245,8 +245,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         early stopping (held-out rows that chose the epochs) and is not
         applied with ``input_l1 > 0`` (two phases of training) nor with
         ``calibrate="conformal"``, whose guarantee needs rows the network
-        never trained on (``True`` then warns). ``refit_`` says whether it
-        was applied.
+        never trained on (``True`` then warns), nor with
+        ``warm_start=True``, which continues a single network. ``refit_``
+        says whether it was applied.
 
     calibrate : bool or "conformal", default=True
         How to use the rows held out for early stopping once training ends.
@@ -319,8 +320,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         disagreement widens the average's spread, and networks calibrated on
         their own held-out rows made it over-dispersed (coverage of 90%
         intervals 0.93 against 0.91 on UCI boston and yacht).
-        ``calibrate="conformal"`` needs a single network (``"auto"`` then
-        means 1).
+        ``calibrate="conformal"`` and ``warm_start=True`` need a single
+        network (``"auto"`` then means 1).
 
     point_estimate : {"mean", "top", "mode"}, default="mean"
         What :meth:`predict` returns: the mixture mean, the mean of the
