@@ -640,7 +640,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         ``warm_start=True`` a fitted estimator continues from its network
         instead, and keeps its fit if the new one raises.
         """
-        if self.warm_start and hasattr(self, "net_"):
+        # An invalid warm_start (not a bool) is a failed fit, which unfits.
+        continues = isinstance(self.warm_start, bool | np.bool_) and self.warm_start
+        if continues and hasattr(self, "net_"):
             return self._warm_fit(X, y, sample_weight)
         vars(self).pop("_partial_fit_state_", None)
         return self._guarded_fit(X, y, sample_weight)
