@@ -38,10 +38,14 @@ class DistributionRegressorMixin:
         try:
             return self._fit(X, y, sample_weight)
         except BaseException:
-            for name in [k for k in vars(self) if k.endswith("_") or k == "_y_ndim"]:
-                if not name.startswith("__"):
-                    delattr(self, name)
+            self._discard_fit()
             raise
+
+    def _discard_fit(self):
+        """Delete every fitted attribute: the estimator is unfitted."""
+        for name in [k for k in vars(self) if k.endswith("_") or k == "_y_ndim"]:
+            if not name.startswith("__"):
+                delattr(self, name)
 
     def _map_chunks(self, X, fn):
         return np.concatenate([fn(dist) for dist in self._iter_dists(X)], axis=0)

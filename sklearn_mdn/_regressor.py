@@ -14,6 +14,8 @@ from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._checks import _random_state
 from ._compat import Interval, StrOptions, _fit_context
 from ._components import AUTO_COMPONENTS, choose_components
+from ._incremental import partial_fit as _partial_fit
+from ._incremental import warm_fit
 from ._module import ACTIVATIONS, StackedMixture, to_distribution
 from ._persistence import add_version, pop_version
 from ._prediction import all_finite, forward, iter_mixtures
@@ -243,8 +245,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         early stopping (held-out rows that chose the epochs) and is not
         applied with ``input_l1 > 0`` (two phases of training) nor with
         ``calibrate="conformal"``, whose guarantee needs rows the network
-        never trained on (``True`` then warns). ``refit_`` says whether it
-        was applied.
+        never trained on (``True`` then warns), nor with
+        ``warm_start=True``, which continues a single network. ``refit_``
+        says whether it was applied.
 
     calibrate : bool or "conformal", default=True
         How to use the rows held out for early stopping once training ends.
@@ -317,8 +320,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         disagreement widens the average's spread, and networks calibrated on
         their own held-out rows made it over-dispersed (coverage of 90%
         intervals 0.93 against 0.91 on UCI boston and yacht).
-        ``calibrate="conformal"`` needs a single network (``"auto"`` then
-        means 1).
+        ``calibrate="conformal"`` and ``warm_start=True`` need a single
+        network (``"auto"`` then means 1).
 
     point_estimate : {"mean", "top", "mode"}, default="mean"
         What :meth:`predict` returns: the mixture mean, the mean of the
@@ -357,6 +360,17 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     verbose : int, default=0
         Print one line per epoch when positive, below a progress bar over
         the epochs when tqdm is installed (the ``progress`` extra).
+
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted model starts from its network's
+        weights instead of new ones: a new run of ``fit`` on the rows given
+        (hold-out, batch size, epochs, schedule from ``learning_rate_init``,
+        early stopping and calibration planned afresh) that keeps the
+        standardisation, the features (``support_``) and ``n_components_``
+        of the first fit. It continues one network: ``n_networks="auto"``
+        then means 1 and ``refit="auto"`` False. Other columns or targets, or
+        another network (``hidden_layer_sizes``, ...), raise a ValueError and
+        keep the fit. See :meth:`partial_fit` for one epoch at a time.
 
     Attributes
     ----------
@@ -459,7 +473,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     counting such rows, when a row lies outside ``input_bounds_``.
 
     *Divergence.* If the training loss or the weights stop being finite,
-    ``fit`` raises ``FloatingPointError`` and leaves the estimator unfitted.
+    ``fit`` raises ``FloatingPointError`` and leaves the estimator unfitted
+    (a ``fit`` with ``warm_start`` and ``partial_fit`` leave it as it was
+    before the call; the first ``partial_fit`` leaves it unfitted).
 
     References
     ----------
@@ -528,6 +544,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             None,
         ],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -559,6 +576,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         random_state=None,
         n_threads="auto",
         verbose=0,
+        warm_start=False,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -586,6 +604,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.n_threads = n_threads
         self.verbose = verbose
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
@@ -617,9 +636,93 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Notes
         -----
         A fit that raises leaves the estimator unfitted: the state of any
-        previous fit is discarded, never mixed with the new one.
+        previous fit is discarded, never mixed with the new one. With
+        ``warm_start=True`` a fitted estimator continues from its network
+        instead, and keeps its fit if the new one raises.
         """
+        # An invalid warm_start (not a bool) is a failed fit, which unfits.
+        continues = isinstance(self.warm_start, bool | np.bool_) and self.warm_start
+        if continues and hasattr(self, "net_"):
+            return self._warm_fit(X, y, sample_weight)
+        vars(self).pop("_partial_fit_state_", None)
         return self._guarded_fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _warm_fit(self, X, y, sample_weight):
+        return warm_fit(self, X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch over the given rows, continuing the model.
+
+        As :meth:`sklearn.neural_network.MLPRegressor.partial_fit`: one pass
+        over the rows, shuffled, in mini-batches, from where the previous
+        call (or :meth:`fit`) left the network and its Adam optimizer. It
+        trains on data larger than memory, block by block
+        (:func:`sklearn_mdn.dask.fit_incremental` does so over a Dask array).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs: the same columns (number and names) at every
+            call.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: the same number at every call.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, scaled to a mean of 1 within
+            each call.
+
+        Returns
+        -------
+        self : MDNRegressor
+            The estimator, trained one more epoch.
+
+        Raises
+        ------
+        ValueError
+            If the rows have other columns or targets than the first call's
+            (or the fit's), or if a parameter that needs held-out rows is set
+            explicitly (below). The model is left as it was.
+
+        Notes
+        -----
+        The first call on an unfitted estimator fixes, from its rows alone,
+        the standardisation of inputs and targets (so they should be a fair
+        sample of all the data), the features and targets, the network and
+        the parameters below; later calls read no parameter again. Nothing is
+        held out, so:
+
+        - ``early_stopping``, ``validation_fraction`` and ``max_iter`` do not
+          apply: each call is one epoch, and the caller decides how many;
+        - ``n_components="auto"`` means 5 (the screen for one component needs
+          held-out rows), ``select_features="auto"`` keeps every feature,
+          ``refit="auto"`` means False and ``n_networks="auto"`` 1;
+        - ``calibrate=True`` fits no spread factor (``spread_factor_`` is 1);
+        - ``n_networks > 1``, ``select_features=True``, ``refit=True`` and
+          ``calibrate="conformal"`` raise a ``ValueError``.
+
+        ``batch_size="auto"`` and ``noise="auto"`` are set at the first call
+        as ``fit`` sets them for its rows (at least 32 rows a step). With
+        ``learning_rate="adaptive"`` the rate is divided by 5 when the
+        training loss has not improved on its best by ``tol`` for a third of
+        ``n_iter_no_change`` calls in a row (``"auto"``: about 500 steps,
+        at least 5 calls). ``n_threads`` is resolved at each call.
+
+        On a model fitted by :meth:`fit`, its network trains on with its
+        optimizer, or, where ``n_networks`` or ``refit`` stacked several,
+        all of them together on their averaged mixture's likelihood, with a
+        new optimizer; its spread factor is dropped (1), and a model
+        calibrated with ``calibrate="conformal"`` raises.
+
+        The same sequence of calls with an int ``random_state`` gives the
+        same model, bit for bit, in threads, on Dask workers and across a
+        pickle between calls, which keeps the optimizer's state.
+        ``loss_curve_`` and ``n_iter_`` count the calls; ``input_bounds_``
+        spans every call's rows.
+        """
+        return _partial_fit(self, X, y, sample_weight)
 
     # Parameters are validated inside the try of fit, so that invalid ones
     # also leave the estimator unfitted.
@@ -744,6 +847,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             reason = "input_l1 > 0 trains in two phases"
         elif self.calibrate == "conformal":
             reason = 'calibrate="conformal" needs rows the network never trained on'
+        elif self.warm_start:
+            reason = "warm_start=True continues a single network"
         else:
             return self.refit != "auto" or (
                 n_networks == 1 and n_rows <= _MAX_REFIT_ROWS
@@ -774,13 +879,17 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     def _check_n_networks(self, n_rows) -> int:
         if self.n_networks != "auto":
-            if self.n_networks > 1 and self.calibrate == "conformal":
-                raise ValueError(
-                    'calibrate="conformal" needs a single network: set '
-                    f'n_networks=1 (or "auto"), got n_networks={self.n_networks}.'
-                )
+            for refused, needs in [
+                (self.calibrate == "conformal", 'calibrate="conformal" needs'),
+                (self.warm_start, "warm_start=True continues"),
+            ]:
+                if self.n_networks > 1 and refused:
+                    raise ValueError(
+                        f"{needs} a single network: set n_networks=1 (or "
+                        f'"auto"), got n_networks={self.n_networks}.'
+                    )
             return self.n_networks
-        if self.calibrate == "conformal":
+        if self.calibrate == "conformal" or self.warm_start:
             return 1
         return min(_MAX_NETWORKS, max(1, _AUTO_NETWORK_ROWS // n_rows))
 
@@ -807,6 +916,11 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.input_bounds_ = input_bounds(X, self.x_scale_)
         self.n_outputs_ = y2.shape[1]
         self._y_ndim = y.ndim
+        return self._dataset(X, y2, sample_weight, device)
+
+    def _dataset(self, X, y2, sample_weight, device) -> TensorDataset:
+        """The training tensors of ``X`` and ``y2`` under the recorded
+        standardisation, the weights scaled to a mean of 1."""
         n = len(y2)
         return TensorDataset(
             to_tensor(X, self.x_mean_, self.x_scale_, device),

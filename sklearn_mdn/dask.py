@@ -1,4 +1,5 @@
-"""Predictions over Dask arrays and image cubes, chunk by chunk.
+"""Predictions over Dask arrays and image cubes, chunk by chunk; training
+over the blocks of a Dask array.
 
 The functions here take a fitted :class:`~sklearn_mdn.MDNRegressor` (or a
 ``Pipeline``, ``TransformedTargetRegressor`` or fitted search wrapping one, as
@@ -17,6 +18,10 @@ numpy or Dask array with a band axis) to maps of estimates with the same
 spatial dimensions and coordinates. Pixels with any non-finite band are not
 predicted: they come out as NaN, and a :class:`SkippedPixelsWarning` counts
 them.
+
+This module also trains: :func:`fit_incremental` calls ``partial_fit`` over
+the row blocks of a Dask array, one block at a time, for data larger than
+memory.
 
 This module needs the ``dask`` extra: ``pip install ".[dask]"`` in a clone
 of the repository (``dask[array]``, ``distributed`` for clusters, ``xarray``
@@ -69,11 +74,13 @@ from ._dask_chunks import (
     _target_shape,
     chunk_random_state,
 )
+from ._dask_training import fit_incremental
 from ._raster import SkippedPixelsWarning, predict_image
 
 __all__ = [
     "SkippedPixelsWarning",
     "chunk_random_state",
+    "fit_incremental",
     "log_prob",
     "predict",
     "predict_image",

@@ -447,6 +447,7 @@ INVALID_PARAMS = {
     "random_state": ["seed", 1.5],
     "n_threads": [0, 1.5, "all"],
     "verbose": ["loud", None],
+    "warm_start": ["yes", None, 1],
 }
 
 
