@@ -188,6 +188,8 @@ def _next_call(estimator, X, y, sample_weight):
             'calibrate="conformal": its conformal scores would no longer hold. '
             "Refit it, or fit it with calibrate=True."
         )
+    if state is None:
+        _check_trainable(estimator, "partial_fit")
     device = estimator.net_.device
     dataset = estimator._dataset(X, y2, sample_weight, device)
     if state is None:
@@ -199,6 +201,18 @@ def _next_call(estimator, X, y, sample_weight):
         bounds=input_bounds(X, estimator.x_scale_),
     )
     return estimator
+
+
+def _check_trainable(estimator, what) -> None:
+    """ValueError where ``estimator.net_`` was rebuilt by load_model, for
+    prediction only (no skorch training configuration)."""
+    if not hasattr(estimator.net_, "iterator_train__seed"):
+        raise ValueError(
+            f"{what} cannot continue a model read by load_model: the safe "
+            "format keeps what prediction needs, not the training state (the "
+            "optimizer, the batches' seeds). Continue a pickled model "
+            "(pickle or joblib keep all of it), or fit again."
+        )
 
 
 def check_outputs(estimator, y2) -> None:
@@ -275,6 +289,7 @@ def _train_call(estimator, dataset, outcome, bounds=None) -> None:
 # ----------------------------------------------------------------------
 def warm_fit(estimator, X, y, sample_weight):
     """``fit`` from the fitted network's weights (see the module)."""
+    _check_trainable(estimator, "warm_start=True")
     if estimator.n_networks_ > 1 or estimator.refit_:
         raise ValueError(
             "warm_start=True continues a single network, but this model "

@@ -53,6 +53,11 @@ _PRIVATE_STATE = {
     "TransformedTargetRegressor": {"_training_dim"},
     "FunctionTransformer": {"_sklearn_output_config"},
 }
+# Training state that a file leaves out, by class: what partial_fit carries
+# from one call to the next (its shuffling seed and learning-rate plateau),
+# like the optimizer's state. A loaded model predicts bit-identically, and
+# partial_fit refuses it (a pickle keeps both).
+_NOT_SAVED = {"MDNRegressor": {"_partial_fit_state_"}}
 # The functions a file may name: target transforms and their inverses.
 _FUNCTIONS = {
     f"numpy.{name}": getattr(np, name)
@@ -338,7 +343,12 @@ class _Writer:
     def estimator(self, estimator, where) -> dict:
         name = type(estimator).__name__
         params = estimator.get_params(deep=False)
-        state = {k: v for k, v in vars(estimator).items() if k not in params}
+        skip = _NOT_SAVED.get(name, set())
+        state = {
+            k: v
+            for k, v in vars(estimator).items()
+            if k not in params and k not in skip
+        }
         for key in state:
             if not _is_state_name(name, key):
                 raise TypeError(

@@ -166,6 +166,27 @@ def test_log_target_keeps_the_transform(tmp_path):
     assert loaded.predict(X).shape == (len(X),)
 
 
+def test_a_partially_fitted_model_round_trips_and_continues(tmp_path):
+    """partial_fit's carried state is left out of the file: the loaded model
+    predicts bit-identically, and partial_fit says why it cannot continue it
+    (the model is left as it was)."""
+    X, y = _data(1, n=80)
+    model = MDNRegressor(hidden_layer_sizes=(8,), random_state=0)
+    model.partial_fit(X, y).partial_fit(X, y)
+    save_model(model, tmp_path / "m.mdn")
+    loaded = load_model(tmp_path / "m.mdn")
+    assert not hasattr(loaded, "_partial_fit_state_")
+    assert_array_equal(loaded.predict(X), model.predict(X))
+    assert_array_equal(loaded.predict_interval(X), model.predict_interval(X))
+    with pytest.raises(ValueError, match="cannot continue a model read by load_m"):
+        loaded.partial_fit(X, y)
+    assert_array_equal(loaded.predict(X), model.predict(X))
+    loaded.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="warm_start=True cannot continue a model"):
+        loaded.fit(X, y)
+    assert_array_equal(loaded.predict(X), model.predict(X))
+
+
 def test_file_holds_numeric_arrays_and_a_json_header(tmp_path):
     model, _ = _fit("conformal")
     path = tmp_path / "m.mdn"
