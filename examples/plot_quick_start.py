@@ -103,8 +103,8 @@ plt.show()
 # With the data in a CSV file (a header line, then rows), the command line
 # fits and predicts without Python::
 #
-#     sklearn-mdn fit train.csv --target y --model m.joblib --random-state 0
-#     sklearn-mdn predict m.joblib new.csv --out pred.csv --coverage 0.9
+#     sklearn-mdn fit train.csv --target y --model m.mdn --random-state 0
+#     sklearn-mdn predict m.mdn new.csv --out pred.csv --coverage 0.9
 #
 # Next: the :ref:`user guide <user_guide>` explains what the network
 # predicts and when to use it, and :ref:`the command line page <cli>` the

@@ -11,6 +11,7 @@ from ._compose import (
     sample,
 )
 from ._persistence import InconsistentVersionWarning
+from ._safe_format import load_model, save_model
 from ._warnings import OutOfDomainWarning
 from .distribution import NormalMixture
 
@@ -23,12 +24,14 @@ __all__ = [
     "NormalMixture",
     "OutOfDomainWarning",
     "__version__",
+    "load_model",
     "metrics",
     "predict_dist",
     "predict_hdr",
     "predict_interval",
     "predict_quantiles",
     "sample",
+    "save_model",
 ]
 
 # The estimators need torch and skorch, about two seconds to import: they are
@@ -46,4 +49,13 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__))
+    # The public names and the public submodules imported so far (such as
+    # distribution, plotting); not importlib or the private modules.
+    submodules = {
+        name
+        for name, value in globals().items()
+        if isinstance(value, type(importlib))
+        and value.__name__ == f"{__name__}.{name}"
+        and not name.startswith("_")
+    }
+    return sorted(set(__all__) | submodules)

@@ -38,10 +38,14 @@ class DistributionRegressorMixin:
         try:
             return self._fit(X, y, sample_weight)
         except BaseException:
-            for name in [k for k in vars(self) if k.endswith("_") or k == "_y_ndim"]:
-                if not name.startswith("__"):
-                    delattr(self, name)
+            self._discard_fit()
             raise
+
+    def _discard_fit(self):
+        """Delete every fitted attribute: the estimator is unfitted."""
+        for name in [k for k in vars(self) if k.endswith("_") or k == "_y_ndim"]:
+            if not name.startswith("__"):
+                delattr(self, name)
 
     def _map_chunks(self, X, fn):
         return np.concatenate([fn(dist) for dist in self._iter_dists(X)], axis=0)
@@ -85,6 +89,11 @@ class DistributionRegressorMixin:
         -------
         dist : NormalMixture
             One Gaussian mixture per row, in the original target units.
+
+        See Also
+        --------
+        sklearn_mdn.predict_dist : The mixture through a Pipeline or a
+            fitted search, which expose only ``predict``.
         """
         return NormalMixture.concatenate(list(self._iter_dists(X)))
 
@@ -124,6 +133,12 @@ class DistributionRegressorMixin:
             quantiles, ``q`` the conformal level of each target that
             guarantees ``coverage`` (``-inf`` and ``inf`` with too few
             held-out rows); see :class:`MDNRegressor`.
+
+        See Also
+        --------
+        sklearn_mdn.predict_interval : The same through a Pipeline, a
+            TransformedTargetRegressor or a fitted search, which expose
+            only ``predict``.
         """
         coverage = _check_coverage(coverage)
         level = np.atleast_1d(self._conformal_level(coverage, "interval"))
@@ -183,6 +198,12 @@ class DistributionRegressorMixin:
             largest number of intervals ``M`` of a row.
         n_intervals : ndarray of shape (n_samples,)
             Number of intervals of each row.
+
+        See Also
+        --------
+        sklearn_mdn.predict_hdr : The same through a Pipeline, a
+            TransformedTargetRegressor or a fitted search, which expose
+            only ``predict``.
         """
         coverage = _check_coverage(coverage)
         level = self._conformal_level(coverage, "region")
@@ -263,6 +284,12 @@ class DistributionRegressorMixin:
         q : ndarray of shape (n_samples, n_quantiles) or \
                 (n_samples, n_outputs, n_quantiles)
             The quantiles.
+
+        See Also
+        --------
+        sklearn_mdn.predict_quantiles : The same through a Pipeline, a
+            TransformedTargetRegressor or a fitted search, which expose
+            only ``predict``.
         """
         levels = np.atleast_1d(_check_levels(quantiles, "quantiles"))
         return self._map_chunks(X, lambda dist: dist.ppf(levels))
@@ -287,6 +314,12 @@ class DistributionRegressorMixin:
         samples : ndarray of shape (n_samples_X, n_samples) or \
                 (n_samples_X, n_samples, n_outputs)
             Joint draws over the targets.
+
+        See Also
+        --------
+        sklearn_mdn.sample : The same through a Pipeline, a
+            TransformedTargetRegressor or a fitted search, which expose
+            only ``predict``.
         """
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(

@@ -6,6 +6,7 @@ is not needed.
 """
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -19,15 +20,17 @@ from . import __version__
 # ``sklearn_mdn._cli`` keeps offering every name it always had.
 from ._cli_csv import (  # noqa: F401
     _MISSING,
+    _check_kept_names,
     _check_writable,
     _column,
     _first_text_cell,
     _is_text,
+    _kept_columns,
     _parse_float,
     _read_csv,
     _write_csv,
 )
-from ._cli_demo import _cmd_demo
+from ._cli_demo import _cmd_demo, _cmd_demo_data
 from ._cli_model import (  # noqa: F401
     _FORMAT,
     _FORMAT_VERSION,
@@ -37,6 +40,7 @@ from ._cli_model import (  # noqa: F401
     _save_model,
 )
 from ._cli_options import (  # noqa: F401
+    _delimiter,
     _estimator_defaults,
     _float_format,
     _hidden_sizes,
@@ -105,7 +109,7 @@ _ESTIMATOR_OPTIONS = [
 
 def _cmd_fit(args):
     # Everything about the file is checked before torch is imported (seconds).
-    header, rows = _read_csv(args.data)
+    header, rows = _read_csv(args.data, args.delimiter)
     targets = list(dict.fromkeys(args.target))
     for name in targets + list(args.features or ()):
         if name not in header:
@@ -127,6 +131,9 @@ def _cmd_fit(args):
     model_dir = Path(args.model).resolve().parent
     if not model_dir.is_dir():
         raise CLIError(f"{args.model}: the folder {model_dir} does not exist")
+    # The model is written next to its name first, then renamed (atomic).
+    if not os.access(model_dir, os.W_OK):
+        raise CLIError(f"{args.model}: the folder {model_dir} is not writable")
 
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.exceptions import ConvergenceWarning
@@ -171,9 +178,6 @@ def _cmd_fit(args):
     _save_model(
         args.model,
         {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
-            "sklearn_mdn_version": __version__,
             "estimator": estimator,
             "features": features,
             "targets": targets,
@@ -203,9 +207,10 @@ def _cmd_fit(args):
 
 def _cmd_predict(args):
     # The data first: loading the model imports torch (seconds).
-    header, rows = _read_csv(args.data)
+    header, rows = _read_csv(args.data, args.delimiter)
+    kept = _kept_columns(args.data, header, rows, args.keep or ())
     _check_writable(args.out)
-    model = _load_model(args.model)
+    model = _load_model(args.model, allow_pickle=args.allow_pickle)
     missing = [name for name in model["features"] if name not in header]
     if missing:
         raise CLIError(
@@ -216,17 +221,20 @@ def _cmd_predict(args):
     X = np.column_stack(
         [_column(args.data, header, rows, c) for c in model["features"]]
     )
+    _check_kept_names(kept, model["targets"], args.samples)
     point, interval, samples, bad = _predict_finite(
         model, X, args.coverage, args.samples, args.random_state
     )
-    names, columns = [], []
+    names, columns = list(kept), list(kept.values())
     for j, target in enumerate(model["targets"]):
         names += [f"{target}_pred", f"{target}_lower", f"{target}_upper"]
         columns += [point[:, j], interval[:, j, 0], interval[:, j, 1]]
         for s in range(args.samples):
             names.append(f"{target}_sample{s + 1}")
             columns.append(samples[:, s, j])
-    _write_csv(args.out, names, columns, args.float_format, blank_rows=bad)
+    _write_csv(
+        args.out, names, columns, args.float_format, bad, delimiter=args.delimiter
+    )
     to_stdout = args.out is None or args.out == "-"
     what = ["point estimates", f"{args.coverage:.0%} intervals"]
     if args.samples:
@@ -247,6 +255,17 @@ def _cmd_predict(args):
         )
         return 0 if args.allow_non_finite else 3
     return 0
+
+
+def _add_delimiter(parser, files):
+    parser.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        default=",",
+        metavar="CHAR",
+        help=f"the character that separates the fields of {files}, such as ';' "
+        "or tab (default: ',')",
+    )
 
 
 def _build_parser():
@@ -291,12 +310,41 @@ def _build_parser():
     demo.add_argument("--verbose", action="store_true", help="show training")
     demo.set_defaults(func=_cmd_demo)
 
+    data = sub.add_parser(
+        "demo-data",
+        help="write generated CSV files to try fit and predict on",
+        description=(
+            "Write TRAIN.csv (an id, the water's reflectance in four bands and "
+            "the target chl, chlorophyll-a in mg/m3, spanning three orders of "
+            "magnitude) and NEW.csv (five more rows without chl), generated."
+        ),
+    )
+    data.add_argument("train", metavar="TRAIN.csv", help="the training rows")
+    data.add_argument("new", metavar="NEW.csv", help="the rows to predict")
+    data.add_argument(
+        "--rows",
+        type=_positive_int,
+        default=1000,
+        metavar="N",
+        help="training rows (default: %(default)s)",
+    )
+    data.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the data (default: %(default)s)",
+    )
+    data.set_defaults(func=_cmd_demo_data)
+
     fit = sub.add_parser(
         "fit",
         help="fit an MDNRegressor on a CSV file and save it",
         description=(
             "Fit an MDNRegressor on the numeric columns of a CSV file (a header "
-            "line, then one row per sample) and save it with joblib. Options "
+            "line, then one row per sample) and save it in sklearn-mdn's safe "
+            "format (arrays and plain data, which cannot run code when loaded; "
+            "sklearn_mdn.load_model reads it). Options "
             'marked "the estimator\'s" default are passed to MDNRegressor only '
             "when given; the estimator picks its torch threads "
             '(n_threads="auto"), one for the networks of small files.'
@@ -332,8 +380,9 @@ def _build_parser():
     fit.add_argument(
         "--model",
         required=True,
-        metavar="M.joblib",
-        help="where to save the fitted model (required)",
+        metavar="M.mdn",
+        help="where to save the fitted model (required); written whole or not "
+        "at all, so a failed fit keeps the previous file",
     )
     fit.add_argument(
         "--n-components",
@@ -389,6 +438,7 @@ def _build_parser():
         "bar when tqdm is installed, else as a plain table after the fit "
         "(default: off)",
     )
+    _add_delimiter(fit, "DATA.csv")
     fit.set_defaults(func=_cmd_fit)
 
     predict = sub.add_parser(
@@ -400,11 +450,11 @@ def _build_parser():
             "T_lower, T_upper, T_sample1, ...). A row without a finite "
             "prediction (inputs far outside the training data) gets empty "
             "cells and a warning, and the exit status is 3 unless "
-            "--allow-non-finite is given. Model files are pickles: load only "
-            "files you trust."
+            "--allow-non-finite is given. The output file appears only once "
+            "complete."
         ),
     )
-    predict.add_argument("model", metavar="M.joblib", help="a model saved by fit")
+    predict.add_argument("model", metavar="M.mdn", help="a model saved by fit")
     predict.add_argument("data", metavar="DATA.csv", help="rows to predict")
     predict.add_argument(
         "--out",
@@ -446,6 +496,24 @@ def _build_parser():
         help="exit with status 0 even when some rows get empty cells "
         "(default: exit status 3)",
     )
+    predict.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="also load a pickle (the joblib model files of sklearn-mdn before "
+        "the safe format), with a warning: unpickling runs any code the file "
+        "holds, so only for files you trust (default: off, pickles are "
+        "refused)",
+    )
+    predict.add_argument(
+        "--keep",
+        nargs="+",
+        action="extend",
+        metavar="COL",
+        help="columns of DATA.csv to copy to the output, in this order, before "
+        "the predictions, such as an identifier to join them back on "
+        "(default: none)",
+    )
+    _add_delimiter(predict, "DATA.csv and the output")
     predict.set_defaults(func=_cmd_predict)
     return parser
 

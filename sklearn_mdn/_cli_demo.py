@@ -1,10 +1,13 @@
-"""The command line's demo: an inverse problem whose answer branches."""
+"""The command line's demo: an inverse problem whose answer branches, and the
+generated CSV files of the README's command-line example."""
 
+import os
 import time
 
 import numpy as np
 
-from ._cli_output import _live_output, _plural, _print_history
+from ._cli_csv import _write_csv
+from ._cli_output import CLIError, _live_output, _plural, _print_history
 
 
 def _true_branches(x0, *, amplitude=0.3, noise=0.05):
@@ -96,5 +99,51 @@ def _cmd_demo(args):
         f"{nll_lin:+.3f}.\n"
         "\nA single number, such as the mean (second column), cannot say that\n"
         "x = 0.5 has three answers. Next: python -m sklearn_mdn fit --help"
+    )
+    return 0
+
+
+# Bands (nm) of the generated remote-sensing reflectances.
+_BANDS = (443, 490, 560, 665)
+
+
+def _chlorophyll_rows(n, random_state):
+    """Chlorophyll-a (mg/m3) and the water's reflectance in four bands.
+
+    A toy of ocean-colour retrieval: chlorophyll spans three orders of
+    magnitude (log-uniform from 0.03 to 30), absorbs blue light and so
+    lowers the blue bands against the green one; dissolved organic matter,
+    not in the file, absorbs blue too, so similar reflectances come from
+    different chlorophyll: the spread of the answer varies with the input.
+    """
+    rng = np.random.RandomState(random_state)
+    log_chl = rng.uniform(np.log(0.03), np.log(30.0), n)
+    cdom = rng.lognormal(0.0, 0.5, n)
+    slope = np.array([-0.35, -0.22, 0.0, 0.15])
+    level = np.array([0.012, 0.010, 0.006, 0.0008])
+    blue = np.array([1.0, 0.6, 0.2, 0.0])
+    rrs = level * np.exp(
+        slope * log_chl[:, None]
+        - 0.25 * blue * np.log(cdom)[:, None]
+        + 0.03 * rng.normal(size=(n, 4))
+    )
+    return rrs, np.exp(log_chl)
+
+
+def _cmd_demo_data(args):
+    """Write ``train.csv`` (id, bands, chl) and ``new.csv`` (id, bands)."""
+    if os.path.realpath(args.train) == os.path.realpath(args.new):
+        raise CLIError(f"{args.train}: the training and new rows need two files")
+    n_train, n_new = args.rows, 5
+    rrs, chl = _chlorophyll_rows(n_train + n_new, args.random_state)
+    ids = [f"st{i + 1:04d}" for i in range(n_train + n_new)]
+    names = ["id", *(f"rrs{band}" for band in _BANDS)]
+    train = [ids[:n_train], *rrs[:n_train].T, chl[:n_train]]
+    _write_csv(args.train, [*names, "chl"], train, "%.6g")
+    _write_csv(args.new, names, [ids[n_train:], *rrs[n_train:].T], "%.6g")
+    print(
+        f"Wrote {args.train} ({n_train} rows: id, the reflectances "
+        f"{', '.join(names[1:])} and the target chl, chlorophyll-a in mg/m3) "
+        f"and {args.new} ({n_new} rows without chl)."
     )
     return 0

@@ -1,35 +1,109 @@
 """Model files of the command line, and the predictions written from them."""
 
+import os
 import warnings
+import zipfile
 
 import numpy as np
 
 from ._cli_output import CLIError, _warn
 
-# The dictionary saved by ``fit`` carries this marker, so that ``predict``
-# recognises our files and rejects any other joblib or pickle file.
+# Model files of sklearn-mdn before 0.2 (joblib pickles of a dictionary)
+# carry this marker, which ``predict --allow-pickle`` checks. ``fit`` writes
+# the safe format (:mod:`sklearn_mdn._safe_format`), with the column names
+# as the metadata "cli".
 _FORMAT = "sklearn-mdn/model"
 _FORMAT_VERSION = 1
 
+# Names that suggest a pickle, which the model file is not.
+_PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
 
 def _save_model(path, model):
-    import joblib
+    """Write ``model`` (a dict: estimator, features, targets, log_target) in
+    the safe format; the file appears only once complete."""
+    from ._safe_format import _dump
 
+    if str(path).lower().endswith(_PICKLE_SUFFIXES):
+        _warn(
+            f"{path}: the model is saved in sklearn-mdn's safe format (arrays "
+            "and plain data; sklearn_mdn.load_model reads it), not as a "
+            "pickle, whatever the file name; .mdn is the usual extension"
+        )
+    metadata = {
+        "cli": {key: model[key] for key in ("features", "targets", "log_target")}
+    }
     try:
-        joblib.dump(model, path)
+        _dump(model["estimator"], path, metadata=metadata)
     except OSError as exc:
         raise CLIError(f"{path}: cannot write the model ({exc.strerror})") from None
 
 
-def _load_model(path):
+def _load_model(path, allow_pickle=False):
+    """The model dict (estimator, features, targets, log_target) in ``path``.
+
+    The safe format is read by default; a pickle (the joblib files of
+    earlier versions) only with ``allow_pickle``, with a warning.
+    """
+    if not os.path.exists(path):
+        raise CLIError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise CLIError(f"{path}: is a directory, not a model file")
+    try:
+        safe = zipfile.is_zipfile(path)
+    except OSError as exc:
+        raise CLIError(f"{path}: cannot read it ({exc.strerror})") from None
+    if safe:
+        return _load_safe(path)
+    if not allow_pickle:
+        raise CLIError(
+            f"{path}: not a model file saved by 'sklearn-mdn fit'. If it is the "
+            "joblib model file of an earlier sklearn-mdn, a pickle, which can "
+            "run code when loaded: load it with --allow-pickle, only if you "
+            "trust it"
+        )
+    _warn(
+        f"{path}: loading a pickle (--allow-pickle), which runs any code it "
+        "holds; fit the model again to get a model file that cannot"
+    )
+    return _load_pickle(path)
+
+
+def _load_safe(path):
+    from ._safe_format import _load
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            estimator, metadata = _load(path)
+    except ValueError as exc:
+        raise CLIError(str(exc).removesuffix(".")) from None
+    for w in caught:  # another version saved it, a GPU that is missing
+        _warn(str(w.message))
+    cli = metadata.get("cli")
+    names = ("features", "targets")
+    if not (
+        isinstance(cli, dict)
+        and all(
+            isinstance(cli.get(k), list)
+            and cli[k]
+            and all(isinstance(c, str) for c in cli[k])
+            for k in names
+        )
+        and isinstance(cli.get("log_target"), bool)
+    ):
+        raise CLIError(
+            f"{path}: a model without the column names that 'sklearn-mdn fit' "
+            "records (saved by save_model?); predict from Python instead"
+        )
+    return {"estimator": estimator, **{k: cli[k] for k in (*names, "log_target")}}
+
+
+def _load_pickle(path):
     import joblib
 
     try:
         model = joblib.load(path)
-    except FileNotFoundError:
-        raise CLIError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CLIError(f"{path}: is a directory, not a model file") from None
     except Exception:  # noqa: BLE001 - any unpickling failure means "not ours"
         model = None
     if not (isinstance(model, dict) and model.get("format") == _FORMAT):

@@ -142,3 +142,19 @@ def _float_format(text):
             f"of type e, f or g), got {text!r}"
         )
     return text
+
+
+# Delimiters by name, for those that are awkward to type in a shell.
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "space": " "}
+
+
+def _delimiter(text):
+    """One character that separates the fields of a CSV file: ``;``, ``tab``
+    (or ``\\t``), ``|``, ... Not a character of a number or a quote."""
+    value = _DELIMITER_NAMES.get(text, text)
+    if len(value) != 1 or value.isalnum() or value in "+-.\"'\r\n":
+        raise argparse.ArgumentTypeError(
+            "expected one character that is not part of a number or a quote, "
+            f"such as ';' or tab, got {text!r}"
+        )
+    return value

@@ -16,6 +16,12 @@ and ``FunctionTransformer._sklearn_output_config`` (its ``_PRIVATE_STATE``),
 as unpickling would; the round trips of ``tests/test_safe_format.py`` check
 them on the installed scikit-learn.
 
+The safe model format (``_safe_format.py``) sets two private fitted
+attributes of scikit-learn classes, ``TransformedTargetRegressor._training_dim``
+and ``FunctionTransformer._sklearn_output_config`` (its ``_PRIVATE_STATE``),
+as unpickling would; the round trips of ``tests/test_safe_format.py`` check
+them on the installed scikit-learn.
+
 The skorch hooks named in :data:`SKORCH_PRIVATE_METHODS` are methods of
 ``NeuralNet`` that the training fast path calls (see ``_training.py``): skorch
 has no public hook to put the modules in train mode once per epoch or to step

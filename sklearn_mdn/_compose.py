@@ -11,6 +11,7 @@ monotone target transform (increasing or decreasing), samples through any.
 
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -25,30 +26,43 @@ def _is_search(estimator) -> bool:
     return all(hasattr(estimator, name) for name in ("estimator", "cv", "refit"))
 
 
-_NOT_WRAPPED = (
-    "{} is neither an MDNRegressor nor a Pipeline, TransformedTargetRegressor "
-    "or search wrapping one."
+# What the functions here accept, named in their errors: a user meets them
+# after ``search.predict_interval(X)`` failed (scikit-learn's wrappers expose
+# only ``predict``) and needs to know which wrappers they see through.
+_ACCEPTED = (
+    "a fitted MDNRegressor or MDNEnsembleRegressor (an estimator with "
+    "predict_dist), or a Pipeline (ending in one), TransformedTargetRegressor "
+    "or fitted GridSearchCV, "
+    "RandomizedSearchCV, HalvingGridSearchCV or HalvingRandomSearchCV "
+    "wrapping one"
 )
 
 
-def _unwrap(estimator, X=None, *, message=_NOT_WRAPPED):
+def _unwrap(estimator, X=None, caller=None):
     """The innermost regressor with ``predict_dist``, ``X`` as it sees it, and
     the fitted target transformers from the innermost outwards.
 
-    The one unwrapping of meta-estimators: fitted searches (their
-    ``best_estimator_``), ``Pipeline`` (``X`` goes through the other steps;
-    with ``X=None`` nothing is transformed and None is returned) and
-    ``TransformedTargetRegressor``. The innermost regressor is checked
-    fitted. Anything else raises ``TypeError`` with ``message``, formatted
-    with the name of its type.
+    The one unwrapping of meta-estimators, for the prediction functions,
+    the scorers, plotting and Dask. ``X`` may be None (then the other steps
+    of a pipeline are not applied); ``caller`` names the public function in
+    the errors. The innermost regressor is checked fitted.
     """
-    transformers = []
+    transformers, path = [], []
     while True:
+        name = type(estimator).__name__
         if _is_search(estimator):
+            if hasattr(estimator, "cv_results_") and not hasattr(
+                estimator, "best_estimator_"
+            ):
+                raise NotFittedError(
+                    f"This {name} was fitted with refit={estimator.refit!r}, so "
+                    "it keeps no best_estimator_ to predict with; fit it with "
+                    "refit=True (the default)."
+                )
             check_is_fitted(estimator, "best_estimator_")
             estimator = estimator.best_estimator_
         elif isinstance(estimator, Pipeline):
-            if X is not None and len(estimator.steps) > 1:
+            if len(estimator.steps) > 1 and X is not None:
                 X = estimator[:-1].transform(X)
             estimator = estimator.steps[-1][1]
         elif isinstance(estimator, TransformedTargetRegressor):
@@ -59,7 +73,11 @@ def _unwrap(estimator, X=None, *, message=_NOT_WRAPPED):
             check_is_fitted(estimator)
             return estimator, X, transformers[::-1]
         else:
-            raise TypeError(message.format(type(estimator).__name__))
+            where = f" inside {' > '.join(path)}" if path else ""
+            raise TypeError(
+                f"{caller or 'This function'} takes {_ACCEPTED}; got {name}{where}."
+            )
+        path.append(name)
 
 
 def _inverse(transformer, values, target_axis):
@@ -198,7 +216,7 @@ def predict_quantiles(estimator, X, quantiles=(0.05, 0.5, 0.95)):
     >>> q.shape, bool((q > 0).all())
     ((2, 2), True)
     """
-    mdn, X, transformers = _unwrap(estimator, X)
+    mdn, X, transformers = _unwrap(estimator, X, "sklearn_mdn.predict_quantiles")
     levels = np.atleast_1d(_check_levels(quantiles, "quantiles"))
     if not transformers:
         return mdn.predict_quantiles(X, levels)
@@ -244,7 +262,7 @@ def predict_interval(estimator, X, coverage=0.9):
         values to map back (it returns NaN there, as ``np.log`` does below
         zero).
     """
-    mdn, X, transformers = _unwrap(estimator, X)
+    mdn, X, transformers = _unwrap(estimator, X, "sklearn_mdn.predict_interval")
     interval = mdn.predict_interval(X, coverage)
     if not transformers:
         return interval
@@ -307,7 +325,7 @@ def predict_hdr(estimator, X, coverage=0.9):
     >>> intervals.shape[0], bool(np.nanmin(intervals) > 0)
     (2, True)
     """
-    mdn, X, transformers = _unwrap(estimator, X)
+    mdn, X, transformers = _unwrap(estimator, X, "sklearn_mdn.predict_hdr")
     intervals, n_intervals = mdn.predict_hdr(X, coverage)
     if not transformers:
         return HDRResult(intervals, n_intervals)
@@ -336,7 +354,8 @@ def predict_hdr(estimator, X, coverage=0.9):
         raise ValueError(
             "The target transform is not monotone over the highest-density "
             "regions of some rows: their image is not a union of intervals "
-            "with the same ends. Use a monotone transform, or sample()."
+            "with the same ends. Use a monotone transform, or draw samples in "
+            "the original units with sklearn_mdn.sample(model, X, n_samples)."
         )
     mapped = np.where(found, mapped[:, :: len(t)], np.nan)
     # Decreasing: reverse the bounds of a row (its NaN padding stays last).
@@ -378,7 +397,7 @@ def sample(estimator, X, n_samples=1, random_state=None):
         If the inverse target transform is not defined at some draws (it
         returns NaN there, as ``np.log`` does below zero).
     """
-    mdn, X, transformers = _unwrap(estimator, X)
+    mdn, X, transformers = _unwrap(estimator, X, "sklearn_mdn.sample")
     draws = mdn.sample(X, n_samples=n_samples, random_state=random_state)
     target_axis = None if draws.ndim == 2 else 2
     for transformer in transformers:
@@ -405,12 +424,13 @@ def predict_dist(estimator, X):
     dist : NormalMixture
         The predicted mixtures.
     """
-    mdn, X, transformers = _unwrap(estimator, X)
+    mdn, X, transformers = _unwrap(estimator, X, "sklearn_mdn.predict_dist")
     if transformers:
         raise TypeError(
             "A TransformedTargetRegressor's predictive distribution is not a "
-            "Gaussian mixture; use predict_quantiles, predict_interval or sample, "
-            "which map through the target transform exactly, and "
-            "metrics.neg_nll_scorer, which scores the density through it."
+            "Gaussian mixture; use sklearn_mdn.predict_quantiles(model, X, q), "
+            "predict_interval, predict_hdr or sample, which map through the "
+            "target transform exactly, and metrics.neg_nll_scorer, which "
+            "scores the density through it."
         )
     return mdn.predict_dist(X)

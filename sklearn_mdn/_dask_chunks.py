@@ -24,7 +24,7 @@ def _target_shape(estimator) -> tuple:
     (a few microseconds on the client): the shapes of the lazy outputs must be
     known before any chunk is computed.
     """
-    mdn = _unwrap(estimator)[0]
+    mdn = _unwrap(estimator, None, "sklearn_mdn.dask")[0]
     probe = np.zeros((1, mdn.n_features_in_))
     try:
         with warnings.catch_warnings():

@@ -1,4 +1,4 @@
-"""The package version recorded in pickles, and the warning on a mismatch."""
+"""The package version recorded in saved models, and the warning on a mismatch."""
 
 import warnings
 
@@ -9,7 +9,9 @@ VERSION_KEY = "_sklearn_mdn_version"
 
 
 class InconsistentVersionWarning(UserWarning):
-    """Warning raised when a model is unpickled by another sklearn-mdn version.
+    """Warning raised when a model saved by another sklearn-mdn version is loaded.
+
+    Raised on unpickling and by :func:`~sklearn_mdn.load_model`.
 
     Models are not guaranteed to load and predict correctly across versions;
     refit the model with the running version, or install the version that
@@ -18,21 +20,21 @@ class InconsistentVersionWarning(UserWarning):
     Parameters
     ----------
     estimator_name : str
-        Class name of the unpickled estimator.
+        Class name of the loaded estimator.
     current_version : str
         Version of sklearn-mdn running now.
     original_version : str
-        Version of sklearn-mdn that pickled the estimator (``"unknown"`` when
-        the pickle does not record it).
+        Version of sklearn-mdn that saved the estimator (``"unknown"`` when
+        the file does not record it).
 
     Attributes
     ----------
     estimator_name : str
-        Class name of the unpickled estimator.
+        Class name of the loaded estimator.
     current_version : str
         Version of sklearn-mdn running now.
     original_version : str
-        Version of sklearn-mdn that pickled the estimator.
+        Version of sklearn-mdn that saved the estimator.
     """
 
     def __init__(self, estimator_name, current_version, original_version):
@@ -44,7 +46,7 @@ class InconsistentVersionWarning(UserWarning):
 
     def __str__(self):
         return (
-            f"Trying to unpickle estimator {self.estimator_name} from sklearn-mdn "
+            f"Trying to load estimator {self.estimator_name} from sklearn-mdn "
             f"version {self.original_version} when using version "
             f"{self.current_version}. This might lead to breaking code or invalid "
             "results. Use at your own risk."

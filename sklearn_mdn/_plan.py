@@ -125,6 +125,27 @@ class FitPlan:
         """Components of each network: those kept, or the first network's."""
         return self.components_kept or self.n_components
 
+    def as_fields(self) -> dict:
+        """The plan as plain values (the decisions as triples of strings),
+        for a model file; :meth:`from_fields` inverts it."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["decisions"] = tuple((d.name, d.value, d.rule) for d in self.decisions)
+        return fields
+
+    @classmethod
+    def from_fields(cls, fields: dict) -> "FitPlan":
+        """The plan of :meth:`as_fields`; ValueError for other fields."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(fields, dict) or set(fields) != names:
+            raise ValueError(f"a fit plan has the fields {sorted(names)}")
+        decisions = fields["decisions"]
+        if not all(
+            isinstance(d, tuple) and len(d) == 3 and all(isinstance(v, str) for v in d)
+            for d in decisions
+        ):
+            raise ValueError("a fit plan's decisions are triples of strings")
+        return cls(**{**fields, "decisions": tuple(Decision(*d) for d in decisions)})
+
     def with_outcomes(self, *, features=None, components=None) -> "FitPlan":
         """The plan with the choices made on the held-out rows.
 
@@ -181,7 +202,9 @@ def _sci(x: float) -> str:
     return f"{x:.2g}".replace("e+0", "e").replace("e+", "e")
 
 
-def make_plan(estimator, n_samples, n_features=1, n_outputs=1, row_work=None):
+def make_plan(
+    estimator, n_samples, n_features=1, n_outputs=1, row_work=None, *, warm=False
+):
     """The :class:`FitPlan` of ``estimator`` on data of this shape.
 
     Each choice is made by one function below, which returns its value and
@@ -196,6 +219,9 @@ def make_plan(estimator, n_samples, n_features=1, n_outputs=1, row_work=None):
     row_work : int, default=None
         Multiply-adds of the first network's forward pass for one row, for
         the thread count of ``n_threads="auto"``; None leaves it out.
+    warm : bool, default=False
+        Whether the fit continues ``estimator``'s fitted network
+        (``warm_start=True``): it keeps its features and components.
 
     Raises
     ------
@@ -232,11 +258,16 @@ def make_plan(estimator, n_samples, n_features=1, n_outputs=1, row_work=None):
             + ("" if use_valid else " (not run: no early stopping)"),
         )
     decide("n_networks", n_networks, networks_rule)
-    select_features = decide(
-        "select_features", *_select_features(est, n_samples, n_features, n_valid)
-    )
-    choose_components, n_components, rule = _n_components(est, n_valid)
-    decide("n_components", n_components, rule)
+    if warm:
+        kept = "warm_start=True: those of the fitted network it continues"
+        select_features = decide("select_features", False, kept)
+        choose_components, n_components = False, est.n_components_
+    else:
+        select_features = decide(
+            "select_features", *_select_features(est, n_samples, n_features, n_valid)
+        )
+        choose_components, n_components, kept = _n_components(est, n_valid)
+    decide("n_components", n_components, kept)
     refit = decide("refit", *_refit(est, n_samples, n_networks, use_valid))
     calibrate = decide("calibrate", *_calibrate(est, n_networks, n_valid))
     decide("n_threads", *_n_threads(est.n_threads, row_work, batch_size))
@@ -354,15 +385,22 @@ def _noise(est, n_train) -> tuple:
 
 
 def _n_networks(est, n_samples) -> tuple:
+    warm_start = getattr(est, "warm_start", False)
     if est.n_networks != "auto":
-        if est.n_networks > 1 and est.calibrate == "conformal":
-            raise ValueError(
-                'calibrate="conformal" needs a single network: set '
-                f'n_networks=1 (or "auto"), got n_networks={est.n_networks}.'
-            )
+        for refused, needs in [
+            (est.calibrate == "conformal", 'calibrate="conformal" needs'),
+            (warm_start, "warm_start=True continues"),
+        ]:
+            if est.n_networks > 1 and refused:
+                raise ValueError(
+                    f"{needs} a single network: set n_networks=1 (or "
+                    f'"auto"), got n_networks={est.n_networks}.'
+                )
         return est.n_networks, "as given"
     if est.calibrate == "conformal":
         return 1, "'auto': one, as calibrate='conformal' needs"
+    if warm_start:
+        return 1, "'auto': one, which warm_start=True continues"
     n_networks = min(MAX_NETWORKS, max(1, AUTO_NETWORK_ROWS // n_samples))
     rule = f"'auto': min({MAX_NETWORKS}, {AUTO_NETWORK_ROWS:,} // {n_samples:,})"
     if n_networks > 1:
@@ -447,6 +485,8 @@ def _refit(est, n_samples, n_networks, use_valid) -> tuple:
         reason = "input_l1 > 0 trains in two phases"
     elif est.calibrate == "conformal":
         reason = 'calibrate="conformal" needs rows the network never trained on'
+    elif getattr(est, "warm_start", False):
+        reason = "warm_start=True continues a single network"
     elif est.refit != "auto":
         return True, "True: each network retrained on every row, averaged with it"
     elif n_networks > 1:

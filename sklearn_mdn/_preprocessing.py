@@ -46,15 +46,18 @@ def to_tensor(a, mean, scale, device) -> torch.Tensor:
     return torch.as_tensor(a, dtype=torch.float32).to(device)
 
 
-def validate_fit_data(estimator, X, y, sample_weight):
+def validate_fit_data(estimator, X, y, sample_weight, *, reset=True):
     """Validated ``X``, ``y``, ``y`` as 2-D and weights, for ``estimator.fit``.
 
-    Rows with every target missing or a zero weight are dropped.
+    Rows with every target missing or a zero weight are dropped. With
+    ``reset=False`` (training that continues) the columns must be those of
+    the first fit: their number and names (``validate_data``'s check).
     """
     X, y = validate_data(
         estimator,
         X,
         y,
+        reset=reset,
         validate_separately=(
             {"dtype": [np.float64, np.float32]},
             {

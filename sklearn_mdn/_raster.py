@@ -183,7 +183,7 @@ def predict_image(
         )
     spatial_shape = data.shape[:-1]
     n_bands = data.shape[-1]
-    mdn = _unwrap(estimator)[0]
+    mdn = _unwrap(estimator, None, "sklearn_mdn.dask")[0]
     n_features = getattr(estimator, "n_features_in_", mdn.n_features_in_)
     if n_bands != n_features:
         raise ValueError(

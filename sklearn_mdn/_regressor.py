@@ -14,6 +14,8 @@ from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._checks import _random_state
 from ._compat import Interval, StrOptions, _fit_context
 from ._components import choose_components
+from ._incremental import partial_fit as _partial_fit
+from ._incremental import warm_fit
 from ._module import ACTIVATIONS, StackedMixture, row_work, to_distribution
 from ._persistence import add_version, pop_version
 from ._plan import AUTO_COMPONENTS, FitPlan, make_plan
@@ -143,8 +145,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         included, for the epochs early stopping chose, and to average it
         with the early-stopped network (the mixture has twice the
         components). ``"auto"`` refits a single network on up to 100,000
-        rows. Not applied without early stopping, with ``input_l1 > 0`` or
-        with ``calibrate="conformal"`` (``True`` then warns).
+        rows. Not applied without early stopping, with ``input_l1 > 0``,
+        ``calibrate="conformal"`` or ``warm_start=True`` (``True`` then
+        warns).
 
     calibrate : bool or "conformal", default=True
         How to use the held-out rows once training ends. ``True`` fits one
@@ -168,8 +171,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Number of networks trained, each from its own seeds and holding out
         its own block of the rows, whose mixtures are averaged with equal
         weights. ``"auto"`` trains ``min(5, 1000 // n_samples)`` networks
-        (at least one; one with ``calibrate="conformal"``). A fit costs
-        about ``n_networks`` fits, and predictions run every network.
+        (at least one; one with ``calibrate="conformal"`` or
+        ``warm_start=True``). A fit costs about ``n_networks`` fits, and
+        predictions run every network.
 
     point_estimate : {"mean", "top", "mode"}, default="mean"
         What :meth:`predict` returns: the mixture mean, the mean of the
@@ -203,6 +207,15 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Print the fit plan, then one line per epoch when positive (below a
         progress bar over the epochs when tqdm is installed).
 
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted model starts from its network's
+        weights: a new fit on the rows given, planned afresh
+        (``fit_plan_``), that keeps the standardisation, the features and
+        ``n_components_``. It continues one network (``n_networks="auto"``
+        means 1, ``refit="auto"`` False); other columns or targets, or
+        another network, raise a ValueError and keep the fit. See
+        :meth:`partial_fit` for one epoch at a time.
+
     Attributes
     ----------
     net_ : skorch.NeuralNet
@@ -222,9 +235,10 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Number of targets.
 
     fit_plan_ : FitPlan
-        What the fit did and why: every ``"auto"`` resolved from the data,
-        the features and components the held-out rows chose, and the size
-        of the predicted mixture. Print it for a table.
+        What the last ``fit`` did and why: every ``"auto"`` resolved from
+        the data, the features and components the held-out rows chose, and
+        the size of the predicted mixture. Print it for a table.
+        ``partial_fit`` does not set it.
 
     n_networks_ : int
         Number of networks trained and averaged (see ``n_networks``).
@@ -298,7 +312,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     counting such rows, when a row lies outside ``input_bounds_``.
 
     *Divergence.* If the training loss or the weights stop being finite,
-    ``fit`` raises ``FloatingPointError`` and leaves the estimator unfitted.
+    ``fit`` raises ``FloatingPointError`` and leaves the estimator unfitted
+    (a ``fit`` with ``warm_start`` and ``partial_fit`` leave it as it was
+    before the call; the first ``partial_fit`` leaves it unfitted).
 
     References
     ----------
@@ -369,6 +385,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             None,
         ],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -400,6 +417,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         random_state=None,
         n_threads="auto",
         verbose=0,
+        warm_start=False,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -427,6 +445,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.n_threads = n_threads
         self.verbose = verbose
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
@@ -458,9 +477,93 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Notes
         -----
         A fit that raises leaves the estimator unfitted: the state of any
-        previous fit is discarded, never mixed with the new one.
+        previous fit is discarded, never mixed with the new one. With
+        ``warm_start=True`` a fitted estimator continues from its network
+        instead, and keeps its fit if the new one raises.
         """
+        # An invalid warm_start (not a bool) is a failed fit, which unfits.
+        continues = isinstance(self.warm_start, bool | np.bool_) and self.warm_start
+        if continues and hasattr(self, "net_"):
+            return self._warm_fit(X, y, sample_weight)
+        vars(self).pop("_partial_fit_state_", None)
         return self._guarded_fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _warm_fit(self, X, y, sample_weight):
+        return warm_fit(self, X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch over the given rows, continuing the model.
+
+        As :meth:`sklearn.neural_network.MLPRegressor.partial_fit`: one pass
+        over the rows, shuffled, in mini-batches, from where the previous
+        call (or :meth:`fit`) left the network and its Adam optimizer. It
+        trains on data larger than memory, block by block
+        (:func:`sklearn_mdn.dask.fit_incremental` does so over a Dask array).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs: the same columns (number and names) at every
+            call.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: the same number at every call.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, scaled to a mean of 1 within
+            each call.
+
+        Returns
+        -------
+        self : MDNRegressor
+            The estimator, trained one more epoch.
+
+        Raises
+        ------
+        ValueError
+            If the rows have other columns or targets than the first call's
+            (or the fit's), or if a parameter that needs held-out rows is set
+            explicitly (below). The model is left as it was.
+
+        Notes
+        -----
+        The first call on an unfitted estimator fixes, from its rows alone,
+        the standardisation of inputs and targets (so they should be a fair
+        sample of all the data), the features and targets, the network and
+        the parameters below; later calls read no parameter again. Nothing is
+        held out, so:
+
+        - ``early_stopping``, ``validation_fraction`` and ``max_iter`` do not
+          apply: each call is one epoch, and the caller decides how many;
+        - ``n_components="auto"`` means 5 (the screen for one component needs
+          held-out rows), ``select_features="auto"`` keeps every feature,
+          ``refit="auto"`` means False and ``n_networks="auto"`` 1;
+        - ``calibrate=True`` fits no spread factor (``spread_factor_`` is 1);
+        - ``n_networks > 1``, ``select_features=True``, ``refit=True`` and
+          ``calibrate="conformal"`` raise a ``ValueError``.
+
+        ``batch_size="auto"`` and ``noise="auto"`` are set at the first call
+        as ``fit`` sets them for its rows (at least 32 rows a step). With
+        ``learning_rate="adaptive"`` the rate is divided by 5 when the
+        training loss has not improved on its best by ``tol`` for a third of
+        ``n_iter_no_change`` calls in a row (``"auto"``: about 500 steps,
+        at least 5 calls). ``n_threads`` is resolved at each call.
+
+        On a model fitted by :meth:`fit`, its network trains on with its
+        optimizer, or, where ``n_networks`` or ``refit`` stacked several,
+        all of them together on their averaged mixture's likelihood, with a
+        new optimizer; its spread factor is dropped (1), and a model
+        calibrated with ``calibrate="conformal"`` raises.
+
+        The same sequence of calls with an int ``random_state`` gives the
+        same model, bit for bit, in threads, on Dask workers and across a
+        pickle between calls, which keeps the optimizer's state.
+        ``loss_curve_`` and ``n_iter_`` count the calls; ``input_bounds_``
+        spans every call's rows.
+        """
+        return _partial_fit(self, X, y, sample_weight)
 
     # Parameters are validated inside the try of fit, so that invalid ones
     # also leave the estimator unfitted.
@@ -607,6 +710,11 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.input_bounds_ = input_bounds(X, self.x_scale_)
         self.n_outputs_ = y2.shape[1]
         self._y_ndim = y.ndim
+        return self._dataset(X, y2, sample_weight, device)
+
+    def _dataset(self, X, y2, sample_weight, device) -> TensorDataset:
+        """The training tensors of ``X`` and ``y2`` under the recorded
+        standardisation, the weights scaled to a mean of 1."""
         n = len(y2)
         return TensorDataset(
             to_tensor(X, self.x_mean_, self.x_scale_, device),

@@ -15,12 +15,6 @@ from ._checks import _check_weights
 from ._compat import _BaseScorer
 from ._compose import _unwrap, change_of_variables
 
-_NO_DIST_MESSAGE = (
-    "scoring a predictive distribution needs an estimator with a predict_dist "
-    "method (such as MDNRegressor), or a Pipeline, TransformedTargetRegressor "
-    "or search ending in one, got {}."
-)
-
 
 def _nll_through(nll, transformers, dist, y_true, params):
     """Mean negative log-likelihood of ``y_true`` in the units outside the
@@ -63,7 +57,9 @@ class _DistributionScorer(_BaseScorer):
     def _score(self, method_caller, estimator, X, y_true, **kwargs):
         from .metrics import mean_negative_log_likelihood  # metrics imports us
 
-        final, X, transformers = _unwrap(estimator, X, message=_NO_DIST_MESSAGE)
+        final, X, transformers = _unwrap(
+            estimator, X, "A distribution scorer (make_dist_scorer)"
+        )
         params = {**self._kwargs, **kwargs}
         if (
             getattr(final, "missing_targets", None) == "marginalize"

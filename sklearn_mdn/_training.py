@@ -34,6 +34,9 @@ from ._plan import n_holdout
 from ._schedule import ReplaySchedule, schedule_callbacks, set_learning_rate
 from ._threads import forward_work, resolve_threads, torch_threads
 
+# What a failed fit leaves (the end of its FloatingPointError's message).
+_UNFITTED = "The estimator is left unfitted"
+
 # Rows the network sees at once outside training steps (validation and
 # prediction): bounds the memory used on large inputs.
 CHUNK_ROWS = 16_384
@@ -279,6 +282,14 @@ def first_layer(module) -> torch.nn.Linear:
     return module.trunk[0] if len(module.trunk) else module.head
 
 
+def input_weights(module) -> tuple:
+    """The weights that read the input features: of ``module``'s first
+    layer, or of each member's of a :class:`StackedMixture` (whose members
+    share one architecture, so one input mask fits them all)."""
+    members = getattr(module, "members", (module,))
+    return tuple(first_layer(member).weight for member in members)
+
+
 def shrink_inputs(module, threshold: float) -> None:
     """Soft-threshold the first layer's weights of ``module`` in place.
 
@@ -287,9 +298,9 @@ def shrink_inputs(module, threshold: float) -> None:
     features the likelihood does not keep pushing away from zero to exactly
     zero.
     """
-    weight = first_layer(module).weight
     with torch.no_grad():
-        weight.copy_(torch.nn.functional.softshrink(weight, threshold))
+        for weight in input_weights(module):
+            weight.copy_(torch.nn.functional.softshrink(weight, threshold))
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -352,22 +363,27 @@ class MixtureNet(NeuralNet):
     def mask_inputs(self, support):
         """Read only the features ``support`` marks: the first-layer weights
         of the others are set to zero and held there through training."""
-        weight = first_layer(self.module_).weight.detach()
+        weights = input_weights(self.module_)
+        weight = weights[0]
         mask = torch.as_tensor(support, dtype=weight.dtype, device=weight.device)
         self.input_mask_ = mask.expand_as(weight).contiguous()
         with torch.no_grad():
-            weight.mul_(self.input_mask_)
+            for weight in weights:
+                weight.mul_(self.input_mask_)
 
     def uses_fused_loss(self, **fit_params) -> bool:
         """Whether training steps take the fused loss (:func:`fused_nll`).
 
         The one switch of the fast path: the plain mixture NLL without
-        missing targets and without extra fit parameters. Otherwise the step
-        runs skorch's ``infer`` and ``get_loss`` through autograd.
+        missing targets and without extra fit parameters, of one network
+        (not the :class:`StackedMixture` that ``partial_fit`` may continue).
+        Otherwise the step runs skorch's ``infer`` and ``get_loss`` through
+        autograd.
         """
         criterion = self.criterion_
         return (
             type(criterion) is MixtureNLLLoss
+            and isinstance(self.module_, MixtureDensityModule)
             and not criterion.allow_missing
             and not fit_params
         )
@@ -473,7 +489,8 @@ class MixtureNet(NeuralNet):
                 optimizer.step()
         if self.input_mask_ is not None:
             with torch.no_grad():
-                first_layer(self.module_).weight.mul_(self.input_mask_)
+                for weight in input_weights(self.module_):
+                    weight.mul_(self.input_mask_)
         elif self.input_l1 > 0:
             shrink_inputs(self.module_, self.input_l1 * self.lr)
         return step
@@ -622,18 +639,29 @@ def train(net, dataset, n_threads, support=None):
     a device tensor outside skorch's device-aware pickling.
     """
     net.initialize()
+    run_epochs(net, dataset, n_threads, support)
+
+
+def run_epochs(net, dataset, n_threads, support=None, epochs=None, outcome=_UNFITTED):
+    """Train the initialised ``net`` on for ``epochs`` (``max_epochs`` if
+    None), from where it is: :func:`train` after the initialisation, and
+    every call of ``partial_fit``.
+
+    A divergence raises ``FloatingPointError``, whose message ends with
+    ``outcome``: what the caller leaves of the estimator.
+    """
     if support is not None and not support.all():
         net.mask_inputs(support)
     work = forward_work(net.module_) * net.batch_size
     try:
         with torch_threads(resolve_threads(n_threads, work)):
-            net.partial_fit(dataset, None)
+            net.partial_fit(dataset, None, epochs=epochs)
             if net.input_l1 > 0:
                 _relaxed_phase(net, dataset)
     except (NonFiniteLossError, torch.linalg.LinAlgError) as exc:
         raise FloatingPointError(
-            f"Training diverged: {exc}. The estimator is left unfitted; "
-            "try a smaller learning_rate_init or a larger reg_covar."
+            f"Training diverged: {exc}. {outcome}; try a smaller "
+            "learning_rate_init or a larger reg_covar."
         ) from None
     finally:
         net.input_mask_ = None
@@ -641,8 +669,7 @@ def train(net, dataset, n_threads, support=None):
     if not all(torch.isfinite(p).all() for p in net.module_.parameters()):
         raise FloatingPointError(
             "Training diverged: the network's weights are not finite after "
-            "the last step. The estimator is left unfitted; try a smaller "
-            "learning_rate_init."
+            f"the last step. {outcome}; try a smaller learning_rate_init."
         )
 
 

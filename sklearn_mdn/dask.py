@@ -1,4 +1,5 @@
-"""Predictions over Dask arrays and image cubes, chunk by chunk.
+"""Predictions over Dask arrays and image cubes, chunk by chunk; training
+over the blocks of a Dask array.
 
 The functions here take a fitted :class:`~sklearn_mdn.MDNRegressor` (or a
 ``Pipeline``, ``TransformedTargetRegressor`` or fitted search wrapping one, as
@@ -18,9 +19,13 @@ spatial dimensions and coordinates. Pixels with any non-finite band are not
 predicted: they come out as NaN, and a :class:`SkippedPixelsWarning` counts
 them.
 
-This module needs the ``dask`` extra: ``pip install "sklearn-mdn[dask]"``
-(``dask[array]``, ``distributed`` for clusters, ``xarray`` for labelled
-cubes).
+This module also trains: :func:`fit_incremental` calls ``partial_fit`` over
+the row blocks of a Dask array, one block at a time, for data larger than
+memory.
+
+This module needs the ``dask`` extra: ``pip install ".[dask]"`` in a clone
+of the repository (``dask[array]``, ``distributed`` for clusters, ``xarray``
+for labelled cubes).
 
 Examples
 --------
@@ -50,9 +55,11 @@ import sklearn_mdn
 try:
     import dask  # noqa: F401 - the extra this module needs
     import dask.array as da
-except ImportError as exc:  # pragma: no cover - exercised without the extra
+except ImportError as exc:  # tests/test_extras.py blocks the extra
     raise ImportError(
-        "sklearn_mdn.dask needs dask: pip install 'sklearn-mdn[dask]'."
+        "sklearn_mdn.dask needs dask, which is not installed. Install the dask "
+        'extra with `pip install ".[dask]"` in a clone of the repository (or '
+        '`pip install "dask[array]" distributed xarray`).'
     ) from exc
 
 from ._compose import _unwrap
@@ -67,11 +74,13 @@ from ._dask_chunks import (
     _target_shape,
     chunk_random_state,
 )
+from ._dask_training import fit_incremental
 from ._raster import SkippedPixelsWarning, predict_image
 
 __all__ = [
     "SkippedPixelsWarning",
     "chunk_random_state",
+    "fit_incremental",
     "log_prob",
     "predict",
     "predict_image",
@@ -79,6 +88,12 @@ __all__ = [
     "predict_quantiles",
     "sample",
 ]
+
+
+def __dir__():
+    # dir() and tab completion show the public names only, not the imports
+    # (np, erf, ...) and private helpers, as scikit-learn's modules do.
+    return list(__all__)
 
 
 def predict(estimator, X):
@@ -217,7 +232,7 @@ def log_prob(estimator, X, y):
         Log densities in the original target units.
     """
     X = _check_rows(X)
-    if _unwrap(estimator)[2]:  # the target transformers on the way
+    if _unwrap(estimator, None, "sklearn_mdn.dask")[2]:  # target transforms
         raise TypeError(
             "A TransformedTargetRegressor's predictive distribution is not a "
             "Gaussian mixture, and its density needs the transform's Jacobian: "

@@ -34,6 +34,12 @@ from ._solvers import (
 __all__ = ["HDRResult", "ModesResult", "NormalMixture"]
 
 
+def __dir__():
+    # dir() and tab completion show the public names only, not the imports
+    # (np, erf, ...) and private helpers, as scikit-learn's modules do.
+    return list(__all__)
+
+
 class NormalMixture(_MultimodalMixin):
     """Gaussian mixtures, one per row of data, as a vectorised distribution.
 

@@ -29,6 +29,13 @@ __all__ = [
     "pit",
 ]
 
+
+def __dir__():
+    # dir() and tab completion show the public names only, not the imports
+    # (np, erf, ...) and private helpers, as scikit-learn's modules do.
+    return list(__all__)
+
+
 _INV_SQRT_2 = float(1.0 / np.sqrt(2.0))
 
 

@@ -5,6 +5,7 @@ the problem, or gives finite outputs of the right shape. No case may surface a
 torch error or a NaN.
 """
 
+import contextlib
 import copy
 
 import numpy as np
@@ -14,7 +15,7 @@ import torch
 from _helpers import linear_data, tiny_mdn
 from sklearn.exceptions import NotFittedError
 
-from sklearn_mdn import MDNRegressor
+from sklearn_mdn import MDNRegressor, OutOfDomainWarning
 
 N, P = 30, 2
 
@@ -25,8 +26,23 @@ def _with(a, index, value):
     return a
 
 
-def _assert_finite_predictions(reg, X, n_outputs=None):
-    """Every prediction method gives finite values of the right shape."""
+def _assert_finite_predictions(reg, X, n_outputs=None, out_of_domain=False):
+    """Every prediction method gives finite values of the right shape.
+
+    ``out_of_domain``: the rows lie far outside the (weighted) training inputs,
+    so the predictions must warn; otherwise they must not (pyproject.toml makes
+    the warning an error).
+    """
+    warns = (
+        pytest.warns(OutOfDomainWarning, match="far outside the inputs seen in fit")
+        if out_of_domain
+        else contextlib.nullcontext()
+    )
+    with warns:
+        _check_finite_predictions(reg, X, n_outputs)
+
+
+def _check_finite_predictions(reg, X, n_outputs):
     n = len(X)
     pred = reg.predict(X)
     assert pred.shape == ((n,) if n_outputs is None else (n, n_outputs))
@@ -239,12 +255,18 @@ FIT_OK = {
 }
 
 
+# Cases whose test rows lie beyond the few distinct training inputs.
+FIT_OK_OUT_OF_DOMAIN = {"one-sample", "two-samples", "constant-X", "duplicated-rows"}
+
+
 @pytest.mark.parametrize("case", FIT_OK, ids=list(FIT_OK))
 def test_fit_accepts_odd_but_valid_input(case):
     X, y, X_test = FIT_OK[case]()
     reg = tiny_mdn().fit(X, y)
     n_outputs = 1 if np.ndim(y) == 2 else None
-    _assert_finite_predictions(reg, X_test, n_outputs)
+    _assert_finite_predictions(
+        reg, X_test, n_outputs, out_of_domain=case in FIT_OK_OUT_OF_DOMAIN
+    )
 
 
 def test_pandas_feature_names_checked_at_predict():
@@ -262,7 +284,8 @@ def test_pandas_feature_names_checked_at_predict():
 )
 def test_sparse_sample_weights_work(sample_weight):
     reg = tiny_mdn().fit(X0, Y0, sample_weight=sample_weight)
-    _assert_finite_predictions(reg, X0)
+    # The domain is that of the weighted rows: the zero-weight ones lie outside.
+    _assert_finite_predictions(reg, X0, out_of_domain=True)
 
 
 @pytest.mark.parametrize("w", [1e308, 1e-300, 5e-324], ids=str)
@@ -337,7 +360,10 @@ PREDICT_METHODS = {
     ids=[case[0] for case in PREDICT_ERRORS],
 )
 def test_predict_rejects_bad_input(fitted, method, X, exc, match):
-    with pytest.raises(exc, match=match):
+    # Rows beyond float32 once standardised also lie outside the domain.
+    far = match.startswith("too far outside")
+    warns = pytest.warns(OutOfDomainWarning) if far else contextlib.nullcontext()
+    with pytest.raises(exc, match=match), warns:
         PREDICT_METHODS[method](fitted, X)
     assert not torch.is_inference_mode_enabled()
 
@@ -421,6 +447,7 @@ INVALID_PARAMS = {
     "random_state": ["seed", 1.5],
     "n_threads": [0, 1.5, "all"],
     "verbose": ["loud", None],
+    "warm_start": ["yes", None, 1],
 }
 
 

@@ -47,13 +47,15 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
+@pytest.mark.slow
 @parametrize_with_checks(
     [MDNRegressor(max_iter=100, random_state=0)],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_default_constructor_passes_the_checks(estimator, check):
     """Every check with the default network (5x100, components, refit and
-    the rest "auto"), only the budget lowered (about 80 s in all)."""
+    the rest "auto"), only the budget lowered (about 80 s in all: ``slow``,
+    run by CI's separate step)."""
     check(estimator)
 
 
@@ -62,6 +64,7 @@ def test_param_validation(estimator):
     check_param_validation(type(estimator).__name__, estimator)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "readonly_memmap, X_dtype",
     [(False, np.float64), (True, np.float64), (False, np.float32)],

@@ -105,10 +105,10 @@ def test_predict_dist_through_pipeline_and_errors(log_pipeline, positive_data):
     pipe = make_pipeline(StandardScaler(), MDNRegressor(**FAST)).fit(X, np.log(y))
     dist = predict_dist(pipe, X)
     assert_allclose(dist.mean(), pipe.predict(X))
-    with pytest.raises(TypeError, match="not a Gaussian mixture"):
+    # The error names the functions that map through the transform.
+    match = r"not a Gaussian mixture; use sklearn_mdn\.predict_quantiles\(model"
+    with pytest.raises(TypeError, match=match):
         predict_dist(log_pipeline, X)
-    with pytest.raises(TypeError, match="LinearRegression is neither"):
-        predict_interval(LinearRegression().fit(X, y), X)
     with pytest.raises(ValueError, match="coverage"):
         predict_interval(pipe, X, coverage=1.5)
 
@@ -160,11 +160,79 @@ def test_grid_search_by_nll_through_a_log_target(positive_data):
     )
 
 
+# ----------------------------------------------------- what a user meets
+def test_wrappers_expose_only_predict_and_the_functions_see_through(positive_data):
+    """scikit-learn's wrappers raise a bare AttributeError for our methods
+    (not ours to change); the module functions give the same answers."""
+    X, y = positive_data
+    search = GridSearchCV(MDNRegressor(**FAST), {"alpha": [1e-4]}, cv=2).fit(
+        X[:100], y[:100]
+    )
+    with pytest.raises(AttributeError):
+        search.predict_interval(X[:5])
+    assert_allclose(
+        predict_interval(search, X[:5], 0.8),
+        search.best_estimator_.predict_interval(X[:5], 0.8),
+    )
+
+
+def test_an_unsupported_estimator_names_the_function_and_the_wrappers(
+    positive_data,
+):
+    X, y = positive_data
+    pipe = make_pipeline(StandardScaler(), LinearRegression())
+    search = GridSearchCV(pipe, {"linearregression__fit_intercept": [True]}, cv=2)
+    search.fit(X, y)
+    for function, name in [
+        (predict_interval, "predict_interval"),
+        (predict_quantiles, "predict_quantiles"),
+        (sample, "sample"),
+        (predict_dist, "predict_dist"),
+    ]:
+        with pytest.raises(TypeError) as info:
+            function(search, X)
+        message = str(info.value)
+        assert message.startswith(f"sklearn_mdn.{name} takes a fitted MDNRegressor")
+        for wrapper in [
+            "Pipeline",
+            "TransformedTargetRegressor",
+            "GridSearchCV",
+            "RandomizedSearchCV",
+        ]:
+            assert wrapper in message
+        # Where the search led: the regressor that has no predict_dist.
+        assert message.endswith("got LinearRegression inside GridSearchCV > Pipeline.")
+    with pytest.raises(TypeError, match="got str[.]$"):
+        predict_interval("model", X)
+
+
+def test_a_search_without_refit_says_so(positive_data):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = positive_data
+    search = GridSearchCV(
+        MDNRegressor(**FAST), {"alpha": [1e-4]}, cv=2, refit=False
+    ).fit(X[:100], y[:100])
+    with pytest.raises(NotFittedError, match="fitted with refit=False.*refit=True"):
+        predict_interval(search, X[:5])
+    # An unfitted search is "not fitted yet", as scikit-learn says it.
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        predict_interval(GridSearchCV(MDNRegressor(), {"alpha": [1e-4]}), X[:5])
+
+
+def test_a_scorer_names_itself_in_the_error(positive_data):
+    from sklearn_mdn.metrics import neg_nll_scorer
+
+    X, y = positive_data
+    linear = LinearRegression().fit(X, y)
+    with pytest.raises(TypeError, match="^A distribution scorer .* takes a fitted"):
+        neg_nll_scorer(linear, X, y)
+
+
 def test_one_unwrapping_serves_every_caller():
     from sklearn.exceptions import NotFittedError
 
     from sklearn_mdn._compose import _unwrap
-    from sklearn_mdn.metrics import neg_nll_scorer
 
     X, y = np.linspace(0, 1, 60).reshape(-1, 1), np.linspace(1, 2, 60)
     mdn = MDNRegressor(**FAST, n_components=1, n_networks=1)
@@ -177,11 +245,6 @@ def test_one_unwrapping_serves_every_caller():
     assert transformers == [wrapped.transformer_]
     # Without X (the Dask path): nothing is transformed.
     assert _unwrap(wrapped)[1] is None
+    # The innermost regressor is checked fitted, for every caller.
     with pytest.raises(NotFittedError):
         _unwrap(make_pipeline(StandardScaler(), MDNRegressor()))
-    with pytest.raises(TypeError, match="LinearRegression is neither"):
-        _unwrap(make_pipeline(StandardScaler(), LinearRegression()).fit(X, y))
-    # The scorer's own message, through the same function.
-    linear = make_pipeline(StandardScaler(), LinearRegression()).fit(X, y)
-    with pytest.raises(TypeError, match="needs an estimator with a predict_dist"):
-        neg_nll_scorer(linear, X, y)

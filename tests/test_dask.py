@@ -198,6 +198,14 @@ def _check_against_memory(client, mdn, ttr, n, n_chunks, max_growth_mb):
     return got, rss.growth_mb
 
 
+def test_cluster_equals_in_memory_small(client):
+    """20,000 rows of 20 features in 4 chunks: every output equals the
+    in-memory one (the memory bound is checked at scale below, ``slow``)."""
+    mdn, ttr = _fit_mdn(n_features=20), _fit_ttr(n_features=20)
+    _check_against_memory(client, mdn, ttr, 20_000, 4, max_growth_mb=300)
+
+
+@pytest.mark.slow
 def test_cluster_equals_in_memory(client):
     """200,000 rows of 200 features in 8 chunks: every output equals the
     in-memory one, and the client does not load the 320 MB input."""
@@ -296,7 +304,8 @@ def test_bad_inputs(mdn, ttr):
         mdask.predict(mdn, dX[:, 0])
     with pytest.raises(NotFittedError):
         mdask.predict(MDNRegressor(), dX)
-    with pytest.raises(TypeError, match="neither an MDNRegressor"):
+    match = "sklearn_mdn.dask takes a fitted MDNRegressor.*; got StandardScaler"
+    with pytest.raises(TypeError, match=match):
         mdask.predict(StandardScaler(), dX)
     with pytest.raises(TypeError, match="int seed"):
         mdask.sample(mdn, dX, random_state=None)

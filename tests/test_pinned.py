@@ -2,14 +2,15 @@
 
 Refactorings of the training or prediction path must leave these fits
 unchanged. ``tests/data/pinned.npz`` holds the predictions, intervals and
-samples of two small fits, with the torch and numpy versions and CPU
-capability of the machine that recorded them: there the comparison is exact
+samples of two small fits, with the torch and numpy versions, CPU capability
+and CPU model of the machine that recorded them: there the comparison is exact
 (bit for bit); elsewhere float32 kernels may round differently, so it allows
 a relative 1e-4. Regenerate the file only for a deliberate change of the trained model
 (``python tests/test_pinned.py``), and say why in the commit.
 """
 
 import os
+import platform
 import sys
 
 import numpy as np
@@ -33,9 +34,22 @@ PARAMS = {
 }
 
 
+def _cpu_model() -> str:
+    """The CPU's model name: two AVX512 CPUs of other models (an Intel and an
+    AMD EPYC) round float32 kernels differently, by about 1e-7."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def _fingerprint() -> str:
     cpu = torch.backends.cpu.get_cpu_capability()
-    return f"{torch.__version__}|{np.__version__}|{cpu}"
+    return f"{torch.__version__}|{np.__version__}|{cpu}|{_cpu_model()}"
 
 
 def _results() -> dict:

@@ -167,7 +167,8 @@ def test_density_display_needs_predict_dist(data):
     from sklearn.linear_model import LinearRegression
 
     X, y = data
-    with pytest.raises(TypeError, match="is neither an MDNRegressor"):
+    match = r"PredictiveDensityDisplay\.from_estimator takes a fitted MDNRegressor"
+    with pytest.raises(TypeError, match=match):
         PredictiveDensityDisplay.from_estimator(LinearRegression().fit(X, y), X)
 
 
@@ -373,16 +374,109 @@ def test_density_display_refuses_a_transform_that_is_not_monotone(log_target):
 
 
 # ---------------------------------------------------------- drawing fixes
-def test_pit_band_over_the_bars_and_legend_clear_of_them():
+def test_pit_band_below_the_bars_and_legend_clear_of_them():
+    """Issue #31: the band drawn over the bars changed their colour, so they
+    no longer matched their legend entry."""
+    from matplotlib.colors import to_rgba
+
     rng = np.random.RandomState(1)
     n = 300
     display = PITDisplay.from_predictions(rng.normal(size=n), standard_normals(n))
-    assert display.band_.get_zorder() > display.bars_[0].get_zorder()
-    assert display.band_.get_alpha() < 1
-    display.figure_.canvas.draw()
-    legend = display.ax_.get_legend().get_window_extent()
+    ax = display.ax_
+    bar_zorder = min(bar.get_zorder() for bar in display.bars_)
+    assert display.band_.get_zorder() < bar_zorder
+    # Nothing filled lies over the bars: only the lines (band bounds, y = 1).
+    filled = [a for a in [*ax.patches, *ax.collections] if a not in display.bars_]
+    assert filled and all(a.get_zorder() < bar_zorder for a in filled)
+    # The bars look as their legend entry does.
+    legend = ax.get_legend()
+    handles = dict(
+        zip([t.get_text() for t in legend.get_texts()], legend.legend_handles)
+    )
     for bar in display.bars_:
-        assert not legend.overlaps(bar.get_window_extent())
+        assert bar.get_facecolor() == to_rgba(handles["PIT"].get_facecolor())
+    # The band's bounds are drawn over the bars, where the band is hidden.
+    half = 2.0 * np.sqrt(n * 0.1 * 0.9) * 10 / n
+    lower, upper = display.band_bounds_
+    assert lower.get_zorder() > bar_zorder and upper.get_zorder() > bar_zorder
+    np.testing.assert_allclose(lower.get_ydata(), 1 - half)
+    np.testing.assert_allclose(upper.get_ydata(), 1 + half)
+    display.figure_.canvas.draw()
+    box = legend.get_window_extent()
+    for bar in display.bars_:
+        assert not box.overlaps(bar.get_window_extent())
+
+
+def _luminance(color):
+    """Relative luminance (WCAG) of a colour: 0 for black, 1 for white."""
+    from matplotlib.colors import to_rgb
+
+    rgb = np.asarray(to_rgb(color))
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def test_density_contour_lines_stand_out_from_the_white_background(fitted, data):
+    X, _ = data
+    display = PredictiveDensityDisplay.from_estimator(
+        fitted, X, n_points=20, y_grid=30, kind="contour"
+    )
+    contours = display.density_
+    assert isinstance(contours, QuadContourSet)
+    try:  # matplotlib >= 3.8: a ContourSet is one collection
+        colors = contours.get_edgecolor()
+    except AttributeError:
+        colors = [c.get_edgecolor()[0] for c in contours.collections]
+    assert len(colors) >= 3
+    # Contrast with white of at least 2.5:1 for every line (the light end of
+    # "Blues", drawn before, is near white: luminance above 0.9).
+    assert max(_luminance(c[:3]) for c in colors) < 0.37
+    # The colour bar shows the colours the lines have.
+    assert display.colorbar_.mappable is contours
+
+
+def test_density_display_layers_have_colours_of_their_own(fitted, data):
+    """Issue #31: the mean was blue on the blue density; samples and modes
+    were both red dots."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_rgb
+    from matplotlib.patheffects import Stroke
+
+    X, y = data
+    display = PredictiveDensityDisplay.from_estimator(
+        fitted,
+        X,
+        y[:, 0],
+        n_points=20,
+        y_grid=30,
+        modes=True,
+        n_samples=3,
+        point_estimate=["mean", "mode", "top"],
+        random_state=0,
+    )
+    mean = np.asarray(to_rgb(display.point_lines_["mean"].get_color()))
+    blues = colormaps["Blues"](np.linspace(0, 1, 50))[:, :3]
+    assert np.min(np.linalg.norm(blues - mean, axis=1)) > 0.3
+    # A white edge keeps the (dark) mean visible on the darkest blue.
+    strokes = display.point_lines_["mean"].get_path_effects()
+    assert any(isinstance(effect, Stroke) for effect in strokes)
+    samples, modes = display.samples_scatter_, display.modes_scatter_
+    sample_color = to_rgb(samples.get_facecolor()[0])
+    colors = {
+        "samples": sample_color,
+        "modes": to_rgb(modes.get_facecolor()[0]),
+        "mode": to_rgb(display.point_lines_["mode"].get_color()),
+        "top": to_rgb(display.point_lines_["top"].get_color()),
+        "mean": tuple(mean),
+    }
+    assert len(set(colors.values())) == len(colors), colors
+    # Different markers too: dots for the samples, diamonds for the modes.
+    sample_marker = samples.get_paths()[0].vertices
+    mode_marker = modes.get_paths()[0].vertices
+    assert sample_marker.shape != mode_marker.shape or not np.allclose(
+        sample_marker / np.abs(sample_marker).max(),
+        mode_marker / np.abs(mode_marker).max(),
+    )
 
 
 def test_coverage_display_one_diagonal_for_two_curves_and_a_title(fitted, data):

@@ -1,6 +1,7 @@
 """Numerical stress and scale: extreme units, outliers, degenerate data,
 aggressive learning rates, and chunked prediction of large inputs."""
 
+import contextlib
 import copy
 import warnings
 
@@ -12,7 +13,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import FitFailedWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_mdn import MDNRegressor
+from sklearn_mdn import MDNRegressor, OutOfDomainWarning
 from sklearn_mdn import _regressor as regressor_module
 from sklearn_mdn._module import MixtureParams, to_distribution
 
@@ -101,8 +102,13 @@ def test_all_rows_identical(x):
     X = np.full((40, 3), x)
     reg = tiny_mdn(SMALL).fit(X, np.full(40, 7.0))
     assert_allclose(_assert_sound(reg, X), 7.0, rtol=1e-12)
-    # New inputs away from the single training point still predict finitely.
-    _assert_sound(reg, x + np.random.RandomState(0).normal(size=(5, 3)))
+    # New inputs away from the single training point still predict finitely,
+    # and warn where they differ from it (at 1e100 and beyond, adding a normal
+    # draw leaves x unchanged).
+    X_new = x + np.random.RandomState(0).normal(size=(5, 3))
+    far = not np.array_equal(X_new, X[:5])
+    with pytest.warns(OutOfDomainWarning) if far else contextlib.nullcontext():
+        _assert_sound(reg, X_new)
 
 
 def test_duplicated_rows():
@@ -117,7 +123,9 @@ def test_more_components_than_samples(n_samples, covariance_type):
     X, y = sine_data(n_samples, freq=2.0, inputs="normal")
     Y = np.column_stack([y, -y])
     reg = tiny_mdn(SMALL, n_components=20, covariance_type=covariance_type).fit(X, Y)
-    _assert_sound(reg, sine_data(10, freq=2.0, inputs="normal", seed=1)[0], n_outputs=2)
+    X_new = sine_data(10, freq=2.0, inputs="normal", seed=1)[0]
+    with pytest.warns(OutOfDomainWarning, match="far outside the inputs"):
+        _assert_sound(reg, X_new, n_outputs=2)
     assert reg.predict_dist(X).n_components == 20 * reg.n_networks_
     reg.set_params(point_estimate="mode")
     assert np.all(np.isfinite(reg.predict(X)))
@@ -332,7 +340,7 @@ def test_row_prediction_does_not_depend_on_the_other_rows(activation):
     ).fit(X, y)
     X_new = sine_data(3001, seed=1)[0]
     want = reg.set_params(n_threads=1).predict_interval(X_new)
-    for n_threads in (1, 2, 3):
+    for n_threads in (1, 2):  # three threads: the xfail below
         reg.set_params(n_threads=n_threads)
         assert_array_equal(reg.predict_interval(X_new), want)
         for n in (1, 7, 65, 700):

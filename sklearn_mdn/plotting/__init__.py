@@ -9,3 +9,9 @@ from ._density import PredictiveDensityDisplay
 from ._pit import PITDisplay
 
 __all__ = ["CoverageDisplay", "PITDisplay", "PredictiveDensityDisplay"]
+
+
+def __dir__():
+    # dir() and tab completion show the public names only, not the imports
+    # (np, erf, ...) and private helpers, as scikit-learn's modules do.
+    return list(__all__)

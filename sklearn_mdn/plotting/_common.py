@@ -203,7 +203,7 @@ def _outer_padded(outer, values: np.ndarray) -> np.ndarray:
     return np.where(found, flat, np.nan)
 
 
-def _calibration_inputs(estimator, X, y, estimator_name):
+def _calibration_inputs(estimator, X, y, estimator_name, caller):
     """Observations and predictive mixtures in the space of the inner regressor.
 
     The one path of the calibration displays' ``from_estimator``: unwraps
@@ -211,9 +211,10 @@ def _calibration_inputs(estimator, X, y, estimator_name):
     ``sklearn_mdn._compose``), predicts the inner mixtures and maps ``y``
     through the target transforms. PIT values and coverage do not change under
     a monotone increasing transform; a decreasing one is undone by reflecting
-    the transformed target. Returns ``(y_inner, dist, estimator_name)``.
+    the transformed target. Returns ``(y_inner, dist, estimator_name)``;
+    ``caller`` names the display's method in the errors.
     """
-    mdn, X_inner, transformers = _unwrap(estimator, X)
+    mdn, X_inner, transformers = _unwrap(estimator, X, caller)
     dist = mdn.predict_dist(X_inner)
     if estimator_name is None:
         estimator_name = type(estimator).__name__

@@ -182,7 +182,9 @@ class CoverageDisplay:
             The drawn display.
         """
         _pyplot("CoverageDisplay.from_estimator")
-        y, dist, name = _calibration_inputs(estimator, X, y, estimator_name)
+        y, dist, name = _calibration_inputs(
+            estimator, X, y, estimator_name, "CoverageDisplay.from_estimator"
+        )
         return cls.from_predictions(
             y, dist, target=target, levels=levels, estimator_name=name, ax=ax
         )

@@ -35,6 +35,17 @@ def _check_point_estimates(point_estimate) -> tuple:
     return names
 
 
+def _contour_blues():
+    """``Blues`` from 60% up: contour lines of the default colour scale that
+    all stand out from a white background (its light end is near white)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap(
+        colormaps["Blues"](np.linspace(0.6, 1.0, 256)), name="Blues_dark"
+    )
+
+
 class PredictiveDensityDisplay:
     """Predictive density of one target along one input, with intervals.
 
@@ -90,12 +101,12 @@ class PredictiveDensityDisplay:
     point_lines_ : dict of str to matplotlib Line2D
         The point estimates, by name.
     samples_scatter_ : matplotlib PathCollection or None
-        The samples.
+        The samples, as red dots.
     hdr_region_ : matplotlib QuadContourSet or None
         The highest-density region, shaded over the ``y_grid`` cells whose
         centre it holds, and outlined.
     modes_scatter_ : matplotlib PathCollection or None
-        The modes, as markers of area proportional to their mass.
+        The modes, as white diamonds of area proportional to their mass.
     data_scatter_ : matplotlib PathCollection or None
         The observations.
     ax_ : matplotlib Axes
@@ -166,7 +177,7 @@ class PredictiveDensityDisplay:
         ax=None,
         *,
         kind="image",
-        cmap="Blues",
+        cmap=None,
         density_kwargs=None,
         interval_kwargs=None,
         line_kwargs=None,
@@ -182,8 +193,10 @@ class PredictiveDensityDisplay:
             Axes to draw on; None creates a figure.
         kind : {"image", "contour"}, default="image"
             Draw the density as a shaded image or as contour lines.
-        cmap : str or Colormap, default="Blues"
-            Colormap of the density.
+        cmap : str, Colormap or None, default=None
+            Colormap of the density. None uses ``"Blues"``; for contour
+            lines, its darker part (from 60%), so that the lines of low
+            density stand out from the white background.
         density_kwargs : dict, default=None
             Passed to ``pcolormesh`` (the default colour scale is a
             square-root ``PowerNorm``) or ``contour``.
@@ -215,6 +228,8 @@ class PredictiveDensityDisplay:
                 f"density has shape {density.shape}; expected (len(y_grid), "
                 f"len(x_grid)) = ({len(y_grid)}, {len(x_grid)})."
             )
+        if cmap is None:
+            cmap = "Blues" if kind == "image" else _contour_blues()
         if kind == "image":
             from matplotlib.colors import PowerNorm
 
@@ -251,18 +266,24 @@ class PredictiveDensityDisplay:
             self.samples_scatter_ = ax.scatter(
                 xs.ravel(),
                 samples.ravel(),
-                s=4,
+                s=6,
+                marker=".",
                 color="C3",
-                alpha=0.5,
+                alpha=0.6,
                 label="samples",
             )
 
-        # The mean is a smooth curve; the mode and the heaviest component's
-        # mean jump between branches, so they are drawn as dots.
+        # The mean is a smooth curve, black with a white edge so that it shows
+        # on the light and the dark blues; the mode and the heaviest
+        # component's mean jump between branches, so they are drawn as dots,
+        # in colours of their own (the samples are red, the modes white).
+        from matplotlib.patheffects import Normal, Stroke
+
+        halo = [Stroke(linewidth=3.5, foreground="white"), Normal()]
         styles = {
-            "mean": {"color": "C0", "linestyle": "-", "linewidth": 2},
+            "mean": {"color": "k", "linewidth": 1.8, "path_effects": halo},
             "top": {"color": "C2", "linestyle": "none", "marker": "o", "ms": 2.5},
-            "mode": {"color": "C3", "linestyle": "none", "marker": "o", "ms": 2.5},
+            "mode": {"color": "C4", "linestyle": "none", "marker": "o", "ms": 2.5},
         }
         self.point_lines_ = {}
         for name, values in (self.point_estimates or {}).items():
@@ -282,9 +303,11 @@ class PredictiveDensityDisplay:
                 xs[shown],
                 modes[shown],
                 s=40.0 * masses[shown],
-                color="C3",
-                edgecolors="none",
-                alpha=0.8,
+                marker="D",
+                facecolors="white",
+                edgecolors="k",
+                # Edges as light as the mode: branches of little mass fade.
+                linewidths=masses[shown],
                 label="modes (area: mass)",
             )
 
@@ -323,7 +346,7 @@ class PredictiveDensityDisplay:
         random_state=None,
         ax=None,
         kind="image",
-        cmap="Blues",
+        cmap=None,
         legend=True,
         colorbar=True,
     ):
@@ -387,8 +410,9 @@ class PredictiveDensityDisplay:
             Axes to draw on; None creates a figure.
         kind : {"image", "contour"}, default="image"
             Draw the density as a shaded image or as contour lines.
-        cmap : str or Colormap, default="Blues"
-            Colormap of the density.
+        cmap : str, Colormap or None, default=None
+            Colormap of the density; None uses ``"Blues"`` (its darker part
+            for contour lines), see :meth:`plot`.
         legend : bool, default=True
             Whether to add a legend.
         colorbar : bool, default=True
@@ -418,7 +442,11 @@ class PredictiveDensityDisplay:
         if grid.ndim != 1 or len(grid) < 2:
             raise ValueError("grid must be 1-D with at least 2 values.")
 
-        mdn, rows, transformers = _unwrap(estimator, _grid_inputs(X, j, grid))
+        mdn, rows, transformers = _unwrap(
+            estimator,
+            _grid_inputs(X, j, grid),
+            "PredictiveDensityDisplay.from_estimator",
+        )
         dist = mdn.predict_dist(rows)
         if transformers and dist.n_targets > 1:
             raise ValueError(

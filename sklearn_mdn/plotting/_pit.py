@@ -35,7 +35,9 @@ class PITDisplay:
     uniform_line_ : matplotlib Line2D
         The density 1 of uniform PIT values.
     band_ : matplotlib PolyCollection
-        The 95% band of a calibrated model's bars.
+        The 95% band of a calibrated model's bars, shaded below them.
+    band_bounds_ : list of matplotlib Line2D
+        The band's lower and upper bounds, dotted over the bars.
     ax_ : matplotlib Axes
         Axes of the plot.
     figure_ : matplotlib Figure
@@ -100,8 +102,9 @@ class PITDisplay:
             density=True,
             **{**kwargs, **(bar_kwargs or {})},
         )
-        # The band is translucent and drawn over the bars, so that the part of
-        # it that a bar covers stays visible.
+        # The band is shaded below the bars, so that they keep the colour of
+        # their legend entry, and its bounds are drawn over them as dotted
+        # lines, so that the part of it a bar covers still shows.
         self.band_ = ax.fill_between(
             [0, 1],
             1 - half,
@@ -110,8 +113,12 @@ class PITDisplay:
             alpha=0.25,
             linewidth=0,
             label="95% band",
-            zorder=3,
+            zorder=1,
         )
+        self.band_bounds_ = [
+            ax.plot([0, 1], [bound, bound], color="0.3", linestyle=":", zorder=3)[0]
+            for bound in (1 - half, 1 + half)
+        ]
         (self.uniform_line_,) = ax.plot(
             [0, 1], [1, 1], color="k", linestyle="--", label="calibrated", zorder=4
         )
@@ -195,7 +202,9 @@ class PITDisplay:
             The drawn display.
         """
         _pyplot("PITDisplay.from_estimator")
-        y, dist, name = _calibration_inputs(estimator, X, y, estimator_name)
+        y, dist, name = _calibration_inputs(
+            estimator, X, y, estimator_name, "PITDisplay.from_estimator"
+        )
         return cls.from_predictions(
             y, dist, target=target, n_bins=n_bins, estimator_name=name, ax=ax
         )
