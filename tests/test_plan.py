@@ -190,3 +190,19 @@ def test_ensemble_exposes_its_members_plans():
     ens = MDNEnsembleRegressor(tiny_mdn(), n_estimators=2, random_state=0).fit(X, y)
     assert ens.fit_plans_ == [m.fit_plan_ for m in ens.estimators_]
     assert all(plan.n_networks == 1 for plan in ens.fit_plans_)
+
+
+def test_warm_start_plans_one_network_and_keeps_the_fitted_choices():
+    plan = _plan(150, warm_start=True)
+    assert plan.n_networks == 1 and not plan.refit
+    assert "warm_start" in _decision(plan, "refit").rule
+    with pytest.raises(ValueError, match="warm_start=True continues"):
+        _plan(150, warm_start=True, n_networks=2)
+    X, y = linear_data(160, p=3)
+    reg = tiny_mdn(SMALL, warm_start=True, max_iter=10).fit(X, y)
+    first = reg.fit_plan_
+    reg.fit(X[:100], y[:100])  # continues the fitted network
+    assert reg.fit_plan_ is not first and reg.fit_plan_.n_samples == 100
+    assert not reg.fit_plan_.select_features
+    assert reg.fit_plan_.n_components == reg.n_components_
+    assert "continues" in _decision(reg.fit_plan_, "n_components").rule
