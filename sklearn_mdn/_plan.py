@@ -125,27 +125,6 @@ class FitPlan:
         """Components of each network: those kept, or the first network's."""
         return self.components_kept or self.n_components
 
-    def as_fields(self) -> dict:
-        """The plan as plain values (the decisions as triples of strings),
-        for a model file; :meth:`from_fields` inverts it."""
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        fields["decisions"] = tuple((d.name, d.value, d.rule) for d in self.decisions)
-        return fields
-
-    @classmethod
-    def from_fields(cls, fields: dict) -> "FitPlan":
-        """The plan of :meth:`as_fields`; ValueError for other fields."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        if not isinstance(fields, dict) or set(fields) != names:
-            raise ValueError(f"a fit plan has the fields {sorted(names)}")
-        decisions = fields["decisions"]
-        if not all(
-            isinstance(d, tuple) and len(d) == 3 and all(isinstance(v, str) for v in d)
-            for d in decisions
-        ):
-            raise ValueError("a fit plan's decisions are triples of strings")
-        return cls(**{**fields, "decisions": tuple(Decision(*d) for d in decisions)})
-
     def with_outcomes(self, *, features=None, components=None) -> "FitPlan":
         """The plan with the choices made on the held-out rows.
 

@@ -285,7 +285,9 @@ class _Writer:
         from ._plan import FitPlan
 
         if type(value) is FitPlan:
-            return {"fit_plan": self.value(value.as_fields(), where)}
+            fields = {k: getattr(value, k) for k in _plan_fields()}
+            fields["decisions"] = [[d.name, d.value, d.rule] for d in value.decisions]
+            return {"fit_plan": self.value(fields, where)}
         from ._training import MixtureNet
 
         if type(value) is MixtureNet:
@@ -444,6 +446,15 @@ def _read_header(data, path) -> dict:
     return header
 
 
+def _plan_fields() -> list:
+    """The fields of a ``fit_plan_`` but its decisions, as a file stores them."""
+    import dataclasses
+
+    from ._plan import FitPlan
+
+    return [f.name for f in dataclasses.fields(FitPlan) if f.name != "decisions"]
+
+
 def _single(value, what) -> tuple:
     """(tag, body) of a tagged JSON object ``{tag: body}``."""
     if not (isinstance(value, dict) and len(value) == 1):
@@ -535,13 +546,27 @@ class _Reader:
         if tag == "net":
             return self.net(_typed(body, dict, tag))
         if tag == "fit_plan":
-            from ._plan import FitPlan
-
-            try:
-                return FitPlan.from_fields(self.value(body))
-            except (TypeError, ValueError) as exc:
-                raise _MalformedError(str(exc)) from None
+            return self.fit_plan(self.value(body))
         raise _MalformedError(f"unknown entry {_short(value)}")
+
+    def fit_plan(self, fields):
+        """A ``fit_plan_``: its fields, and decisions as triples of strings."""
+        from ._plan import Decision, FitPlan
+
+        if not isinstance(fields, dict) or set(fields) != {
+            *_plan_fields(),
+            "decisions",
+        }:
+            raise _MalformedError("a fit plan with other fields than FitPlan's")
+        decisions = _typed(fields["decisions"], list, "fit plan")
+        if not all(
+            isinstance(d, list) and len(d) == 3 and all(isinstance(v, str) for v in d)
+            for d in decisions
+        ):
+            raise _MalformedError("a fit plan's decisions are triples of strings")
+        return FitPlan(
+            **{**fields, "decisions": tuple(Decision(*d) for d in decisions)}
+        )
 
     def estimator(self, node):
         name = node["class"]

@@ -378,11 +378,14 @@ def _set(*keys, value):
          "unknown entry"),
         (_set("model", "estimator", "state", "x_mean_", value={"array": "a999"}),
          "no array named 'a999'"),
+        (_set("model", "estimator", "state", "fit_plan_",
+              value={"fit_plan": {"dict": {"os": 1}}}),
+         "a fit plan with other fields"),
         (_set("format", value="other"), "not a model file written by"),
         (_set("format_version", value=2), "newer sklearn-mdn (model format 2"),
     ],
     ids=["class", "not-a-model", "function", "param", "dunder", "tag", "array",
-         "format", "newer"],
+         "fit-plan", "format", "newer"],
 )  # fmt: skip
 def test_malformed_files_raise_value_error(saved_bytes, tmp_path, edit, words):
     path = tmp_path / "m.mdn"
