@@ -126,15 +126,9 @@ class FitPlan:
         return self.components_kept or self.n_components
 
     def with_outcomes(self, *, features=None, components=None) -> "FitPlan":
-        """The plan with the choices made on the held-out rows.
-
-        Parameters
-        ----------
-        features : tuple of (ndarray of bool, str), default=None
-            The features kept by ``select_features`` and why.
-        components : tuple of (int, str), default=None
-            The components kept by ``n_components="auto"`` and why.
-        """
+        """The plan with the choices made on the held-out rows: ``features``
+        (the features kept, a boolean mask, and why) and ``components`` (the
+        number kept and why), each a pair or None."""
         changes, rows = {}, []
         if features is not None:
             support, rule = features
@@ -434,21 +428,13 @@ def _n_components(est, n_valid) -> tuple:
     if est.n_components != "auto":
         return False, est.n_components, "as given"
     if n_valid < MIN_HELD_OUT:
-        return (
-            False,
-            AUTO_COMPONENTS,
-            (
-                f"'auto': {AUTO_COMPONENTS}; one Gaussian is not tried with fewer "
-                f"than {MIN_HELD_OUT} held-out rows"
-            ),
-        )
+        rule = f"one Gaussian is not tried below {MIN_HELD_OUT} held-out rows"
+        return False, AUTO_COMPONENTS, f"'auto': {AUTO_COMPONENTS}; {rule}"
+    rule = f"1 where the {n_valid:,} held-out rows favour one Gaussian"
     return (
         True,
         AUTO_COMPONENTS,
-        (
-            f"'auto': {AUTO_COMPONENTS}, or 1 where the {n_valid:,} held-out rows "
-            "favour one Gaussian (after the first network)"
-        ),
+        f"'auto': {AUTO_COMPONENTS}, or {rule} (after the first network)",
     )
 
 
@@ -530,11 +516,8 @@ def _n_threads(n_threads, row_work, batch_size) -> tuple:
     rule += f" (here {batch_size:,} rows x {row_work:,} = {_sci(work)})"
     if by_work == 1:
         return 1, rule
-    return (
-        by_work,
-        rule + ", fewer where other processes keep cores busy",
-        (f"up to {by_work}"),
-    )
+    rule += ", fewer where other processes keep cores busy"
+    return by_work, rule, f"up to {by_work}"
 
 
 def _mixture_decision(plan: FitPlan) -> Decision:
@@ -543,9 +526,7 @@ def _mixture_decision(plan: FitPlan) -> Decision:
     n = plan.n_networks
     rule = "components: " + (f"{n} networks of {k}" if n > 1 else f"one network of {k}")
     if plan.refit:
-        rule += (
-            ", each averaged with its refit" if n > 1 else ", averaged with its refit"
-        )
+        rule += (", each averaged" if n > 1 else ", averaged") + " with its refit"
     if n > 1:
         rule += ", with equal weights"
     return Decision("mixture", str(n * k * (2 if plan.refit else 1)), rule)
