@@ -68,14 +68,31 @@ def _hidden_sizes(text):
     return sizes
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _number(convert, accept, expected):
+    """An option type: ``convert(text)`` if it succeeds and ``accept`` holds.
+
+    Anything else (text that is not a number, a value out of range) is an
+    ``ArgumentTypeError`` that says what was ``expected``.
+    """
+
+    def option_type(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return option_type
+
+
+_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+_nonnegative_int = _number(int, lambda v: v >= 0, "a non-negative integer")
+_probability = _number(float, lambda v: 0.0 < v < 1.0, "a number in (0, 1)")
+_nonnegative_float = _number(
+    float, lambda v: 0.0 <= v < math.inf, "a non-negative number"
+)
 
 
 def _positive_int_or_auto(text):
@@ -87,40 +104,6 @@ def _positive_int_or_auto(text):
         raise argparse.ArgumentTypeError(
             f"expected a positive integer or 'auto', got {text!r}"
         ) from None
-
-
-def _nonnegative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            f"expected a non-negative integer, got {text!r}"
-        )
-    return value
-
-
-def _probability(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
-    return value
-
-
-def _nonnegative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value < math.inf:
-        raise argparse.ArgumentTypeError(
-            f"expected a non-negative number, got {text!r}"
-        )
-    return value
 
 
 # A printf conversion: flags, width, precision and its type letter.
