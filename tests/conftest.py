@@ -17,3 +17,28 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n_threads)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A Dask client of a ``LocalCluster`` of two one-thread worker processes.
+
+    One cluster per test module (starting one takes seconds); each worker
+    trains on one torch thread, as the tests do. Skipped without the
+    'distributed' extra.
+    """
+    distributed = pytest.importorskip(
+        "distributed", reason="the cluster tests need the 'distributed' extra"
+    )
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=50,
+    )
+    client = distributed.Client(cluster, set_as_default=False)
+    client.run(torch.set_num_threads, 1)
+    yield client
+    client.close()
+    cluster.close()

@@ -18,7 +18,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
@@ -71,22 +70,6 @@ def mdn():
 @pytest.fixture(scope="module")
 def ttr():
     return _fit_ttr()
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=50,
-    )
-    client = distributed.Client(cluster, set_as_default=False)
-    client.run(torch.set_num_threads, 1)
-    yield client
-    client.close()
-    cluster.close()
 
 
 def _rows_block(block_id=None, *, n_rows, n_features, seed):

@@ -9,7 +9,6 @@ the model travels between the client and the workers as a pickle.
 
 import numpy as np
 import pytest
-import torch
 from _helpers import sine_data
 from numpy.testing import assert_array_equal
 
@@ -56,22 +55,11 @@ def _warm_up():
 
 
 @pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=50,
-    )
-    client = distributed.Client(cluster, set_as_default=False)
-    client.run(torch.set_num_threads, 1)
+def client(client):
     # Import and first run torch on both workers at once (seconds each),
     # rather than in turn in the first steps that reach them.
     client.run(_warm_up)
-    yield client
-    client.close()
-    cluster.close()
+    return client
 
 
 def test_threaded_scheduler_matches_in_memory_calls(expected):
