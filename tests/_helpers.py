@@ -1,4 +1,8 @@
-"""Data and small estimators shared by the test modules."""
+"""Data, small estimators and a subprocess runner shared by the test modules."""
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -32,3 +36,13 @@ def linear_data(n, *, p=2, noise=0.1, seed=0):
     rng = np.random.RandomState(seed)
     X = rng.normal(size=(n, p))
     return X, X[:, 0] + noise * rng.normal(size=n)
+
+
+def run_without_cuda(code):
+    """Run Python ``code`` in a fresh interpreter that sees no CUDA device
+    (as on a CPU-only machine); a failure there fails the calling test."""
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )

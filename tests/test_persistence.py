@@ -1,10 +1,7 @@
 """Persistence: pickle / joblib round trips, CUDA-to-CPU loading, versions."""
 
 import io
-import os
 import pickle
-import subprocess
-import sys
 import warnings
 from unittest import mock
 
@@ -12,6 +9,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _helpers import run_without_cuda
 from numpy.testing import assert_array_equal
 from skorch.exceptions import DeviceWarning
 
@@ -279,8 +277,4 @@ def test_cuda_fit_round_trip_and_cpu_load(tmp_path):
         f"reg, X, pred = joblib.load({str(tmp_path / 'cuda.joblib')!r}); "
         "np.testing.assert_allclose(reg.predict(X), pred, rtol=1e-5, atol=1e-6)"
     )
-    subprocess.run(
-        [sys.executable, "-c", code],
-        check=True,
-        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
-    )
+    run_without_cuda(code)

@@ -10,6 +10,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _helpers import run_without_cuda
 from numpy.testing import assert_array_equal
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import NotFittedError
@@ -492,9 +493,6 @@ def test_a_failed_save_keeps_the_previous_file(saved_bytes, tmp_path, monkeypatc
 def test_cuda_fit_round_trip_and_cpu_load(tmp_path):
     """On a GPU machine: fit on CUDA, load on CUDA (bit-identical), then load
     in a process without CUDA (on the CPU, with a warning)."""
-    import subprocess
-    import sys
-
     X, y = _data(1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -518,8 +516,4 @@ def test_cuda_fit_round_trip_and_cpu_load(tmp_path):
         f"pred = np.load({str(tmp_path / 'pred.npy')!r})\n"
         "np.testing.assert_allclose(reg.predict(X), pred, rtol=1e-5, atol=1e-6)\n"
     )
-    subprocess.run(
-        [sys.executable, "-c", code],
-        check=True,
-        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
-    )
+    run_without_cuda(code)
