@@ -79,7 +79,7 @@ def test_fits_on_dask_worker_threads_match_sequential(sequential):
             n_workers=1,
             threads_per_worker=4,
             processes=False,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never a clash
             silence_logs=logging.ERROR,
         ) as cluster,
         distributed.Client(cluster) as client,
