@@ -54,8 +54,9 @@ print(f"held-out NLL of the MDN: {mean_negative_log_likelihood(y_test, dist):.3f
 # Mean, mode and density
 # ----------------------
 # The density (shaded) has up to three ridges. The mean of the mixture
-# (blue line) and the MLP's prediction (black) cut across the fold; the mode
-# (red dots) jumps from branch to branch and always sits where data is.
+# (black line) and the MLP's prediction (orange, dashed) cut across the fold;
+# the mode (purple dots) jumps from branch to branch and always sits where
+# data is.
 fig, ax = plt.subplots(figsize=(7, 5))
 # The density is evaluated, and the y axis drawn, over the range of the data:
 # a faint tail of the mixture beyond it would only shrink the branches.
@@ -70,7 +71,9 @@ display = PredictiveDensityDisplay.from_estimator(
     ax=ax,
 )
 grid = display.x_grid
-ax.plot(grid, mlp.predict(grid[:, None]), color="k", lw=1.5, label="MLPRegressor")
+ax.plot(
+    grid, mlp.predict(grid[:, None]), "--", color="C1", lw=1.5, label="MLPRegressor"
+)
 ax.scatter(x[:300], y[:300], s=3, color="0.3", alpha=0.5, label="data")
 ax.legend(loc="upper left", fontsize="small")
 ax.set_title("One input, several answers")
