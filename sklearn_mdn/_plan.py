@@ -39,10 +39,13 @@ AUTO_STEPS = 30_000
 AUTO_EPOCHS = (20, 2000)
 # n_iter_no_change="auto": PATIENCE_STEPS steps (at least MIN_PATIENCE
 # epochs) without improvement before the learning rate is divided by
-# LR_FACTOR_INV; training stops after STOP_AFTER_CUTS cuts that did not help.
+# LR_FACTOR_INV; training stops after AUTO_STOP_AFTER_CUTS cuts that did not
+# help. A given n_iter_no_change is the stop, and the cut comes after
+# 1 / (STOP_AFTER_CUTS + 1) of it.
 PATIENCE_STEPS = 500
 MIN_PATIENCE = 5
 LR_FACTOR_INV = 5
+AUTO_STOP_AFTER_CUTS = 1
 STOP_AFTER_CUTS = 2
 # noise="auto": NOISE_C / sqrt(n_train) standardised units, at most NOISE_MAX.
 NOISE_C = 1.0
@@ -323,12 +326,13 @@ def _patience(est, n_batches) -> tuple:
     before stopping, with the rule."""
     if est.n_iter_no_change == "auto":
         lr_patience = max(MIN_PATIENCE, math.ceil(PATIENCE_STEPS / n_batches))
+        cuts = AUTO_STOP_AFTER_CUTS
         rule = (
-            f"'auto': {STOP_AFTER_CUTS + 1} x {lr_patience} epochs ({PATIENCE_STEPS} "
+            f"'auto': {cuts + 1} x {lr_patience} epochs ({PATIENCE_STEPS} "
             f"steps, at least {MIN_PATIENCE} epochs, between cuts of the rate): "
-            f"stops after {STOP_AFTER_CUTS} cuts that did not help"
+            f"stops after {_count(cuts, 'cut')} that did not help"
         )
-        return lr_patience, (STOP_AFTER_CUTS + 1) * lr_patience, rule
+        return lr_patience, (cuts + 1) * lr_patience, rule
     stop_patience = est.n_iter_no_change
     lr_patience = max(1, stop_patience // (STOP_AFTER_CUTS + 1))
     return lr_patience, stop_patience, "as given"
@@ -342,7 +346,8 @@ def _learning_rate(est, lr_patience) -> tuple:
         return None, est.learning_rate_init, rule
     rule = (
         f"from {est.learning_rate_init:g}, divided by {LR_FACTOR_INV} after "
-        f"{lr_patience} epochs without improvement (a third of n_iter_no_change)"
+        f"{lr_patience} epochs without improvement"
+        + (" (a third of n_iter_no_change)" if est.n_iter_no_change != "auto" else "")
     )
     return 1.0 / LR_FACTOR_INV, est.learning_rate_init / LR_FACTOR_INV, rule
 

@@ -134,7 +134,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         Epochs without improvement of the held-out negative log-likelihood
         before training stops. ``"auto"`` allows about 500 gradient steps
         (at least 5 epochs) per cut of the learning rate, and stops after
-        two cuts that did not help.
+        one cut that did not help.
 
     tol : float, default=1e-4
         Minimum decrease of the validation negative log-likelihood, in nats
