@@ -55,6 +55,7 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime
+import inspect
 import math
 import os
 import platform
@@ -952,17 +953,16 @@ def run_checks(names):
 
 
 # -------------------------------------------------------- branch measures
-# Thresholds of mode mass at which the mode counts are recorded; the table
-# shows MODES_MIN_MASS, the threshold of predict_modes' default.
+# Thresholds of mode mass at which the mode counts are recorded; the main
+# table shows those at the default min_mass of predict_modes.
 MIN_MASSES = (0.0, 0.001, 0.01, 0.02, 0.05)
-MODES_MIN_MASS = 0.0
 # Draws per row behind the Monte Carlo phantom mass of several targets.
 PHANTOM_DRAWS = 100
 
 
 def _all_modes(dist):
     """Every mode of each row with its mass, whatever its mass: (n, M, d), (n, M)."""
-    modes, masses, _ = dist.modes()
+    modes, masses, _ = dist.modes(min_mass=0)
     return modes.reshape(len(dist), masses.shape[1], -1), masses
 
 
@@ -1318,8 +1318,10 @@ def _branch_markdown(records, models):
         (t, m) for t in TRUTHS for m in models
         if isinstance(TRUTHS[t], BranchTruth) and (t, m) in groups
     ]  # fmt: skip
+    from sklearn_mdn.distribution import NormalMixture
+
     lines = []
-    mm = f"{MODES_MIN_MASS:g}"
+    mm = f"{inspect.signature(NormalMixture.modes).parameters['min_mass'].default:g}"
     # The truth itself as a mixture (scale 1e-4 noise-free, else sigma), on the
     # same test rows: the best each measure can be.
     for t in dict.fromkeys(t for t, _ in branch):
