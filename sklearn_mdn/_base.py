@@ -162,7 +162,7 @@ class DistributionRegressorMixin:
             Probability of each branch, NaN padded; see
             :meth:`NormalMixture.modes` for how it is defined.
         n_modes : ndarray of shape (n_samples,)
-            Number of modes of each row of mass at least ``min_mass``.
+            Number of modes listed for each row.
         """
         min_mass = _check_min_mass(min_mass)
         return self._map_padded(X, lambda dist: dist.modes(min_mass), ModesResult)

@@ -133,7 +133,7 @@ class _MultimodalMixin:
         masses : ndarray of shape (n, M)
             Mass of each branch, NaN padded.
         n_modes : ndarray of shape (n,)
-            Number of modes of each row of mass at least ``min_mass``.
+            Number of modes listed for each row.
 
         Examples
         --------
