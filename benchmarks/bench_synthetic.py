@@ -23,11 +23,25 @@ sample per test row instead, with the NLL. Its low-noise twin
 ``robot-noisy`` (joint angles measured with an error of 0.01 rad) has an
 exact density, and reports both.
 
+The branch truths (``arm-limits``, ``fold``, ``part-branch`` and their
+``-noisy`` twins) are inverse problems whose number of solutions changes
+across the input space, so that branches end abruptly: an arm with joint
+limits, the inverse of a function with folds, a branch on part of the
+domain. Noise-free, they report the forward error of one sample per row and
+of the heaviest component, the share of samples within a tolerance, the
+*phantom mass* (predicted probability outside every true solution's
+neighbourhood) and whether the modes that ``predict_modes`` reports match
+the true solutions; the noisy twins add Gaussian noise of 0.01 to the
+targets, which keeps the density exact (a mixture on the solutions), and
+report the NLL gap as well. ``--draws N`` fits every seed on each of N
+training draws, so that the spread over the data shows apart from that
+over ``random_state``.
+
 Usage::
 
     python benchmarks/bench_synthetic.py [--truths hetero,skew] [--seeds 5] \\
         [--jobs 2] [--model mdn] [--model "mdn:max_iter=300,n_components=10"] \\
-        [--model ngboost] [--out benchmarks/results/synthetic.md]
+        [--model ngboost] [--draws 5] [--out benchmarks/results/synthetic.md]
     python benchmarks/bench_synthetic.py --check      # validate the oracles
     python benchmarks/bench_synthetic.py --fast       # smoke run, to /tmp
     python benchmarks/bench_synthetic.py --table-only # re-tabulate the raw JSONL
@@ -41,6 +55,7 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime
+import inspect
 import math
 import os
 import platform
@@ -53,7 +68,7 @@ from pathlib import Path
 
 import numpy as np
 from _raw import read_raw, run_and_append
-from scipy import stats
+from scipy import special, stats
 
 COVERAGE = 0.9
 N_TEST = 10_000
@@ -76,6 +91,7 @@ class Truth:
     n_targets = 1
     has_density = True
     ngboost = True  # a univariate Normal peer makes sense
+    unimodal = True  # p(y | x) has one mode: any second predicted mode is spurious
 
     def sample_x(self, rng, n):
         return rng.uniform(-2, 2, size=(n, self.n_features))
@@ -285,6 +301,7 @@ class Irrelevant(Truth):
 
 class Bimodal(Truth):
     name = "bimodal"
+    unimodal = False
     description = (
         "x ~ U(0,1), y = s sqrt(x) + 0.05 N(0,1) with s = +1 with probability "
         "0.3 + 0.4 x, else -1 (the inverse of x = y^2)"
@@ -327,6 +344,7 @@ class Robot(Truth):
     """
 
     name = "robot"
+    unimodal = False
     description = (
         "two-link arm, links 1 and 1; inputs: hand (x, y) = FK(theta), no "
         "noise; targets: (theta1, theta2) uniform on theta1 = phi - theta2/2, "
@@ -420,6 +438,312 @@ class NoisyRobot(Robot):
         )
 
 
+# ------------------------------------------------- truths whose branches end
+class BranchTruth(Truth):
+    """An inverse problem whose number of solutions changes with ``x``.
+
+    ``sample_latent`` draws ``(x, theta)`` with ``theta`` one exact solution
+    from the prior, and ``solutions(x)`` returns every solution the prior
+    admits with its posterior probability. Noise-free (``sigma = 0``), the
+    targets are ``theta`` and there is no density; with ``sigma > 0`` they are
+    ``theta + sigma N(0, I)``, so that ``p(y | x)`` is exactly the mixture of
+    Gaussians of scale ``sigma`` centred on the solutions, with their
+    posterior weights (the noise is added after the solution is drawn, so it
+    does not change which solutions exist or their weights).
+
+    ``radius`` is a solution's neighbourhood in target units: predicted mass
+    outside every neighbourhood is *phantom*, and a predicted mode inside
+    one matches that solution. Solutions closer than ``2 radius`` to each
+    other (near a fold) make one cluster, one expected mode. A target whose
+    forward error is below ``tolerance`` counts as a solution.
+    """
+
+    has_density = False
+    ngboost = False
+    unimodal = False
+    n_train = 5000
+    sigma = 0.0
+    radius = 0.05
+    tolerance = 0.01
+    max_solutions = 1
+
+    def sample_latent(self, rng, n):
+        """``(X, theta)``: inputs and one exact solution per row, (n, d)."""
+        raise NotImplementedError
+
+    def solutions(self, X):
+        """Admissible solutions (n, S, d), NaN padded, and their posterior
+        weights (n, S), zero on the padding."""
+        raise NotImplementedError
+
+    def forward_error(self, X, y):
+        """How far targets ``y`` (n, d) are from solving the problem at ``X``;
+        here the distance to the nearest admissible solution."""
+        sol, _ = self.solutions(X)
+        gap = np.linalg.norm(sol - y.reshape(len(X), 1, -1), axis=2)
+        return np.nanmin(gap, axis=1)
+
+    def _shape(self, theta):
+        return theta[:, 0] if self.n_targets == 1 else theta
+
+    def sample(self, rng, n):
+        X, theta = self.sample_latent(rng, n)
+        if self.sigma:
+            theta = theta + self.sigma * rng.standard_normal(theta.shape)
+        return X, self._shape(theta)
+
+    def sample_x(self, rng, n):
+        return self.sample_latent(rng, n)[0]
+
+    def sample_y(self, rng, X):
+        """Draws from ``p(y | x)``: a solution by its weight, plus the noise."""
+        sol, w = self.solutions(X)
+        pick = (rng.random((len(X), 1)) > np.cumsum(w, axis=1)).sum(axis=1)
+        theta = sol[np.arange(len(X)), np.minimum(pick, sol.shape[1] - 1)]
+        return self._shape(theta + self.sigma * rng.standard_normal(theta.shape))
+
+    def logpdf(self, X, y):
+        sol, w = self.solutions(X)
+        y = np.asarray(y, dtype=float)
+        if self.n_targets == 1:
+            y = y[..., None]
+        diff = y[..., None, :] - np.where(np.isnan(sol), 0.0, sol)
+        log_n = _normal_logpdf(diff, 0.0, self.sigma).sum(axis=-1)
+        with np.errstate(divide="ignore"):
+            return special.logsumexp(np.log(w) + log_n, axis=-1)
+
+    def mean(self, X):
+        sol, w = self.solutions(X)
+        return self._shape(np.nansum(w[:, :, None] * sol, axis=1))
+
+    def center_scale(self, X):
+        sol, _ = self.solutions(X)
+        return np.nanmean(sol[:, :, 0], axis=1), np.full(len(X), self.sigma)
+
+    def boxes(self, X):
+        """The solutions present in every row of ``X``, each of scale sigma."""
+        sol, w = self.solutions(X)
+        sd = np.full(sol.shape[::2], self.sigma)
+        return [(sol[:, j], sd) for j in range(sol.shape[1]) if np.all(w[:, j] > 0)]
+
+    def entropy(self, X):
+        if self.n_targets == 1:
+            return _quad_entropy(self, X)
+        # several targets (the arm): solutions 0.8 apart, 80 sigma, no overlap
+        _, w = self.solutions(X)
+        h_w = -np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0).sum(axis=1)
+        return h_w + 0.5 * self.n_targets * math.log(
+            2 * math.pi * math.e * self.sigma**2
+        )
+
+    def clusters(self, X):
+        """Cluster label (n, S) of each solution (-1 on the padding): solutions
+        closer than ``2 radius`` are joined, transitively."""
+        sol, w = self.solutions(X)
+        S = sol.shape[1]
+        near = np.linalg.norm(sol[:, :, None] - sol[:, None], axis=3) < 2 * self.radius
+        label = np.broadcast_to(np.arange(S), w.shape).copy()
+        for _ in range(S):
+            label = np.where(near, label[:, None, :], S).min(axis=2)
+        return np.where(w > 0, label, -1)
+
+
+class ArmLimits(BranchTruth):
+    """Two-link arm, links 1 and 0.6, with joint limits.
+
+    The joint angles are uniform on ``theta1`` in [0, pi/2] and ``theta2`` in
+    [-1.5, -0.4] or [0.4, 2.5]. A hand position has two elbow solutions
+    (``theta2 = +-t``); for about 60% of the workspace only one lies inside
+    the limits, so the second branch ends where a limit cuts it. Both
+    solutions have ``|det J| = l1 l2 |sin t|`` and the prior is uniform, so
+    the admissible ones are equally likely.
+    """
+
+    name = "arm-limits"
+    description = (
+        "two-link arm, links 1 and 0.6, joint limits theta1 in [0, pi/2], "
+        "theta2 in [-1.5, -0.4] or [0.4, 2.5] (uniform); inputs: hand (x, y) = "
+        "FK(theta), no noise; targets: (theta1, theta2), one or two equally "
+        "likely solutions (61% / 39% of the rows)"
+    )
+    n_targets = 2
+    max_solutions = 2
+    radius = 0.1  # rad; the two elbow solutions are at least 0.8 apart
+    l1, l2 = 1.0, 0.6
+    t2_parts = ((-1.5, -0.4), (0.4, 2.5))
+
+    def fk(self, theta):
+        t1, t2 = theta[..., 0], theta[..., 1]
+        return np.stack(
+            [
+                self.l1 * np.cos(t1) + self.l2 * np.cos(t1 + t2),
+                self.l1 * np.sin(t1) + self.l2 * np.sin(t1 + t2),
+            ],
+            axis=-1,
+        )
+
+    def _admissible(self, theta, slack=1e-9):
+        t1, t2 = theta[..., 0], theta[..., 1]
+        ok = (t1 >= -slack) & (t1 <= math.pi / 2 + slack)
+        part = np.zeros_like(ok)
+        for lo, hi in self.t2_parts:
+            part |= (t2 >= lo - slack) & (t2 <= hi + slack)
+        return ok & part
+
+    def sample_latent(self, rng, n):
+        t1 = rng.uniform(0, math.pi / 2, n)
+        lengths = [hi - lo for lo, hi in self.t2_parts]
+        u = rng.uniform(0, sum(lengths), n)
+        (lo0, _), (lo1, _) = self.t2_parts
+        t2 = np.where(u < lengths[0], lo0 + u, lo1 + u - lengths[0])
+        theta = np.stack([t1, t2], axis=1)
+        return self.fk(theta), theta
+
+    def solutions(self, X):
+        phi = np.arctan2(X[:, 1], X[:, 0])
+        c = ((X**2).sum(axis=1) - self.l1**2 - self.l2**2) / (2 * self.l1 * self.l2)
+        t = np.arccos(np.clip(c, -1.0, 1.0))
+        sol = np.empty((len(X), 2, 2))
+        for j, s in enumerate((1.0, -1.0)):
+            t2 = s * t
+            t1 = phi - np.arctan2(self.l2 * np.sin(t2), self.l1 + self.l2 * np.cos(t2))
+            sol[:, j] = np.stack([(t1 + math.pi) % (2 * math.pi) - math.pi, t2], 1)
+        ok = self._admissible(sol)
+        w = ok / ok.sum(axis=1, keepdims=True)
+        return np.where(ok[:, :, None], sol, np.nan), w
+
+    def forward_error(self, X, y):
+        return np.linalg.norm(self.fk(y.reshape(len(X), 2)) - X, axis=1)
+
+
+class Fold(BranchTruth):
+    """Bishop's (1994) toy inverse problem: ``x = y + 0.3 sin(2 pi y)``,
+    ``y ~ U(0, 1)``, predicted the other way round.
+
+    The map folds back on ``y`` in [0.339, 0.661], so that ``x`` in (0.407,
+    0.593) has three solutions and the rest one; two branches meet and end
+    at each fold. Solution ``y_i`` has posterior weight proportional to
+    ``1 / |g'(y_i)|`` (uniform prior, change of variables), which grows
+    without bound near a fold. The roots are found by bisection on the three
+    monotone pieces, to machine precision.
+    """
+
+    name = "fold"
+    description = (
+        "x = y + 0.3 sin(2 pi y), y ~ U(0, 1) (Bishop 1994), no noise; "
+        "inverse: y given x, three branches for x in (0.407, 0.593), one "
+        "elsewhere, weights proportional to 1 / |dx/dy|"
+    )
+    n_features = 1
+    max_solutions = 3
+    a, b = 0.3, 2 * math.pi
+
+    def g(self, y):
+        return y + self.a * np.sin(self.b * y)
+
+    def dg(self, y):
+        return 1 + self.a * self.b * np.cos(self.b * y)
+
+    def _pieces(self):
+        c = math.acos(-1 / (self.a * self.b)) / self.b
+        return ((0.0, c), (c, 1 - c), (1 - c, 1.0))
+
+    def sample_latent(self, rng, n):
+        y = rng.uniform(0, 1, size=(n, 1))
+        return self.g(y), y
+
+    def solutions(self, X):
+        x = X[:, 0]
+        sol = np.full((len(X), 3, 1), np.nan)
+        for j, (lo, hi) in enumerate(self._pieces()):
+            g_lo, g_hi = self.g(lo), self.g(hi)
+            inside = (x >= min(g_lo, g_hi)) & (x <= max(g_lo, g_hi))
+            a, b = np.full(len(x), lo), np.full(len(x), hi)
+            sign = 1.0 if g_hi > g_lo else -1.0
+            for _ in range(64):  # bisection, to the last bit
+                mid = 0.5 * (a + b)
+                up = sign * (self.g(mid) - x) > 0
+                a, b = np.where(up, a, mid), np.where(up, mid, b)
+            sol[inside, j, 0] = 0.5 * (a + b)[inside]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(np.isnan(sol[:, :, 0]), 0.0, 1 / np.abs(self.dg(sol[:, :, 0])))
+        return sol, w / w.sum(axis=1, keepdims=True)
+
+    def forward_error(self, X, y):
+        return np.abs(self.g(y.reshape(len(X))) - X[:, 0])
+
+
+class PartBranch(BranchTruth):
+    """A branch that exists on part of the domain only.
+
+    ``x ~ U(-1, 1)``; ``y = 0.6 x + 0.3 sin(3 x)`` everywhere, and for ``x``
+    in [-0.2, 0.6] it is instead ``1.2 - 0.5 x`` with probability 0.3: a
+    second branch that starts and ends abruptly inside the domain (at least
+    0.25 above the first). There is no forward map: the forward error is
+    the distance to the nearest branch that exists at ``x``.
+    """
+
+    name = "part-branch"
+    description = (
+        "x ~ U(-1, 1), y = 0.6 x + 0.3 sin(3 x), or for x in [-0.2, 0.6] "
+        "1.2 - 0.5 x with probability 0.3 (a branch on part of the domain), "
+        "no noise"
+    )
+    n_features = 1
+    max_solutions = 2
+    span = (-0.2, 0.6)
+    p_second = 0.3
+
+    def _branches(self, x):
+        return 0.6 * x + 0.3 * np.sin(3 * x), 1.2 - 0.5 * x
+
+    def sample_latent(self, rng, n):
+        x = rng.uniform(-1, 1, n)
+        first, second = self._branches(x)
+        on = (x >= self.span[0]) & (x <= self.span[1])
+        y = np.where(on & (rng.random(n) < self.p_second), second, first)
+        return x[:, None], y[:, None]
+
+    def solutions(self, X):
+        x = X[:, 0]
+        first, second = self._branches(x)
+        on = (x >= self.span[0]) & (x <= self.span[1])
+        sol = np.stack([first, np.where(on, second, np.nan)], axis=1)[:, :, None]
+        w = np.stack([np.where(on, 1 - self.p_second, 1.0), on * self.p_second], 1)
+        return sol, w
+
+
+class ArmLimitsNoisy(ArmLimits):
+    name = "arm-limits-noisy"
+    sigma = 0.01
+    has_density = True
+    description = (
+        "the inputs of arm-limits, targets theta + 0.01 N(0, I) (rad): p(y | x) "
+        "is the equal mixture of Gaussians of scale 0.01 on the admissible "
+        "solutions"
+    )
+
+
+class FoldNoisy(Fold):
+    name = "fold-noisy"
+    sigma = 0.01
+    has_density = True
+    description = (
+        "the inputs of fold, targets y + 0.01 N(0, 1): p(y | x) is the mixture "
+        "of Gaussians of scale 0.01 on the solutions, weights 1 / |dx/dy|"
+    )
+
+
+class PartBranchNoisy(PartBranch):
+    name = "part-branch-noisy"
+    sigma = 0.01
+    has_density = True
+    description = (
+        "part-branch with y + 0.01 N(0, 1): p(y | x) is one Gaussian of scale "
+        "0.01, or two (weights 0.7 and 0.3) for x in [-0.2, 0.6]"
+    )
+
+
 TRUTHS = {
     t.name: t
     for t in (
@@ -431,7 +755,13 @@ TRUTHS = {
         Irrelevant(),
         Bimodal(),
         Robot(),
-        NoisyRobot(),  # last: a truth's data seeds follow its place here
+        NoisyRobot(),
+        ArmLimits(),
+        ArmLimitsNoisy(),
+        Fold(),
+        FoldNoisy(),
+        PartBranch(),
+        PartBranchNoisy(),  # last: a truth's data seeds follow its place here
     )
 }
 
@@ -463,6 +793,55 @@ def _quad_entropy(truth, X):
     return -(w * np.where(p > 0, p * logp, 0.0)).sum(axis=0)
 
 
+def _check_branches(truth, rng, report, n=20_000):
+    """The solutions of a branch truth against its generator."""
+    X, theta = truth.sample_latent(rng, n)
+    sol, w = truth.solutions(X)
+    gap = np.nanmin(np.linalg.norm(sol - theta[:, None], axis=2), axis=1)
+    report("the drawn solution is among solutions(x), max gap", f"{gap.max():.1e}",
+           gap.max() < 1e-9)  # fmt: skip
+    err = max(
+        truth.forward_error(X[w[:, j] > 0], sol[w[:, j] > 0, j]).max()
+        for j in range(sol.shape[1])
+        if np.any(w[:, j] > 0)
+    )
+    report("forward error of every solution, max", f"{err:.1e}", err < 1e-9)
+    counts = np.bincount((w > 0).sum(axis=1), minlength=truth.max_solutions + 1)
+    report(
+        "rows with 1, 2, ... solutions (none with 0)",
+        ", ".join(str(c) for c in counts[1:]),
+        counts[0] == 0 and np.abs(w.sum(axis=1) - 1).max() < 1e-12,
+    )
+    # Posterior weights: E[1{drawn solution is slot j} - w_j(x)] = 0 given x,
+    # tested on the rows with several solutions, in four bins of x.
+    slot = np.nanargmin(np.linalg.norm(sol - theta[:, None], axis=2), axis=1)
+    several = (w > 0).sum(axis=1) > 1
+    edges = np.quantile(X[several, 0], [0, 0.25, 0.5, 0.75, 1])
+    worst = 0.0
+    for j in range(sol.shape[1]):
+        resid = (slot == j) - w[:, j]
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            r = resid[several & (X[:, 0] >= lo) & (X[:, 0] <= hi)]
+            worst = max(worst, abs(r.mean()) / (r.std() / math.sqrt(len(r)) + 1e-300))
+    # The measures, on the truth itself as a mixture: nothing phantom.
+    X = X[:4000]
+    got = branch_measures(truth, oracle_dist(truth, X), X, seed=0)
+    report(
+        "the truth as a mixture: phantom mass, share within tolerance, modes "
+        "right at min_mass 0",
+        f"{got['phantom']:.1e}, {got['fe_within']:.4f}, {got['modes_match']['0']}",
+        got["phantom"] < 1e-5
+        and (truth.sigma or got["fe_within"] > 0.9999)  # noise: 0.5 to 0.7
+        and got["modes_match"]["0"] == 1.0,
+    )
+    report(
+        "posterior weights vs the generator's choice of solution "
+        "(largest |mean residual| / s.e. over slots and 4 bins of x)",
+        f"{worst:.2f}",
+        worst < 4,
+    )
+
+
 def check_truth(truth, rng, n_x=8, n_y=2000):
     """Numerical checks of an oracle; returns (lines, all passed)."""
     lines, ok = [], True
@@ -472,7 +851,11 @@ def check_truth(truth, rng, n_x=8, n_y=2000):
         ok &= bool(passed)
         lines.append(f"  {'ok  ' if passed else 'FAIL'} {what}: {value}")
 
-    if not truth.has_density:  # the robot arm
+    if isinstance(truth, BranchTruth):
+        _check_branches(truth, rng, report)
+        if not truth.has_density:
+            return lines, ok
+    elif not truth.has_density:  # the robot arm
         X, theta = truth.sample(rng, 10_000)
         err = np.abs(truth.fk(theta) - X).max()
         report("FK(theta) == x, max abs error", f"{err:.1e}", err < 1e-12)
@@ -537,7 +920,7 @@ def check_truth(truth, rng, n_x=8, n_y=2000):
             f"{max(mean_errs):.1e}",
             max(mean_errs) < 1e-6,
         )
-    if hasattr(truth, "solutions"):  # the noisy arm
+    if isinstance(truth, NoisyRobot):
         err = max(np.abs(truth.fk(theta) - X).max() for theta in truth.solutions(X))
         report("FK of both inverse solutions == x, max error", f"{err:.1e}", err < 1e-9)
     # NLL of samples from the generator against the entropy, at the same x:
@@ -567,6 +950,185 @@ def run_checks(names):
         print("\n".join(lines))
     print("all checks passed" if all_ok else "SOME CHECKS FAILED")
     return all_ok
+
+
+# -------------------------------------------------------- branch measures
+# Thresholds of mode mass at which the mode counts are recorded; the main
+# table shows those at the default min_mass of predict_modes.
+MIN_MASSES = (0.0, 0.001, 0.01, 0.02, 0.05)
+# Draws per row behind the Monte Carlo phantom mass of several targets.
+PHANTOM_DRAWS = 100
+
+
+def _all_modes(dist):
+    """Every mode of each row with its mass, whatever its mass: (n, M, d), (n, M)."""
+    modes, masses, _ = dist.modes(min_mass=0)
+    return modes.reshape(len(dist), masses.shape[1], -1), masses
+
+
+def _mixture_cdf(dist, y):
+    """Cdf of each row's one-target mixture at ``y`` (n, S); +-inf allowed."""
+    w, mu = dist.weights[:, None, :], dist.means[:, None, :, 0]
+    z = (y[:, :, None] - mu) / dist.scale_tril[:, None, :, 0, 0]
+    return (w * special.ndtr(z)).sum(axis=2)
+
+
+def phantom_mass(truth, dist, X, seed=0):
+    """Predicted probability outside every solution's neighbourhood, per row.
+
+    One target: exact, from the mixture cdf over the union of the intervals
+    ``[y_i - radius, y_i + radius]``. Several: the share of ``PHANTOM_DRAWS``
+    draws per row farther than ``radius`` from every solution.
+    """
+    sol, w = truth.solutions(X)
+    r = truth.radius
+    if truth.n_targets == 1:
+        lo = np.sort(np.where(w > 0, sol[:, :, 0] - r, np.inf), axis=1)
+        inside, covered = np.zeros(len(X)), np.full(len(X), -np.inf)
+        for j in range(lo.shape[1]):
+            start, end = np.maximum(lo[:, j], covered), lo[:, j] + 2 * r
+            take = end > start
+            ends = np.stack([np.where(take, start, 0.0), np.where(take, end, 0.0)], 1)
+            mass = np.diff(_mixture_cdf(dist, ends), axis=1)[:, 0]
+            inside += np.where(take, mass, 0.0)
+            covered = np.maximum(covered, end)
+        return np.clip(1 - inside, 0.0, 1.0)
+    rng = np.random.RandomState(seed)
+    out = np.empty(len(X))
+    for start in range(0, len(X), 1000):
+        rows = slice(start, start + 1000)
+        draws = dist[rows].sample(PHANTOM_DRAWS, random_state=rng)
+        gap = np.linalg.norm(draws[:, :, None] - sol[rows, None], axis=3)
+        gap = np.where(np.isnan(gap), np.inf, gap).min(axis=2)
+        out[rows] = (gap > r).mean(axis=1)
+    return out
+
+
+def mode_match(truth, X, modes, masses):
+    """Which predicted modes are real, row by row.
+
+    A mode within ``radius`` of a solution belongs to that solution's
+    cluster; a cluster of ``m`` solutions (closer than ``2 radius``, near a
+    fold) may hold one to ``m`` modes. A mode is *real* if it belongs to a
+    cluster and fewer than ``m`` heavier modes belong to it; every other
+    mode is *extra*. Returns the number of clusters (n,) and the real mask
+    and the cluster of each mode (n, M), -1 for a mode far from every
+    solution.
+    """
+    sol, w = truth.solutions(X)
+    label = truth.clusters(X)
+    S = sol.shape[1]
+    n_clusters = (label == np.arange(S)).sum(axis=1)
+    gap = np.linalg.norm(modes[:, :, None] - sol[:, None], axis=3)
+    gap = np.where(np.isnan(gap), np.inf, gap)
+    nearest = gap.argmin(axis=2)
+    within = np.take_along_axis(gap, nearest[..., None], 2)[..., 0] <= truth.radius
+    cluster = np.where(within, np.take_along_axis(label, nearest, 1), -1)
+    size = (label[:, :, None] == np.arange(S)).sum(axis=1)  # (n, S) by cluster
+    room = np.take_along_axis(size, np.maximum(cluster, 0), 1)
+    # modes come heaviest first: rank = heavier modes in the same cluster
+    rank = (
+        (cluster[:, :, None] == cluster[:, None, :])
+        & np.tri(modes.shape[1], k=-1, dtype=bool)
+    ).sum(axis=2)
+    real = within & (rank < room) & ~np.isnan(masses)
+    return n_clusters, real, cluster
+
+
+def _quantiles(values, qs):
+    v = np.asarray(values, dtype=float)
+    return {f"{q:g}": float(np.quantile(v, q)) if v.size else None for q in qs}
+
+
+def mode_measures(truth, dist, X):
+    """Mode counts against the truth's at each of ``MIN_MASSES``, and the
+    masses of real and extra modes (``mode_match``)."""
+    modes, masses = _all_modes(dist)
+    n_clusters, real, cluster = mode_match(truth, X, modes, masses)
+    listed = ~np.isnan(masses)
+    _, w = truth.solutions(X)
+    label = truth.clusters(X)
+    n_solutions = (w > 0).sum(axis=1)
+    cluster_w = np.stack([(w * (label == j)).sum(axis=1) for j in range(w.shape[1])])
+    lightest = np.where(cluster_w > 0, cluster_w, np.inf).min(axis=0)
+    rec = {
+        "truth_clusters": float(n_clusters.mean()),
+        "truth_solutions": float(n_solutions.mean()),
+    }
+    count_ok, match, mean_modes = {}, {}, {}
+    for t in MIN_MASSES:
+        keep = listed & (masses >= t)
+        keep[:, 0] = listed[:, 0]  # the heaviest mode is always kept
+        n_modes = keep.sum(axis=1)
+        hit = np.zeros(len(X), dtype=int)
+        for c in range(cluster_w.shape[0]):
+            hit += (keep & real & (cluster == c)).any(axis=1)
+        count_ok[f"{t:g}"] = float(
+            ((n_modes >= n_clusters) & (n_modes <= n_solutions)).mean()
+        )
+        match[f"{t:g}"] = float(
+            ((hit == n_clusters) & ~(keep & ~real).any(axis=1)).mean()
+        )
+        mean_modes[f"{t:g}"] = float(n_modes.mean())
+    rec.update(
+        modes_count_ok=count_ok,
+        modes_match=match,
+        modes_mean=mean_modes,
+        extra_mass=_quantiles(masses[listed & ~real], (0.5, 0.9, 0.99, 1.0)),
+        real_mass=_quantiles(masses[real], (0.0, 0.01, 0.05)),
+        truth_lightest=_quantiles(lightest, (0.0, 0.01, 0.05)),
+        rows_with_extra=float((listed & ~real).any(axis=1).mean()),
+    )
+    return rec
+
+
+def oracle_dist(truth, X, scale=None):
+    """The truth as a ``NormalMixture``: a Gaussian of ``scale`` (default
+    ``sigma``, or 1e-4 noise-free) on each solution, with its weight."""
+    from sklearn_mdn.distribution import NormalMixture
+
+    sol, w = truth.solutions(X)
+    scale = scale or truth.sigma or 1e-4
+    n, S, d = sol.shape
+    tril = np.broadcast_to(scale * np.eye(d), (n, S, d, d))
+    return NormalMixture(w, np.nan_to_num(sol), tril)
+
+
+def branch_measures(truth, dist, X, seed):
+    """Forward error, phantom mass and modes of a prediction of a branch truth."""
+    n, d = len(X), truth.n_targets
+    err = truth.forward_error(X, dist.sample(1, random_state=seed).reshape(n, d))
+    err_top = truth.forward_error(X, dist.top().reshape(n, d))
+    tol = truth.tolerance
+    rec = {
+        "fe_rms": float(np.sqrt(np.mean(err**2))),
+        "fe_median": float(np.median(err)),
+        "fe_within": float((err < tol).mean()),
+        "fe_over_005": float((err > 0.05).mean()),
+        "fe_max": float(err.max()),
+        "fe_top_rms": float(np.sqrt(np.mean(err_top**2))),
+        "fe_top_median": float(np.median(err_top)),
+        "fe_top_within": float((err_top < tol).mean()),
+        "phantom": float(phantom_mass(truth, dist, X, seed).mean()),
+    }
+    rec.update(mode_measures(truth, dist, X))
+    return rec
+
+
+def unimodal_measures(dist):
+    """Second modes of a prediction of a unimodal truth: all spurious."""
+    _, masses = _all_modes(dist)
+    extra = masses[:, 1:]
+    extra = extra[~np.isnan(extra)]
+    second = np.nan_to_num(masses[:, 1], nan=0.0) if masses.shape[1] > 1 else 0.0
+    return {
+        "second_mode": {
+            f"{t:g}": float(np.mean(second >= t if t else second > 0))
+            for t in MIN_MASSES
+        },
+        "modes_mean_all": float((~np.isnan(masses)).sum(axis=1).mean()),
+        "extra_mass": _quantiles(extra, (0.5, 0.9, 0.99, 1.0)),
+    }
 
 
 # ---------------------------------------------------------------- models
@@ -666,6 +1228,10 @@ def run_task(truth_name, seed, model, scale, data_seed=None):
     )
     if truth.has_density:
         rec["oracle_nll"] = float(-truth.logpdf(X_test, y_test).mean())
+    if isinstance(truth, BranchTruth):
+        rec.update(branch_measures(truth, dist, X_test, seed))
+    elif truth.unimodal and kind == "mdn":
+        rec.update(unimodal_measures(dist))
     if isinstance(truth, Robot):
         sample = dist.sample(1, random_state=seed)
         sample = sample.reshape(len(X_test), truth.n_targets)
@@ -733,6 +1299,195 @@ def _pm(stat, digits=3):
         if math.isnan(sd)
         else f"{mean:.{digits}f} ± {sd:.{digits}f}"
     )
+
+
+def _draw(r):
+    return r["seed"] if r.get("data_seed") is None else r["data_seed"]
+
+
+def _mean_sd(rs, key, sub=None):
+    return _stat([r[key] if sub is None else r[key][sub] for r in rs])
+
+
+def _branch_markdown(records, models):
+    """Tables of the branch truths and of second modes on unimodal truths."""
+    groups = {}
+    for r in records:
+        groups.setdefault((r["truth"], r["model"]), []).append(r)
+    branch = [
+        (t, m) for t in TRUTHS for m in models
+        if isinstance(TRUTHS[t], BranchTruth) and (t, m) in groups
+    ]  # fmt: skip
+    from sklearn_mdn.distribution import NormalMixture
+
+    lines = []
+    mm = f"{inspect.signature(NormalMixture.modes).parameters['min_mass'].default:g}"
+    # The truth itself as a mixture (scale 1e-4 noise-free, else sigma), on the
+    # same test rows: the best each measure can be.
+    for t in dict.fromkeys(t for t, _ in branch):
+        truth = TRUTHS[t]
+        X_test = truth_data(truth, 0, groups[branch[0]][0]["scale"])[1][0]
+        rec = branch_measures(truth, oracle_dist(truth, X_test), X_test, seed=0)
+        groups[(t, "truth")] = [dict(rec, seed=0, data_seed=0)]
+    branch = [
+        key for t in dict.fromkeys(t for t, _ in branch)
+        for key in [(t, "truth")] + [(t, m) for m in models if (t, m) in groups]
+    ]  # fmt: skip
+    if branch:
+        lines += [
+            "### Branching truths: forward error, phantom mass, modes",
+            "",
+            "One sample from the predictive mixture per test row and the mean "
+            "of its heaviest component (`top`), scored by their forward error "
+            "(the arm: distance between the hand given as input and FK of the "
+            "angles; fold: `|g(y) - x|`; part-branch: distance to the nearest "
+            "branch that exists at x); *within tol*: share of samples with a "
+            "forward error under the truth's tolerance (0.01 for all three). On "
+            "the noisy twins the noise itself moves samples (median about "
+            "0.01): there the NLL gap above is the measure. *Phantom*: "
+            "predicted probability farther than the truth's radius (arm 0.1 "
+            "rad, others 0.05) from every admissible solution (1-D: exact from "
+            "the cdf; arm: 100 draws per row). *Modes right*: share of rows "
+            f"where the modes of mass >= {mm} (`predict_modes`' default) are "
+            "all within the radius of a solution and every solution has one "
+            "(solutions closer than twice the radius, near a fold, may share "
+            "one); *count right*: share of rows whose number of such modes is "
+            "the truth's. Mean ± sd over all fits; *worst draw*: the largest "
+            "over training draws of the mean over that draw's seeds. *The truth "
+            "itself*: the measures of the true mixture (scale 1e-4 noise-free, "
+            "else the noise's), the best each can be.",
+            "",
+            "| truth | model | draws x seeds | sample: RMS | sample: median "
+            "| sample: within tol | sample: > 0.05 | top: RMS | top: RMS, worst "
+            "draw | phantom mass | modes right | count right | modes per row "
+            "(truth) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for t, m in branch:
+            rs = groups[(t, m)]
+            by_draw = {}
+            for r in rs:
+                by_draw.setdefault(_draw(r), []).append(r["fe_top_rms"])
+            worst = max(np.mean(v) for v in by_draw.values())
+            seeds = len({r["seed"] for r in rs})
+            cells = [t, _label(m), f"{len(by_draw)} x {seeds}"]
+            cells += [
+                _pm(_mean_sd(rs, "fe_rms"), 4),
+                _pm(_mean_sd(rs, "fe_median"), 4),
+                _pm(_mean_sd(rs, "fe_within"), 3),
+                _pm(_mean_sd(rs, "fe_over_005"), 3),
+                _pm(_mean_sd(rs, "fe_top_rms"), 4),
+                f"{worst:.4f}",
+                _pm(_mean_sd(rs, "phantom"), 4),
+                _pm(_mean_sd(rs, "modes_match", mm), 3),
+                _pm(_mean_sd(rs, "modes_count_ok", mm), 3),
+                f"{_mean_sd(rs, 'modes_mean', mm)[0]:.2f} "
+                f"({rs[0]['truth_solutions']:.2f})",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            "Per training draw (mean over its seeds):",
+            "",
+            "| truth | model | draw | seeds | sample: within tol | top: RMS "
+            "| phantom mass | modes right |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for t, m in branch:
+            if m == "truth":
+                continue
+            by_draw = {}
+            for r in groups[(t, m)]:
+                by_draw.setdefault(_draw(r), []).append(r)
+            for d in sorted(by_draw):
+                rs = by_draw[d]
+                cells = [t, f"`{m}`", str(d), str(len(rs))]
+                cells += [
+                    f"{_mean_sd(rs, 'fe_within')[0]:.3f}",
+                    f"{_mean_sd(rs, 'fe_top_rms')[0]:.4f}",
+                    f"{_mean_sd(rs, 'phantom')[0]:.4f}",
+                    f"{_mean_sd(rs, 'modes_match', mm)[0]:.3f}",
+                ]
+                lines.append("| " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            "#### The mass of real and extra modes",
+            "",
+            "Every mode of the predictive density (`min_mass=0`) is *real* if it "
+            "lies within the radius of a solution (and the solution's cluster "
+            "has room for it), else *extra*. *Modes right* at each threshold: "
+            "as above, keeping the modes of at least that mass (the heaviest "
+            "always kept). Masses: means over fits of each fit's quantile "
+            "(min and max: over all fits). *Truth's lightest*: the smallest "
+            "posterior weight of a branch, a threshold above which would drop "
+            "a real branch even from a perfect prediction.",
+            "",
+            "| truth | model | modes right at "
+            + " / ".join(f"{t:g}" for t in MIN_MASSES)
+            + " | rows with an extra mode | extra: median | extra: 99% | extra: "
+            "max | real: min | real: 1% | truth's lightest: min | 1% |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for t, m in branch:
+            rs = groups[(t, m)]
+            right = " / ".join(
+                f"{_mean_sd(rs, 'modes_match', f'{x:g}')[0]:.3f}" for x in MIN_MASSES
+            )
+            cells = [t, _label(m), right, f"{_mean_sd(rs, 'rows_with_extra')[0]:.3f}"]
+            cells += _mass_cells(rs, "extra_mass", ("0.5", "0.99"), "1", max)
+            cells += _mass_cells(rs, "real_mass", (), "0", min)
+            cells.append(f"{np.mean([r['real_mass']['0.01'] for r in rs]):.3g}")
+            cells.append(f"{min(r['truth_lightest']['0'] for r in rs):.3g}")
+            cells.append(f"{rs[0]['truth_lightest']['0.01']:.3g}")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    uni = [
+        (t, m) for t in TRUTHS for m in models
+        if TRUTHS[t].unimodal and (t, m) in groups
+        and all("second_mode" in r for r in groups[(t, m)])
+    ]  # fmt: skip
+    if uni:
+        lines += [
+            "### Unimodal truths: spurious second modes",
+            "",
+            "Share of test rows on which `predict_modes` lists a second mode "
+            "when modes lighter than each threshold are left out (every second "
+            "mode of a unimodal truth is spurious), the mean number of modes "
+            "per row with none left out, and the masses of the modes after the "
+            "heaviest (means over fits of each fit's quantile; max over all).",
+            "",
+            "| truth | model | fits | rows with a second mode at min_mass "
+            + " / ".join(f"{t:g}" for t in MIN_MASSES)
+            + " | modes per row (all) | extra: median | extra: 99% | extra: max |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for t, m in uni:
+            rs = groups[(t, m)]
+            second = " / ".join(
+                f"{_mean_sd(rs, 'second_mode', f'{x:g}')[0]:.3f}" for x in MIN_MASSES
+            )
+            cells = [t, f"`{m}`", str(len(rs)), second]
+            cells.append(f"{_mean_sd(rs, 'modes_mean_all')[0]:.2f}")
+            cells += _mass_cells(rs, "extra_mass", ("0.5", "0.99"), "1", max)
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def _label(model):
+    return "the truth itself" if model == "truth" else f"`{model}`"
+
+
+def _mass_cells(rs, key, means, extreme, pick):
+    """Cells of mode-mass quantiles: the means over fits of ``means``, then
+    ``pick`` (min or max) over fits of ``extreme``; '-' where a fit had none."""
+    cells = []
+    for q in means:
+        v = [r[key][q] for r in rs if r[key][q] is not None]
+        cells.append(f"{np.mean(v):.2g}" if v else "-")
+    v = [r[key][extreme] for r in rs if r[key][extreme] is not None]
+    cells.append(f"{pick(v):.2g}" if v else "-")
+    return cells
 
 
 def markdown(records, models):
@@ -805,6 +1560,7 @@ def markdown(records, models):
                 cells.append(_pm(s[k], 4 if "within" not in k else 3))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+    lines += _branch_markdown(records, models)
     lines += ["### Truths", ""]
     for t in truths:
         lines.append(
@@ -924,6 +1680,14 @@ def main(argv=None):
         help="every seed fits this seed's training draw: only random_state "
         "changes, so the spread over seeds is that of random_state alone",
     )
+    parser.add_argument(
+        "--draws",
+        type=int,
+        default=None,
+        help="fit every seed on each of the training draws 0..N-1 (N x seeds "
+        "fits per truth and model): the spread over the data and over "
+        "random_state apart",
+    )
     parser.add_argument("--table-only", action="store_true", help="no fits")
     parser.add_argument("--check", action="store_true", help="validate the oracles")
     args = parser.parse_args(argv)
@@ -944,19 +1708,25 @@ def main(argv=None):
     for m in models:
         parse_model(m)
 
+    if args.draws is not None and args.data_seed is not None:
+        parser.error("--draws and --data-seed exclude each other")
+    draws = range(args.draws) if args.draws else [args.data_seed]
     records = [
         r
         for r in read_raw(raw)
-        if r["scale"] == args.scale and r.get("data_seed") == args.data_seed
+        if r["scale"] == args.scale and r.get("data_seed") in draws
     ]
     if not args.table_only:
-        done = {(r["model"], r["truth"], r["seed"]) for r in records}
+        done = {
+            (r["model"], r["truth"], r["seed"], r.get("data_seed")) for r in records
+        }
         tasks = [
-            (t, s, m, args.scale, args.data_seed)
+            (t, s, m, args.scale, d)
             for m in models  # model by model: the first one's table fills first
             for t in names
+            for d in draws
             for s in range(args.seeds)
-            if (m, t, s) not in done
+            if (m, t, s, d) not in done
             and not (parse_model(m)[0] == "ngboost" and not TRUTHS[t].ngboost)
         ]
         records += run_and_append(raw, run_task, tasks, args.jobs, _report)
@@ -982,7 +1752,12 @@ def main(argv=None):
             "Each seed draws its own training set from the truth (seed s, "
             "truth t: `numpy.random.default_rng([t, s])`), so the spread over "
             "seeds is that of the data and of `random_state` together; the "
-            if args.data_seed is None
+            if args.data_seed is None and not args.draws
+            else f"Each of the first {args.draws} training draws of a truth "
+            "(draw d, truth t: `numpy.random.default_rng([t, d])`) is fitted "
+            "with every seed, so that the spread over the data and that over "
+            "`random_state` can be told apart; the "
+            if args.draws
             else f"Every seed fits the same training set, the draw of seed "
             f"{args.data_seed} (`numpy.random.default_rng([t, {args.data_seed}])`"
             " for truth t): only `random_state` changes, and the spread over "

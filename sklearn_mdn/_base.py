@@ -5,8 +5,9 @@ from numbers import Integral
 
 import numpy as np
 
-from ._checks import _check_coverage, _check_levels, _random_state
+from ._checks import _check_coverage, _check_levels, _check_min_mass, _random_state
 from ._hdr import _pad_concat, univariate_hdr
+from ._multimodal import _MIN_MASS
 from ._warnings import find_stack_level
 from .distribution import HDRResult, ModesResult, NormalMixture
 
@@ -152,13 +153,19 @@ class DistributionRegressorMixin:
 
         return self._map_chunks(X, interval)
 
-    def predict_modes(self, X):
-        """Every branch of each row's predictive distribution.
+    def predict_modes(self, X, min_mass=_MIN_MASS):
+        """The branches of each row's predictive distribution.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Inputs.
+
+        min_mass : float, default=0.02
+            Smallest probability of a listed branch, in [0, 1): lighter modes
+            (bumps a fitted mixture has where the data have none) are left
+            out, but the heaviest is always listed; 0 lists every mode.
+            Masses are not renormalised. See :ref:`multimodal`.
 
         Returns
         -------
@@ -170,9 +177,10 @@ class DistributionRegressorMixin:
             Probability of each branch, NaN padded; see
             :meth:`NormalMixture.modes` for how it is defined.
         n_modes : ndarray of shape (n_samples,)
-            Number of modes of each row.
+            Number of modes listed for each row.
         """
-        return self._map_padded(X, lambda dist: dist.modes(), ModesResult)
+        min_mass = _check_min_mass(min_mass)
+        return self._map_padded(X, lambda dist: dist.modes(min_mass), ModesResult)
 
     def predict_hdr(self, X, coverage=0.9):
         """Highest-density region of each row (a single target only).

@@ -118,6 +118,20 @@ def _check_coverage(coverage) -> float:
     return float(coverage)
 
 
+def _check_min_mass(min_mass) -> float:
+    """A branch probability threshold in [0, 1), as a float."""
+    if (
+        not isinstance(min_mass, numbers.Real)
+        or isinstance(min_mass, bool)
+        or not 0.0 <= min_mass < 1.0
+    ):
+        raise ValueError(
+            f"min_mass must be a float in [0, 1): the smallest probability of a "
+            f"reported branch, got {min_mass!r}."
+        )
+    return float(min_mass)
+
+
 def _check_row_index(index, n: int):
     """A row selection for ``n`` rows: a slice, or a 1-D integer or boolean array.
 

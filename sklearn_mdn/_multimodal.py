@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import _check_coverage, _check_n_samples, _random_state
+from ._checks import _check_coverage, _check_min_mass, _check_n_samples, _random_state
 from ._hdr import (
     monte_carlo_hpd_mass,
     monte_carlo_log_level,
@@ -21,6 +21,12 @@ from ._hdr import (
     univariate_modes,
 )
 from ._solvers import _mixture_branches, _mixture_modes
+
+# Default smallest mass of a branch listed by ``modes``: the bumps that fitted
+# mixtures have where the data have none hold 1e-4 to 1e-3 (median), real
+# branches of the branch truths 0.03 and more; docs/multimodal.rst has the
+# measurement (benchmarks/results/synthetic_branches.md).
+_MIN_MASS = 0.02
 
 # Draws per row behind the Monte Carlo density levels of multi-output regions.
 _HDR_LEVEL_SAMPLES = 10_000
@@ -83,18 +89,22 @@ class _MultimodalMixin:
         )
         return self._to_event(modes)
 
-    def modes(self) -> ModesResult:
-        """Every mode of each row's distribution, with the mass of its branch.
+    def modes(self, min_mass=_MIN_MASS) -> ModesResult:
+        """The modes of each row's distribution, with the mass of each branch.
 
         The name follows :meth:`mode` (the highest mode only); the result
         lists the branches of a multimodal prediction, heaviest first.
+        Branches of probability below ``min_mass`` are left out: a fitted
+        mixture has bumps of mass 1e-4 to 1e-3 where the data have none
+        (see :ref:`multimodal`).
 
         *One target.* The critical points of the density are bracketed on a
         grid and refined by safeguarded Newton iterations (to ``1e-12`` of
         the smallest component scale; see ``sklearn_mdn/_hdr.py``). A mode's
         mass is the probability of its basin of attraction under hill
         climbing of the density: the interval between the local minima on
-        either side of it, so the masses sum to one to rounding. Modes closer
+        either side of it, so the masses of all the modes sum to one to
+        rounding. Modes closer
         than about an eighth of a component scale to a local minimum are
         below the grid's resolution and may be missed; such bumps hold
         almost no mass.
@@ -107,6 +117,13 @@ class _MultimodalMixin:
         when the components are well inside their basins. A mode that no
         component climbs to is not listed.
 
+        Parameters
+        ----------
+        min_mass : float, default=0.02
+            Smallest mass of a listed branch, in [0, 1); the heaviest branch
+            is always listed, and 0 lists every mode. The masses are not
+            renormalised: they sum to one less the mass left out.
+
         Returns
         -------
         modes : ndarray of shape (n, M) or (n, M, d)
@@ -116,7 +133,7 @@ class _MultimodalMixin:
         masses : ndarray of shape (n, M)
             Mass of each branch, NaN padded.
         n_modes : ndarray of shape (n,)
-            Number of modes of each row.
+            Number of modes listed for each row.
 
         Examples
         --------
@@ -127,6 +144,7 @@ class _MultimodalMixin:
         >>> print(np.round(modes, 4), np.round(masses, 4), n_modes)
         [[ 1.9994 -1.9968]] [[0.705 0.295]] [2]
         """
+        min_mass = _check_min_mass(min_mass)
         if self._event_shape:
             modes, masses = _mixture_branches(
                 self._weights, self._means, self._scale_tril, self._half_log_det()
@@ -139,6 +157,11 @@ class _MultimodalMixin:
         order = np.argsort(np.where(np.isnan(masses), np.inf, -masses), axis=1)
         masses = np.take_along_axis(masses, order, axis=1)
         modes = np.take_along_axis(modes, order[..., None], axis=1)
+        # Heaviest first, so the branches kept are a prefix of each row.
+        light = masses < min_mass
+        light[:, 0] = False
+        masses[light] = np.nan
+        modes[light] = np.nan
         n_modes = np.sum(~np.isnan(masses), axis=1)
         width = max(int(n_modes.max(initial=0)), 1)
         return ModesResult(self._to_event(modes[:, :width]), masses[:, :width], n_modes)

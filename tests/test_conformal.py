@@ -228,5 +228,5 @@ def test_conformal_survives_pickling_and_ensembles_get_the_methods():
     intervals, n_intervals = ensemble.predict_hdr(X[:5], 0.8)
     dist = ensemble.predict_dist(X[:5])
     np.testing.assert_allclose(intervals, dist.hdr(0.8).intervals)
-    modes, masses, n_modes = ensemble.predict_modes(X[:5])
+    modes, masses, n_modes = ensemble.predict_modes(X[:5], min_mass=0)
     np.testing.assert_allclose(np.nansum(masses, axis=1), 1.0)

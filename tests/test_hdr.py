@@ -154,10 +154,12 @@ def test_hdr_is_shorter_than_the_interval_on_a_bimodal_truth():
 def test_three_branches(fitted):
     # x = y + 0.3 sin(2 pi y) has three answers y for 0.406 < |x| < 0.594:
     # 0.21, 0.5 and 0.79 for x = 0.5; one for x = 0.
-    modes, masses, n_modes = fitted.predict_modes([[0.5], [0.0]])
+    modes, masses, n_modes = fitted.predict_modes([[0.5], [0.0]], min_mass=0)
     assert n_modes[0] == 3 and modes.shape[1] >= 3
     np.testing.assert_allclose(np.sort(modes[0, :3]), [0.21, 0.5, 0.79], atol=0.1)
     np.testing.assert_allclose(np.nansum(masses, axis=1), 1.0)
+    # The default leaves out branches under 2%: the three are kept.
+    assert fitted.predict_modes([[0.5]]).n_modes[0] == 3
     assert masses[1, 0] > 0.6
     intervals, n_intervals = fitted.predict_hdr([[0.5]], 0.9)
     assert n_intervals[0] >= 2
@@ -167,12 +169,12 @@ def test_estimator_methods_are_chunked_and_padded(fitted, monkeypatch):
     from sklearn_mdn import _regressor
 
     X, _ = _branches(50, seed=2)
-    modes, masses, n_modes = fitted.predict_modes(X)
+    modes, masses, n_modes = fitted.predict_modes(X, min_mass=0)
     intervals, n_intervals = fitted.predict_hdr(X, 0.8)
     dist = fitted.predict_dist(X)
-    np.testing.assert_allclose(modes, dist.modes()[0])
+    np.testing.assert_allclose(modes, dist.modes(min_mass=0)[0])
     monkeypatch.setattr(_regressor, "_CHUNK_ROWS", 7)
-    chunked = fitted.predict_modes(X)
+    chunked = fitted.predict_modes(X, min_mass=0)
     np.testing.assert_allclose(chunked.modes, modes, rtol=1e-6)
     np.testing.assert_allclose(chunked.masses, masses, rtol=1e-6)
     np.testing.assert_array_equal(chunked.n_modes, n_modes)

@@ -39,7 +39,7 @@ def _reference_modes(w, mu, sig):
 
 def test_modes_match_grid_and_root_refinement():
     dist = _random_mixtures(30, 4)
-    modes, masses, n_modes = dist.modes()
+    modes, masses, n_modes = dist.modes(min_mass=0)
     assert modes.shape == masses.shape and modes.shape[1] <= 4
     np.testing.assert_allclose(np.nansum(masses, axis=1), 1.0, atol=1e-6)
     multimodal = 0
@@ -131,3 +131,95 @@ def test_density_display_draws_regions_and_branches():
     display = PredictiveDensityDisplay.from_estimator(reg, X, n_points=5, y_grid=10)
     assert display.hdr_region_ is None and display.modes_scatter_ is None
     plt.close("all")
+
+
+def _far_light_bump(weight=1e-4, d=None):
+    """One heavy Gaussian at 0 and one of ``weight`` at 10 (scales 1)."""
+    w = [[1 - weight, weight]]
+    if d is None:
+        return NormalMixture(w, [[[0.0], [10.0]]], np.ones((1, 2, 1, 1)))
+    means = np.zeros((1, 2, d))
+    means[0, 1] = 10.0
+    return NormalMixture(w, means, np.broadcast_to(np.eye(d), (1, 2, d, d)))
+
+
+@pytest.mark.parametrize("d", [None, 2])
+def test_min_mass_leaves_out_a_light_far_branch(d):
+    dist = _far_light_bump(1e-4, d)
+    modes, masses, n_modes = dist.modes()
+    assert n_modes[0] == 1 and masses.shape == (1, 1)
+    np.testing.assert_allclose(modes[0, 0], 0.0, atol=1e-6)
+    # Raw masses: the heavy branch keeps its own probability, not 1.
+    np.testing.assert_allclose(masses[0, 0], 1 - 1e-4, rtol=1e-6)
+    modes, masses, n_modes = dist.modes(min_mass=0)
+    assert n_modes[0] == 2
+    np.testing.assert_allclose(modes[0, 1], 10.0, atol=1e-3)
+    np.testing.assert_allclose(masses[0], [1 - 1e-4, 1e-4], rtol=1e-3)
+
+
+@pytest.mark.parametrize("d", [None, 2])
+def test_min_mass_keeps_clean_branches(d):
+    # Branches of 0.3 and 0.7, and a light one just above and below min_mass.
+    for weight, expected in [(0.3, 2), (0.05, 2), (0.005, 1)]:
+        dist = _far_light_bump(weight, d)
+        _, masses, n_modes = dist.modes()
+        assert n_modes[0] == expected, weight
+        np.testing.assert_allclose(
+            masses[0, :expected], [1 - weight, weight][:expected], rtol=1e-3
+        )
+    # A threshold above every branch still lists the heaviest.
+    dist = NormalMixture([[0.5, 0.5]], [[[-5.0], [5.0]]], np.ones((1, 2, 1, 1)))
+    modes, masses, n_modes = dist.modes(min_mass=0.9)
+    assert n_modes[0] == 1 and not np.isnan(masses[0, 0])
+
+
+def test_min_mass_pads_rows_to_the_most_branches_kept():
+    w = np.array([[0.6, 0.4, 0.0], [0.5, 0.495, 0.005]])
+    means = np.array([[[-5.0], [5.0], [0.0]], [[-5.0], [5.0], [15.0]]])
+    dist = NormalMixture(w, means, np.ones((2, 3, 1, 1)))
+    modes, masses, n_modes = dist.modes(min_mass=0.01)
+    np.testing.assert_array_equal(n_modes, [2, 2])
+    assert modes.shape == (2, 2)
+    modes, masses, n_modes = dist.modes(min_mass=0.0)
+    np.testing.assert_array_equal(n_modes, [2, 3])
+    assert np.isnan(masses[0, 2]) and masses[1, 2] == pytest.approx(0.005, rel=1e-3)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, np.nan, "0.1", True, None])
+def test_min_mass_is_validated(bad):
+    dist = _far_light_bump()
+    with pytest.raises(ValueError, match=r"min_mass must be a float in \[0, 1\)"):
+        dist.modes(min_mass=bad)
+
+
+def test_predict_modes_lists_the_two_branches_of_a_fit():
+    from sklearn_mdn import MDNRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0, 1, size=(200, 1))
+    y = np.where(rng.uniform(size=200) < 0.5, -1, 1) * (1 + X[:, 0])
+    reg = MDNRegressor(
+        n_components=3,
+        hidden_layer_sizes=(8,),
+        max_iter=40,
+        early_stopping=False,
+        n_networks=1,
+        random_state=0,
+    ).fit(X, y)
+    every = reg.predict_modes(X[:20], min_mass=0)
+    assert every.n_modes.max() >= 3  # the third component is a light bump
+    modes, masses, n_modes = reg.predict_modes(X[:20])
+    np.testing.assert_array_equal(n_modes, 2)
+    np.testing.assert_allclose(
+        np.sort(modes, axis=1), np.c_[-1 - X[:20], 1 + X[:20]], atol=0.3
+    )
+    assert np.all(masses > 0.3)
+    np.testing.assert_allclose(masses, every.masses[:, :2])
+    dist = reg.predict_dist(X[:20])
+    for min_mass in (0.0, 0.01, 0.45):
+        got = reg.predict_modes(X[:20], min_mass=min_mass)
+        want = dist.modes(min_mass=min_mass)
+        np.testing.assert_allclose(got.masses, want.masses, rtol=1e-6)
+        np.testing.assert_array_equal(got.n_modes, want.n_modes)
+    with pytest.raises(ValueError, match="min_mass"):
+        reg.predict_modes(X[:2], min_mass=1.0)
