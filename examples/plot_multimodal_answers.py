@@ -95,10 +95,10 @@ print(f"mean mass of the branch nearest to the truth: {branch_mass.mean():.2f}")
 # ------------
 # Left, the equal-tailed interval band; middle, the HDR; right, the branches
 # (marker area proportional to the branch's mass). The band also covers the
-# empty gaps between the branches; the HDR follows the data. In the right
-# panel, the faint dotted trails off the data are branches of negligible mass
-# (well under 1%): small bumps of the mixture's tails, which their masses say
-# to ignore.
+# empty gaps between the branches; the HDR follows the data. The right panel
+# shows the branches that hold at least 2% of the probability
+# (``predict_modes``' ``min_mass``): lighter bumps of the mixture's tails are
+# left out.
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharey=True)
 # The density is evaluated, and the y axes drawn, over the range of the data.
 y_lim = (y_train.min() - 0.1, y_train.max() + 0.1)
@@ -123,8 +123,9 @@ plt.show()
 # %%
 # One input, three answers
 # ------------------------
-# At ``x = 0.5`` the three answers are ``y = 0.21, 0.5`` and ``0.79``. Any
-# further branch listed holds a negligible mass.
+# At ``x = 0.5`` the three answers are ``y = 0.21, 0.5`` and ``0.79``;
+# ``predict_modes`` lists the branches that hold at least ``min_mass=0.02``
+# of the probability, with their masses.
 modes, masses, n_modes = mdn.predict_modes([[0.5]])
 hdr, n_intervals = mdn.predict_hdr([[0.5]], coverage)
 print("branches at x = 0.5:", np.round(modes[0, : n_modes[0]], 3))
