@@ -479,7 +479,8 @@ class _Reader:
         tag, name = _single(value, "array")
         if tag != "array":
             raise _MalformedError(f"expected an array, got {_short(value)}")
-        if not isinstance(name, str) or name == _HEADER or name not in self.data:
+        # .files: numpy < 1.25's NpzFile tests membership by loading the array.
+        if not isinstance(name, str) or name == _HEADER or name not in self.data.files:
             raise _MalformedError(f"no array named {_short(name)}")
         try:
             value = self.data[name]
