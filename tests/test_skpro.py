@@ -19,6 +19,10 @@ from sklearn_mdn.skpro import MDNSkproRegressor  # noqa: E402
 EXPECTED_FAILED_CHECKS: dict = {}
 
 
+# skpro's online-update check fits on a few rows and predicts on others that
+# may lie far outside them: the warning is expected there, not an error
+# (pyproject.toml makes it one), and skpro's harness gives no place to assert it.
+@pytest.mark.filterwarnings("ignore::sklearn_mdn.OutOfDomainWarning")
 def test_skpro_check_estimator():
     results = check_estimator(MDNSkproRegressor, raise_exceptions=False, verbose=False)
     failed = {
