@@ -2,7 +2,7 @@
 
 Where the conditional distribution is close to one Gaussian, a mixture of
 several components spends its freedom on the noise of the training rows,
-and the estimate pays for it in variance (benchmarks/README.md, the
+and the estimate pays for it in variance (docs/design_record.rst, the
 ``multi3`` truth: three targets whose covariance varies with the inputs).
 With ``n_components="auto"`` the first network is trained with
 ``AUTO_COMPONENTS`` components (:mod:`sklearn_mdn._plan`), and after it (and

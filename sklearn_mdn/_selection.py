@@ -2,7 +2,7 @@
 
 A network trained on many features of which few matter fits the noise of
 the others before it finds the signal, and early stopping then ends
-training on a plateau far from the truth (benchmarks/README.md, the
+training on a plateau far from the truth (docs/design_record.rst, the
 ``irrelevant`` truth). ``select_features=True`` removes such features
 after the first network has trained, along a path of networks that read
 fewer and fewer features:
