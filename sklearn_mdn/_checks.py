@@ -185,15 +185,16 @@ def _check_values(y, n: int, event_shape: tuple) -> np.ndarray:
     return y if event_shape else y[..., None]
 
 
+def _check_positive_int(value, name: str) -> int:
+    """A positive integer (not a bool), as an int."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
 def _check_n_samples(n_samples) -> int:
     """A positive number of draws."""
-    if (
-        not isinstance(n_samples, numbers.Integral)
-        or isinstance(n_samples, bool)
-        or n_samples < 1
-    ):
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-    return int(n_samples)
+    return _check_positive_int(n_samples, "n_samples")
 
 
 def _random_state(random_state) -> np.random.RandomState:

@@ -51,6 +51,16 @@ def _check_rows(X, name="X"):
     return X
 
 
+def _active_client():
+    """The active ``distributed`` client, or None."""
+    try:
+        from distributed import default_client
+
+        return default_client()
+    except (ImportError, ValueError):
+        return None
+
+
 def _model_ref(estimator):
     """The fitted model as one object of the graph.
 
@@ -58,12 +68,7 @@ def _model_ref(estimator):
     worker (``broadcast=True``); otherwise one ``dask.delayed`` key. Either way
     the model is serialised once, not once per chunk.
     """
-    try:
-        from distributed import default_client
-
-        client = default_client()
-    except (ImportError, ValueError):
-        client = None
+    client = _active_client()
     if client is not None:
         return client.scatter(estimator, broadcast=True, hash=True)
     return dask.delayed(estimator, pure=True, traverse=False)
@@ -130,16 +135,6 @@ def _check_seed(random_state):
     if random_state < 0:
         raise ValueError(f"random_state must be non-negative, got {random_state}.")
     return int(random_state)
-
-
-def _check_n_samples(n_samples):
-    if (
-        isinstance(n_samples, bool)
-        or not isinstance(n_samples, numbers.Integral)
-        or n_samples < 1
-    ):
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-    return int(n_samples)
 
 
 def chunk_random_state(random_state, block_index):

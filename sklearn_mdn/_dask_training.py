@@ -8,22 +8,11 @@ submitted once it has finished; without one the block is computed by the
 local scheduler and the model trains in the calling thread.
 """
 
-import numbers
-
 import dask
 import dask.array as da
 
-from ._dask_chunks import _check_rows
-
-
-def _client():
-    """The active ``distributed`` client, or None."""
-    try:
-        from distributed import default_client
-
-        return default_client()
-    except (ImportError, ValueError):
-        return None
+from ._checks import _check_positive_int
+from ._dask_chunks import _active_client, _check_rows
 
 
 def _rows_like(a, X, name):
@@ -105,12 +94,7 @@ def fit_incremental(estimator, X, y, sample_weight=None, *, epochs=1):
             f"{type(estimator).__name__} has no partial_fit; fit_incremental "
             "trains an MDNRegressor (or any estimator with partial_fit)."
         )
-    if (
-        isinstance(epochs, bool)
-        or not isinstance(epochs, numbers.Integral)
-        or epochs < 1
-    ):
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+    _check_positive_int(epochs, "epochs")
     X = _check_rows(X)
     y = _rows_like(y, X, "y")
     if sample_weight is not None:
@@ -125,7 +109,7 @@ def fit_incremental(estimator, X, y, sample_weight=None, *, epochs=1):
         )
         for i in range(X.numblocks[0])
     ]
-    client = _client()
+    client = _active_client()
     if client is None:
         for _ in range(epochs):
             for block in blocks:

@@ -284,10 +284,15 @@ def _train_call(estimator, dataset, outcome, bounds=None) -> None:
     estimator.n_iter_ = len(history)
     estimator.n_steps_ += int(history[-1, "train_batch_count"])
     if bounds is not None:
-        old = estimator.input_bounds_
-        estimator.input_bounds_ = np.stack(
-            [np.minimum(old[0], bounds[0]), np.maximum(old[1], bounds[1])]
-        )
+        _widen_input_bounds(estimator, bounds)
+
+
+def _widen_input_bounds(estimator, bounds) -> None:
+    """Extend ``input_bounds_`` (the domain check's) to cover ``bounds``."""
+    old = estimator.input_bounds_
+    estimator.input_bounds_ = np.stack(
+        [np.minimum(old[0], bounds[0]), np.maximum(old[1], bounds[1])]
+    )
 
 
 # ----------------------------------------------------------------------
@@ -360,13 +365,12 @@ def warm_fit(estimator, X, y, sample_weight):
         outcome="The estimator keeps its previous fit",
     )
     bounds = input_bounds(X, estimator.x_scale_)
-    old = estimator.input_bounds_
+    old_bounds = estimator.input_bounds_
     vars(estimator).pop("_partial_fit_state_", None)
     estimator._warn_if_not_converged([net], plan)
     estimator._set_fitted_state([net], [], dataset, plan)
     estimator.fit_plan_ = plan
     estimator.n_steps_ = int(sum(net.history[:, "train_batch_count"]))
-    estimator.input_bounds_ = np.stack(
-        [np.minimum(old[0], bounds[0]), np.maximum(old[1], bounds[1])]
-    )
+    estimator.input_bounds_ = old_bounds
+    _widen_input_bounds(estimator, bounds)
     return estimator

@@ -9,11 +9,11 @@ import warnings
 import dask.array as da
 import numpy as np
 
+from ._checks import _check_n_samples
 from ._compose import _unwrap
 from ._dask_chunks import (
     _apply,
     _check_coverage,
-    _check_n_samples,
     _check_seed,
     _levels,
     _map_rows,

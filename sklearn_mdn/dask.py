@@ -62,11 +62,11 @@ except ImportError as exc:  # tests/test_extras.py blocks the extra
         '`pip install "dask[array]" distributed xarray`).'
     ) from exc
 
+from ._checks import _check_n_samples
 from ._compose import _unwrap
 from ._dask_chunks import (
     _apply,
     _check_coverage,
-    _check_n_samples,
     _check_rows,
     _check_seed,
     _levels,
