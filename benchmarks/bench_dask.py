@@ -17,6 +17,7 @@ Usage::
 """
 
 import argparse
+import contextlib
 import os
 import platform
 import time
@@ -70,12 +71,12 @@ def chunk_sums(array):
     )
 
 
-def time_cluster(model, n_workers, rows, interval_rows, n_chunks, repeats):
+@contextlib.contextmanager
+def one_thread_cluster(n_workers):
+    """A client of a LocalCluster of ``n_workers`` worker processes, each on
+    one thread and one torch thread."""
     from distributed import Client, LocalCluster
 
-    from sklearn_mdn import dask as mdask
-
-    results = {}
     with (
         LocalCluster(
             n_workers=n_workers,
@@ -87,6 +88,14 @@ def time_cluster(model, n_workers, rows, interval_rows, n_chunks, repeats):
         Client(cluster) as client,
     ):
         client.run(torch.set_num_threads, 1)
+        yield client
+
+
+def time_cluster(model, n_workers, rows, interval_rows, n_chunks, repeats):
+    from sklearn_mdn import dask as mdask
+
+    results = {}
+    with one_thread_cluster(n_workers) as client:
         with client.as_current():
             warm = chunk_sums(mdask.predict(model, lazy_rows(n_chunks * 100, n_chunks)))
             client.compute(warm, sync=True)

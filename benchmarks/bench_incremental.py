@@ -73,24 +73,13 @@ def _peak_rss() -> int:
 
 def train(args):
     """Train on the cluster; wall time, peak RSS per process and the model."""
-    import torch
-    from distributed import Client, LocalCluster
+    from bench_dask import one_thread_cluster
 
     from sklearn_mdn import MDNRegressor
     from sklearn_mdn.dask import fit_incremental
 
     X, y = lazy_rows(args.rows, args.chunk)
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=50,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        client.run(torch.set_num_threads, 1)
+    with one_thread_cluster(2) as client:
         model = MDNRegressor(random_state=SEED)
         start = time.perf_counter()
         if args.route == "dask":
