@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from sklearn_mdn import MDNRegressor, NormalMixture
-from sklearn_mdn._calibration import ConformalCalibration, fit_conformal
+from sklearn_mdn._estimators._calibration import ConformalCalibration, fit_conformal
 
 COVERAGES = (0.8, 0.9, 0.95)
 

@@ -176,7 +176,7 @@ def main(argv=None):
         # patience of its schedule (in epochs), so that the longer fit is not
         # stopped where the default one was.
         from sklearn_mdn import MDNRegressor
-        from sklearn_mdn._plan import make_plan
+        from sklearn_mdn._estimators._plan import make_plan
 
         plan = make_plan(MDNRegressor(), args.rows)
         params = {

@@ -40,7 +40,7 @@ from bench_speed import (  # noqa: E402
 )
 
 from sklearn_mdn import MDNRegressor  # noqa: E402
-from sklearn_mdn._fused_loss import (  # noqa: E402
+from sklearn_mdn._nn._fused_loss import (  # noqa: E402
     _nll_and_grad,
     adam_step,
     fused_step,

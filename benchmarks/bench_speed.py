@@ -60,7 +60,7 @@ from torch import nn
 
 import sklearn_mdn
 from sklearn_mdn import MDNRegressor
-from sklearn_mdn._module import ACTIVATIONS
+from sklearn_mdn._nn._module import ACTIVATIONS
 
 N_FEATURES = 20
 HIDDEN = (100, 100, 100, 100, 100)

@@ -9,7 +9,7 @@ see the same state of a shared machine. Contenders:
 - ``baseline`` (``--baseline PATH``): ``MDNRegressor()`` of another checkout;
 - candidates (``--candidates '{"name": {params}}'``): ``MDNRegressor(**params)``
   of this checkout, to measure a rule with constructor parameters first; the
-  key ``"plan"`` of ``params`` sets constants of ``sklearn_mdn._plan`` (a
+  key ``"plan"`` of ``params`` sets constants of ``sklearn_mdn._estimators._plan`` (a
   threshold of an ``"auto"`` rule, e.g. ``{"plan": {"PATIENCE_STEPS": 150}}``);
 - peers (``--peers catboost,skpro``, the ``bench`` extra): CatBoost with
   ``loss_function="RMSEWithUncertainty"`` and skpro's ``MDNRegressor``, each
@@ -88,13 +88,13 @@ elif kind == "skpro":
     package = "skpro"
 else:
     import sklearn_mdn
-    import sklearn_mdn._plan
+    import sklearn_mdn._estimators._plan
     from sklearn_mdn import MDNRegressor
     params = dict(params)
     for name, value in params.pop("plan", {{}}).items():
-        if not hasattr(sklearn_mdn._plan, name):
-            raise SystemExit(f"sklearn_mdn._plan has no constant {{name}}")
-        setattr(sklearn_mdn._plan, name, value)
+        if not hasattr(sklearn_mdn._estimators._plan, name):
+            raise SystemExit(f"sklearn_mdn._estimators._plan has no constant {{name}}")
+        setattr(sklearn_mdn._estimators._plan, name, value)
     reg = MDNRegressor(**params, random_state=split)
     start = time.process_time()
     reg.fit(X[train], y[train])

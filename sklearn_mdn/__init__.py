@@ -3,19 +3,18 @@
 import importlib
 
 from . import metrics
-from ._compose import (
+from ._estimators._compose import (
     predict_dist,
     predict_hdr,
     predict_interval,
     predict_quantiles,
     sample,
 )
-from ._persistence import InconsistentVersionWarning
-from ._safe_format import load_model, save_model
-from ._warnings import OutOfDomainWarning
+from ._io._safe_format import load_model, save_model
+from ._utils._persistence import InconsistentVersionWarning
+from ._utils._warnings import OutOfDomainWarning
+from ._version import __version__
 from .distribution import NormalMixture
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "InconsistentVersionWarning",
@@ -37,7 +36,10 @@ __all__ = [
 # The estimators need torch and skorch, about two seconds to import: they are
 # imported on first use, so that the command line's help and errors, the
 # metrics and NormalMixture do not wait for them.
-_LAZY = {"MDNRegressor": "._regressor", "MDNEnsembleRegressor": "._ensemble"}
+_LAZY = {
+    "MDNRegressor": "._estimators._regressor",
+    "MDNEnsembleRegressor": "._estimators._ensemble",
+}
 
 
 def __getattr__(name):

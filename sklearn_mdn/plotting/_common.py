@@ -6,9 +6,9 @@ import numbers
 
 import numpy as np
 
-from .._checks import _check_dist
-from .._compose import _inverse, _unwrap
+from .._estimators._compose import _inverse, _unwrap
 from ..distribution import NormalMixture
+from ..distribution._checks import _check_dist
 from ..metrics import pit
 
 
@@ -208,7 +208,7 @@ def _calibration_inputs(estimator, X, y, estimator_name, caller):
 
     The one path of the calibration displays' ``from_estimator``: unwraps
     ``Pipeline``, searches and ``TransformedTargetRegressor`` (see
-    ``sklearn_mdn._compose``), predicts the inner mixtures and maps ``y``
+    ``sklearn_mdn._estimators._compose``), predicts the inner mixtures and maps ``y``
     through the target transforms. PIT values and coverage do not change under
     a monotone increasing transform; a decreasing one is undone by reflecting
     the transformed target. Returns ``(y_inner, dist, estimator_name)``;

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .._compose import _unwrap
+from .._estimators._compose import _unwrap
 from ._common import (
     _column_index,
     _density_on_grid,

@@ -1,0 +1,1 @@
+"""The command line (``sklearn-mdn``, ``python -m sklearn_mdn``)."""

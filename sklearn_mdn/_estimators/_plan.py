@@ -1,0 +1,537 @@
+"""What a fit does: every ``"auto"`` resolved from the data, once.
+
+:func:`make_plan` turns an estimator's parameters and the shape of its
+training data into a :class:`FitPlan`, an immutable record that the fit then
+follows step by step: whether it holds out rows, its batch size, epochs,
+learning-rate schedule and patience, how many networks it trains, whether it
+selects features, chooses the number of components and refits, how it
+calibrates, and how many threads a step may use. Each choice carries the rule
+that made it, in words, and the fitted estimator keeps the plan as
+``fit_plan_``, with the choices made later on the held-out rows (the
+features and the components kept, :meth:`FitPlan.with_outcomes`).
+
+Every threshold of a default fit is a constant of this module; the
+measurement behind each is in ``docs/fit_plan.rst`` ("What a default fit
+does"). Nothing here imports torch.
+"""
+
+import dataclasses
+import math
+import textwrap
+import warnings
+from dataclasses import dataclass
+
+from .._utils._warnings import find_stack_level
+
+# Fewest rows with which ``early_stopping`` holds rows out.
+MIN_ROWS_EARLY_STOPPING = 20
+# Fewest held-out rows on which the held-out choices (features, components)
+# trust their standard errors: 148 rows at validation_fraction=0.2.
+MIN_HELD_OUT = 30
+# batch_size="auto": at least AUTO_BATCH rows, the square root of the
+# training rows from about 1,000 rows, and on very large data enough that an
+# epoch stays near AUTO_EPOCH_STEPS steps.
+AUTO_BATCH = 32
+AUTO_EPOCH_STEPS = 1024
+# max_iter="auto": at most about AUTO_STEPS gradient steps, within
+# AUTO_EPOCHS epochs.
+AUTO_STEPS = 30_000
+AUTO_EPOCHS = (20, 2000)
+# n_iter_no_change="auto": PATIENCE_STEPS steps (at least MIN_PATIENCE
+# epochs) without improvement before the learning rate is divided by
+# LR_FACTOR_INV; training stops after AUTO_STOP_AFTER_CUTS cuts that did not
+# help. A given n_iter_no_change is the stop, and the cut comes after
+# 1 / (STOP_AFTER_CUTS + 1) of it.
+PATIENCE_STEPS = 500
+MIN_PATIENCE = 5
+LR_FACTOR_INV = 5
+AUTO_STOP_AFTER_CUTS = 1
+STOP_AFTER_CUTS = 2
+# noise="auto": NOISE_C / sqrt(n_train) standardised units, at most NOISE_MAX.
+NOISE_C = 1.0
+NOISE_MAX = 0.2
+# n_networks="auto": AUTO_NETWORK_ROWS // n_samples networks, at most
+# MAX_NETWORKS (5 up to 200 rows, 4 to 250, 3 to 333, 2 to 500, then 1).
+AUTO_NETWORK_ROWS = 1000
+MAX_NETWORKS = 5
+# n_components="auto": components of the first network.
+AUTO_COMPONENTS = 5
+# select_features="auto" and refit="auto": up to this many rows.
+MAX_SELECTION_ROWS = 100_000
+MAX_REFIT_ROWS = 100_000
+# n_threads="auto": multiply-adds of a forward pass (per step, or per
+# predicted chunk) that keep one more thread busy enough to pay off.
+WORK_PER_THREAD = 1e7
+
+
+def n_holdout(n: int, fraction: float) -> int:
+    """Rows that early stopping holds out of ``n``."""
+    return max(1, round(fraction * n))
+
+
+def threads_by_work(work: float) -> int:
+    """Threads that a forward pass of ``work`` multiply-adds keeps busy."""
+    return max(1, int(work // WORK_PER_THREAD))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One choice of a fit: its name, its value and the rule that made it."""
+
+    name: str
+    value: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """What a fit does, resolved from its parameters and data.
+
+    Print it for a table of every choice, its value and why. The fields are
+    the values the fit follows; ``decisions`` holds the rows of the table.
+    """
+
+    n_samples: int
+    n_features: int
+    n_outputs: int
+    early_stopping: bool
+    n_valid: int
+    batch_size: int
+    max_iter: int
+    lr_factor: float | None
+    lr_patience: int
+    n_iter_no_change: int
+    relaxed_lr: float
+    noise: float
+    n_networks: int
+    n_components: int
+    choose_components: bool
+    select_features: bool
+    refit: bool
+    calibrate: str
+    decisions: tuple[Decision, ...]
+    features_kept: tuple[bool, ...] | None = None
+    components_kept: int | None = None
+
+    @property
+    def n_train(self) -> int:
+        """Rows each network trains on."""
+        return self.n_samples - self.n_valid
+
+    @property
+    def support(self) -> tuple[bool, ...]:
+        """The features the networks read: those kept, or all of them."""
+        return self.features_kept or (True,) * self.n_features
+
+    @property
+    def components(self) -> int:
+        """Components of each network: those kept, or the first network's."""
+        return self.components_kept or self.n_components
+
+    def with_outcomes(self, *, features=None, components=None) -> "FitPlan":
+        """The plan with the choices made on the held-out rows: ``features``
+        (the features kept, a boolean mask, and why) and ``components`` (the
+        number kept and why), each a pair or None."""
+        changes, rows = {}, []
+        if features is not None:
+            support, rule = features
+            changes["features_kept"] = tuple(bool(s) for s in support)
+            kept = f"{sum(changes['features_kept'])} of {len(support)}"
+            rows.append(Decision("features kept", kept, rule))
+        if components is not None:
+            changes["components_kept"], rule = int(components[0]), components[1]
+            rows.append(Decision("components kept", str(components[0]), rule))
+        plan = dataclasses.replace(self, **changes)
+        mixture = _mixture_decision(plan)
+        decisions = [d for d in self.decisions if d.name != "mixture"]
+        return dataclasses.replace(plan, decisions=(*decisions, *rows, mixture))
+
+    def __str__(self) -> str:
+        shape = [(self.n_samples, "row"), (self.n_features, "feature")]
+        shape.append((self.n_outputs, "target"))
+        head = "Fit plan: " + ", ".join(_count(n, what) for n, what in shape)
+        width = max(len(d.name) for d in self.decisions) + 2
+        value_width = max(len(d.value) for d in self.decisions) + 2
+        lines = [head]
+        indent = " " * (2 + width + value_width)
+        for d in self.decisions:
+            first = f"  {d.name:<{width}}{d.value:<{value_width}}"
+            lines.append(
+                textwrap.fill(
+                    d.rule,
+                    width=max(88, len(indent) + 40),
+                    initial_indent=first,
+                    subsequent_indent=indent,
+                )
+            )
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+def _sci(x: float) -> str:
+    """``x`` to two figures, as 1.7e4 rather than 1.7e+04."""
+    return f"{x:.2g}".replace("e+0", "e").replace("e+", "e")
+
+
+def make_plan(
+    estimator, n_samples, n_features=1, n_outputs=1, row_work=None, *, warm=False
+):
+    """The :class:`FitPlan` of ``estimator`` on data of this shape.
+
+    Each choice is made by one function below, which returns its value and
+    the rule that made it, in words.
+
+    Parameters
+    ----------
+    estimator : MDNRegressor
+        Its parameters, validated.
+    n_samples, n_features, n_outputs : int
+        The shape of the training data (rows left after validation).
+    row_work : int, default=None
+        Multiply-adds of the first network's forward pass for one row, for
+        the thread count of ``n_threads="auto"``; None leaves it out.
+    warm : bool, default=False
+        Whether the fit continues ``estimator``'s fitted network
+        (``warm_start=True``): it keeps its features and components.
+
+    Raises
+    ------
+    ValueError
+        Where ``validation_fraction`` holds out every row, or
+        ``calibrate="conformal"`` is asked of several networks.
+    """
+    est = estimator
+    decisions = []
+
+    def decide(name, value, rule, shown=None):
+        decisions.append(Decision(name, str(value if shown is None else shown), rule))
+        return value
+
+    n_networks, networks_rule = _n_networks(est, n_samples)
+    use_valid, n_valid = decide("early_stopping", *_early_stopping(est, n_samples))
+    n_train = n_samples - n_valid
+    batch_size = decide("batch_size", *_batch_size(est, n_train))
+    n_batches = math.ceil(n_train / batch_size)
+    max_iter = decide("max_iter", *_max_iter(est, n_batches))
+    lr_patience, stop_patience, patience_rule = _patience(est, n_batches)
+    lr_factor, relaxed_lr, rule = _learning_rate(est, lr_patience)
+    decide("learning_rate", est.learning_rate, rule)
+    if not use_valid:
+        patience_rule += "; without early stopping it only times the cuts"
+    decide("n_iter_no_change", stop_patience, patience_rule)
+    noise = decide("noise", *_noise(est, n_train))
+    if est.input_l1 > 0:
+        decide(
+            "input_l1",
+            est.input_l1,
+            f"L1 penalty on the first layer, then a relaxed phase from "
+            f"learning rate {relaxed_lr:g}"
+            + ("" if use_valid else " (not run: no early stopping)"),
+        )
+    decide("n_networks", n_networks, networks_rule)
+    if warm:
+        kept = "warm_start=True: those of the fitted network it continues"
+        select_features = decide("select_features", False, kept)
+        choose_components, n_components = False, est.n_components_
+    else:
+        select_features = decide(
+            "select_features", *_select_features(est, n_samples, n_features, n_valid)
+        )
+        choose_components, n_components, kept = _n_components(est, n_valid)
+    decide("n_components", n_components, kept)
+    refit = decide("refit", *_refit(est, n_samples, n_networks, use_valid))
+    calibrate = decide("calibrate", *_calibrate(est, n_networks, n_valid))
+    decide("n_threads", *_n_threads(est.n_threads, row_work, batch_size))
+    plan = FitPlan(
+        n_samples=n_samples,
+        n_features=n_features,
+        n_outputs=n_outputs,
+        early_stopping=use_valid,
+        n_valid=n_valid,
+        batch_size=batch_size,
+        max_iter=max_iter,
+        lr_factor=lr_factor,
+        lr_patience=lr_patience,
+        n_iter_no_change=stop_patience,
+        relaxed_lr=relaxed_lr,
+        noise=noise,
+        n_networks=n_networks,
+        n_components=n_components,
+        choose_components=choose_components,
+        select_features=select_features,
+        refit=refit,
+        calibrate=calibrate,
+        decisions=(),
+    )
+    return dataclasses.replace(plan, decisions=(*decisions, _mixture_decision(plan)))
+
+
+def _early_stopping(est, n_samples) -> tuple:
+    """Whether rows are held out, and how many, with the rule (the value
+    shown is whether)."""
+    use_valid = bool(est.early_stopping) and n_samples >= MIN_ROWS_EARLY_STOPPING
+    n_valid = n_holdout(n_samples, est.validation_fraction) if use_valid else 0
+    if n_valid >= n_samples:
+        raise ValueError(
+            f"validation_fraction={est.validation_fraction} holds out all "
+            f"{n_samples} rows, leaving none to train on; lower it or set "
+            "early_stopping=False."
+        )
+    if use_valid:
+        rule = (
+            f"{n_valid:,} of {n_samples:,} rows held out (validation_fraction="
+            f"{est.validation_fraction}); the best epoch on them is kept"
+        )
+    elif est.early_stopping:
+        rule = f"not applied below {MIN_ROWS_EARLY_STOPPING} rows"
+    else:
+        rule = "as given: every row trains, for max_iter epochs"
+    return (use_valid, n_valid), rule, use_valid
+
+
+def _batch_size(est, n_train) -> tuple:
+    if est.batch_size == "auto":
+        batch_size = max(
+            AUTO_BATCH, round(math.sqrt(n_train)), n_train // AUTO_EPOCH_STEPS
+        )
+        rule = (
+            f"'auto': max({AUTO_BATCH}, sqrt({n_train:,}), {n_train:,} // "
+            f"{AUTO_EPOCH_STEPS}) of the {n_train:,} training rows"
+        )
+    else:
+        batch_size, rule = est.batch_size, "as given"
+    if batch_size > n_train:
+        rule += f", at most the {n_train:,} training rows"
+    return min(batch_size, n_train), rule
+
+
+def _max_iter(est, n_batches) -> tuple:
+    if est.max_iter != "auto":
+        return est.max_iter, "as given"
+    low, high = AUTO_EPOCHS
+    max_iter = min(max(math.ceil(AUTO_STEPS / n_batches), low), high)
+    return max_iter, (
+        f"'auto': {AUTO_STEPS:,} steps at {n_batches:,} an epoch, within "
+        f"{low} to {high} epochs; early stopping normally ends sooner"
+    )
+
+
+def _patience(est, n_batches) -> tuple:
+    """Epochs without improvement before a cut of the learning rate and
+    before stopping, with the rule."""
+    if est.n_iter_no_change == "auto":
+        lr_patience = max(MIN_PATIENCE, math.ceil(PATIENCE_STEPS / n_batches))
+        cuts = AUTO_STOP_AFTER_CUTS
+        rule = (
+            f"'auto': {cuts + 1} x {lr_patience} epochs ({PATIENCE_STEPS} "
+            f"steps, at least {MIN_PATIENCE} epochs, between cuts of the rate): "
+            f"stops after {_count(cuts, 'cut')} that did not help"
+        )
+        return lr_patience, (cuts + 1) * lr_patience, rule
+    stop_patience = est.n_iter_no_change
+    lr_patience = max(1, stop_patience // (STOP_AFTER_CUTS + 1))
+    return lr_patience, stop_patience, "as given"
+
+
+def _learning_rate(est, lr_patience) -> tuple:
+    """The factor of each cut (None: constant), the rate of the relaxed
+    phase of ``input_l1``, and the rule."""
+    if est.learning_rate == "constant":
+        rule = f"{est.learning_rate_init:g} throughout"
+        return None, est.learning_rate_init, rule
+    rule = (
+        f"from {est.learning_rate_init:g}, divided by {LR_FACTOR_INV} after "
+        f"{lr_patience} epochs without improvement"
+        + (" (a third of n_iter_no_change)" if est.n_iter_no_change != "auto" else "")
+    )
+    return 1.0 / LR_FACTOR_INV, est.learning_rate_init / LR_FACTOR_INV, rule
+
+
+def _noise(est, n_train) -> tuple:
+    if est.noise == "auto":
+        noise = min(NOISE_MAX, NOISE_C / math.sqrt(n_train))
+        rule = f"'auto': min({NOISE_MAX}, 1 / sqrt({n_train:,})), cut with the rate"
+    else:
+        noise = float(est.noise)
+        rule = "as given" + (", cut with the learning rate" if noise else ": off")
+    return noise, rule, f"{noise:.3g}"
+
+
+def _n_networks(est, n_samples) -> tuple:
+    warm_start = getattr(est, "warm_start", False)
+    if est.n_networks != "auto":
+        for refused, needs in [
+            (est.calibrate == "conformal", 'calibrate="conformal" needs'),
+            (warm_start, "warm_start=True continues"),
+        ]:
+            if est.n_networks > 1 and refused:
+                raise ValueError(
+                    f"{needs} a single network: set n_networks=1 (or "
+                    f'"auto"), got n_networks={est.n_networks}.'
+                )
+        return est.n_networks, "as given"
+    if est.calibrate == "conformal":
+        return 1, "'auto': one, as calibrate='conformal' needs"
+    if warm_start:
+        return 1, "'auto': one, which warm_start=True continues"
+    n_networks = min(MAX_NETWORKS, max(1, AUTO_NETWORK_ROWS // n_samples))
+    rule = f"'auto': min({MAX_NETWORKS}, {AUTO_NETWORK_ROWS:,} // {n_samples:,})"
+    if n_networks > 1:
+        rule += ", averaged; each holds out its own block of the rows"
+    else:
+        rule += f" (several below {AUTO_NETWORK_ROWS // 2 + 1} rows)"
+    return n_networks, rule
+
+
+def _not_applied(est, name, reason) -> tuple:
+    """False and ``reason``, with a warning where ``name`` was set to True
+    rather than left at "auto"."""
+    if getattr(est, name) != "auto":
+        warnings.warn(
+            f"{name}=True is not applied: {reason}.",
+            UserWarning,
+            stacklevel=find_stack_level(),
+        )
+    return False, f"{getattr(est, name)!r}, not applied: {reason}"
+
+
+def _select_features(est, n_samples, n_features, n_valid) -> tuple:
+    if not est.select_features:
+        return False, "as given"
+    if n_features < 2:
+        return False, "a single feature: nothing to select"
+    if est.input_l1 > 0:
+        return _not_applied(
+            est, "select_features", "input_l1 > 0 selects the features instead"
+        )
+    if n_valid < MIN_HELD_OUT:
+        return _not_applied(
+            est,
+            "select_features",
+            f"it needs early_stopping=True and at least {MIN_HELD_OUT} held-out rows",
+        )
+    if est.select_features == "auto" and n_samples > MAX_SELECTION_ROWS:
+        return False, (
+            f"'auto': off above {MAX_SELECTION_ROWS:,} rows, where retraining "
+            "costs much and noise features little"
+        )
+    given = "True" if est.select_features is True else "'auto'"
+    return True, (
+        f"{given}: after the first network, drops the features whose shuffling "
+        f"does not raise the NLL of the {n_valid:,} held-out rows"
+    )
+
+
+def _n_components(est, n_valid) -> tuple:
+    """Whether the held-out rows choose the components, the first network's
+    components, and the rule."""
+    if est.n_components != "auto":
+        return False, est.n_components, "as given"
+    if n_valid < MIN_HELD_OUT:
+        rule = f"one Gaussian is not tried below {MIN_HELD_OUT} held-out rows"
+        return False, AUTO_COMPONENTS, f"'auto': {AUTO_COMPONENTS}; {rule}"
+    rule = f"1 where the {n_valid:,} held-out rows favour one Gaussian"
+    return (
+        True,
+        AUTO_COMPONENTS,
+        f"'auto': {AUTO_COMPONENTS}, or {rule} (after the first network)",
+    )
+
+
+def _refit(est, n_samples, n_networks, use_valid) -> tuple:
+    if not est.refit:
+        return False, "as given"
+    if not use_valid:
+        reason = (
+            "it needs early_stopping=True (and at least "
+            f"{MIN_ROWS_EARLY_STOPPING} rows)"
+        )
+    elif est.input_l1 > 0:
+        reason = "input_l1 > 0 trains in two phases"
+    elif est.calibrate == "conformal":
+        reason = 'calibrate="conformal" needs rows the network never trained on'
+    elif getattr(est, "warm_start", False):
+        reason = "warm_start=True continues a single network"
+    elif est.refit != "auto":
+        return True, "True: each network retrained on every row, averaged with it"
+    elif n_networks > 1:
+        return False, (
+            f"'auto' refits a single network; {n_networks} already train on "
+            "every row together"
+        )
+    elif n_samples > MAX_REFIT_ROWS:
+        return False, (
+            f"'auto': off above {MAX_REFIT_ROWS:,} rows, where a fifth more rows "
+            "changes little and the refit nearly doubles the time"
+        )
+    else:
+        return True, (
+            "'auto': the network retrained on every row for the epochs early "
+            "stopping chose, averaged with it"
+        )
+    return _not_applied(est, "refit", reason)
+
+
+def _calibrate(est, n_networks, n_valid) -> tuple:
+    """How the held-out rows calibrate the fit: "spread" (a spread factor),
+    "conformal" or "off", with the rule."""
+    if not est.calibrate:
+        return "off", "as given"
+    if not n_valid:
+        if est.calibrate == "conformal":
+            warnings.warn(
+                'calibrate="conformal" needs the rows held out by '
+                f"early_stopping=True (and at least {MIN_ROWS_EARLY_STOPPING} "
+                "rows): without them every interval and region is the whole "
+                "line.",
+                UserWarning,
+                stacklevel=find_stack_level(),
+            )
+            return "off", (
+                "'conformal' without held-out rows: every interval is the line"
+            )
+        return "off", "True needs held-out rows (early_stopping)"
+    if est.calibrate == "conformal":
+        return "conformal", f"scores of the {n_valid:,} held-out rows"
+    if n_networks > 1:
+        return "off", (
+            "True fits no spread factor to several networks: their "
+            "disagreement widens the spread already"
+        )
+    return "spread", f"a spread factor fitted on the {n_valid:,} held-out rows"
+
+
+def _n_threads(n_threads, row_work, batch_size) -> tuple:
+    if n_threads is None:
+        return None, "None: torch's own setting"
+    if n_threads != "auto":
+        return n_threads, "as given" + (
+            " (negative: counted back from all the CPUs)" if n_threads < 0 else ""
+        )
+    rule = f"'auto': one per {_sci(WORK_PER_THREAD)} multiply-adds of a step"
+    if row_work is None:
+        return "auto", rule
+    work = row_work * batch_size
+    by_work = threads_by_work(work)
+    rule += f" (here {batch_size:,} rows x {row_work:,} = {_sci(work)})"
+    if by_work == 1:
+        return 1, rule
+    rule += ", fewer where other processes keep cores busy"
+    return by_work, rule, f"up to {by_work}"
+
+
+def _mixture_decision(plan: FitPlan) -> Decision:
+    """The predicted mixture's size: networks, components and refits."""
+    k = plan.n_components if plan.components_kept is None else plan.components_kept
+    n = plan.n_networks
+    rule = "components: " + (f"{n} networks of {k}" if n > 1 else f"one network of {k}")
+    if plan.refit:
+        rule += (", each averaged" if n > 1 else ", averaged") + " with its refit"
+    if n > 1:
+        rule += ", with equal weights"
+    return Decision("mixture", str(n * k * (2 if plan.refit else 1)), rule)

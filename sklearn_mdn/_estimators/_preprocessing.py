@@ -1,0 +1,148 @@
+"""Validation and standardisation of training data; the input domain."""
+
+import warnings
+
+import numpy as np
+import torch
+from sklearn.utils.validation import validate_data
+
+from .._utils._compat import _check_sample_weight
+from .._utils._warnings import OutOfDomainWarning, find_stack_level
+
+
+def _weighted_moments(a, sample_weight, *, collapse_constant=False):
+    """Column means and standard deviations, weighted, ignoring NaN.
+
+    Columns constant to rounding error get the scale 1 (or their rounding
+    scale, if larger), or with ``collapse_constant`` the rounding scale
+    itself: predictions of a constant target then stay within rounding of
+    the constant.
+    """
+    w = np.broadcast_to(sample_weight[:, None], a.shape)
+    w = np.where(np.isnan(a), 0.0, w)
+    total = w.sum(axis=0)
+    a0 = np.nan_to_num(a)
+    # Divide each column by a power of two at least its largest magnitude
+    # (exact), so squares of values near the float64 limit cannot overflow.
+    ref = np.ldexp(1.0, np.frexp(np.abs(a0).max(axis=0, initial=0.0))[1])
+    a0 = a0 / ref
+    mean = (w * a0).sum(axis=0) / total
+    var = (w * (a0 - mean) ** 2).sum(axis=0) / total
+    mean, scale = mean * ref, np.sqrt(var) * ref
+    # Constant is relative to the column's magnitude, so that features and
+    # targets in tiny units (1e-20) are standardised, not taken as constant.
+    tiny = np.maximum(10 * np.finfo(np.float64).eps * ref, np.finfo(np.float64).tiny)
+    constant = scale <= tiny
+    # Unit scale at least the rounding scale: a huge constant's rounding
+    # residuals are huge in absolute terms.
+    floor = tiny if collapse_constant else np.maximum(1.0, tiny)
+    scale[constant] = floor[constant]
+    return mean, scale
+
+
+def to_tensor(a, mean, scale, device) -> torch.Tensor:
+    """``(a - mean) / scale`` in float64, as a float32 tensor on ``device``."""
+    a = (np.asarray(a, dtype=np.float64) - mean) / scale
+    return torch.as_tensor(a, dtype=torch.float32).to(device)
+
+
+def validate_fit_data(estimator, X, y, sample_weight, *, reset=True):
+    """Validated ``X``, ``y``, ``y`` as 2-D and weights, for ``estimator.fit``.
+
+    Rows with every target missing or a zero weight are dropped. With
+    ``reset=False`` (training that continues) the columns must be those of
+    the first fit: their number and names (``validate_data``'s check).
+    """
+    X, y = validate_data(
+        estimator,
+        X,
+        y,
+        reset=reset,
+        validate_separately=(
+            {"dtype": [np.float64, np.float32]},
+            {
+                "ensure_2d": False,
+                "dtype": np.float64,
+                "ensure_all_finite": "allow-nan",
+            },
+        ),
+    )
+    if estimator.missing_targets == "error" and np.isnan(y).any():
+        raise ValueError(
+            "Input y contains NaN. Set missing_targets='marginalize' to treat "
+            "NaN targets as missing."
+        )
+    if y.ndim > 2:
+        raise ValueError(f"y must be 1-D or 2-D, got an array of shape {y.shape}.")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: {X.shape[0]} "
+            f"and {y.shape[0]}."
+        )
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 2 and y.shape[1] == 0:
+        raise ValueError("y has 0 targets (shape (n, 0)); at least 1 is needed.")
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    # Only ratios of weights matter: scaling by a power of two (exact)
+    # keeps sums of weights near 1e308 or 1e-320 in range.
+    if sample_weight.max() > 0:
+        sample_weight = np.ldexp(sample_weight, -np.frexp(sample_weight.max())[1])
+    y2 = y.reshape(len(y), -1)
+    keep = ~np.isnan(y2).all(axis=1)
+    if not keep.all():
+        X, y2, sample_weight = X[keep], y2[keep], sample_weight[keep]
+    if len(y2) == 0:
+        raise ValueError("Every row of y is missing (NaN); nothing to fit.")
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum.")
+    # Rows of weight zero are left out: they add nothing to the likelihood,
+    # and far-off ones would still feed huge values to the network.
+    positive = sample_weight > 0
+    if not positive.all():
+        X, y2, sample_weight = X[positive], y2[positive], sample_weight[positive]
+    unobserved = np.flatnonzero(sample_weight @ ~np.isnan(y2) <= 0)
+    if unobserved.size:
+        raise ValueError(
+            f"Target {unobserved[0]} has no observed (non-NaN) value with a "
+            "positive sample_weight; it cannot be fitted."
+        )
+    return X, y, y2, sample_weight
+
+
+# Margin of the input domain on each side of a feature's training range, as
+# a fraction of that range.
+DOMAIN_MARGIN = 0.5
+
+
+def input_bounds(X, x_scale) -> np.ndarray:
+    """Bounds of the input domain, shape ``(2, n_features)``.
+
+    Each feature's training range widened by :data:`DOMAIN_MARGIN` of that
+    range on each side; a constant feature gets its standardisation scale as
+    margin instead.
+    """
+    low, high = X.min(axis=0), X.max(axis=0)
+    margin = np.where(high > low, DOMAIN_MARGIN * (high - low), x_scale)
+    return np.stack([low - margin, high + margin]).astype(np.float64)
+
+
+def warn_out_of_domain(X, bounds) -> None:
+    """Warn (:class:`OutOfDomainWarning`) if rows of ``X`` lie outside
+    ``bounds`` of :func:`input_bounds`."""
+    if bounds is None:
+        return
+    outside = (X < bounds[0]) | (X > bounds[1])
+    n_far = int(outside.any(axis=1).sum())
+    if n_far:
+        features = np.flatnonzero(outside.any(axis=0))
+        warnings.warn(
+            f"{n_far} of {len(X)} rows lie far outside the inputs seen in fit "
+            f"(features {features[:5].tolist()}{'...' if len(features) > 5 else ''} "
+            "beyond the training range by more than half of it); their "
+            "predicted distributions are extrapolations of the network, not "
+            "estimates backed by data.",
+            OutOfDomainWarning,
+            stacklevel=find_stack_level(),
+        )

@@ -1,0 +1,798 @@
+"""Mixture density network regressor."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._nn._module import ACTIVATIONS, StackedMixture, row_work, to_distribution
+from .._nn._prediction import all_finite, forward, iter_mixtures
+from .._nn._schedule import stopped_schedule
+from .._nn._training import (
+    CHUNK_ROWS,
+    NetworkTrainer,
+    Seeds,
+    TensorDataset,
+    check_device,
+)
+from .._utils._compat import Interval, StrOptions, _fit_context
+from .._utils._persistence import add_version, pop_version
+from .._utils._warnings import find_stack_level
+from ..distribution._checks import _random_state
+from ._base import DistributionRegressorMixin
+from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
+from ._components import choose_components
+from ._incremental import partial_fit as _partial_fit
+from ._incremental import warm_fit
+from ._plan import AUTO_COMPONENTS, FitPlan, make_plan
+from ._preprocessing import (
+    _weighted_moments,
+    input_bounds,
+    to_tensor,
+    validate_fit_data,
+    warn_out_of_domain,
+)
+from ._selection import eliminate_features
+
+# Rows predicted at once (tests patch it here).
+_CHUNK_ROWS = CHUNK_ROWS
+
+
+class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
+    """Mixture density network: a neural network predicting a Gaussian mixture.
+
+    For every input row the network predicts the weights, means and
+    covariances of a mixture of ``n_components`` Gaussians over the target,
+    so the estimator returns a whole conditional distribution, not only a
+    number: point estimates, intervals, quantiles, samples and densities all
+    come from it. Targets may be multi-output; the mixture is then joint over
+    the targets, with full covariance by default.
+
+    It is trained by minimising the mixture negative log-likelihood with Adam
+    over mini-batches. Inputs and targets are standardised internally
+    (weighted by ``sample_weight``) and the predicted mixture is mapped back
+    to the original target units exactly, so no scaler is needed. Every
+    ``"auto"`` is resolved from the data when ``fit`` starts; ``fit_plan_``
+    says what was chosen and why.
+
+    Read more in the :ref:`User Guide <user_guide>` and in
+    :ref:`What a default fit does <fit_plan>`.
+
+    Parameters
+    ----------
+    n_components : int or "auto", default="auto"
+        Number of Gaussian components of each network's mixture. ``"auto"``
+        trains 5, then keeps a network with 1 where the held-out rows show
+        that one Gaussian fits better (it needs at least 30 held-out rows).
+        The number kept is ``n_components_``.
+
+    covariance_type : {"full", "diag", "spherical"}, default="full"
+        Covariance of each component over the targets: ``"full"`` (joint,
+        correlated targets), ``"diag"`` (independent targets within a
+        component) or ``"spherical"`` (one variance shared by all targets,
+        in standardised units). All three agree for a single target.
+
+    hidden_layer_sizes : array-like of int, default=(100, 100, 100, 100, 100)
+        Widths of the hidden layers of the network.
+
+    activation : {"silu", "relu", "tanh", "logistic", "identity", "gelu"}, \
+            default="silu"
+        Activation function of the hidden layers. ``"silu"`` is
+        ``x * sigmoid(x)``; ``"relu"`` is the reference implementation's.
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights (not the biases), on
+        :class:`~sklearn.neural_network.MLPRegressor`'s scale: a step on a
+        batch of ``b`` rows adds ``alpha / (2 b) * ||W||^2`` to the batch's
+        mean negative log-likelihood.
+
+    input_l1 : float, default=0.0
+        Strength of an L1 penalty on the first layer's weights that switches
+        input features off (a proximal step of ``input_l1 * learning_rate``
+        after every step). With early stopping, a second phase then trains
+        the features kept without the penalty (the relaxed lasso), and is
+        kept only if it improves the held-out likelihood. Compare it by
+        cross-validation.
+
+    select_features : bool or "auto", default="auto"
+        Whether to drop, by backward elimination on the held-out rows, the
+        input features whose shuffling does not raise the held-out negative
+        log-likelihood, retraining the first network without them.
+        ``"auto"`` does so up to 100,000 rows. It needs at least 30 held-out
+        rows and ``input_l1=0`` (``True`` otherwise warns). The features kept
+        are ``support_``.
+
+    batch_size : int or "auto", default="auto"
+        Rows per gradient step. ``"auto"`` uses
+        ``max(32, round(sqrt(n_train)), n_train // 1024)`` of the
+        ``n_train`` rows left after the early-stopping hold-out.
+
+    learning_rate_init : float, default=3e-3
+        Initial learning rate of the Adam optimizer.
+
+    learning_rate : {"adaptive", "constant"}, default="adaptive"
+        Learning-rate schedule. ``"adaptive"`` divides the learning rate by
+        5 whenever the monitored negative log-likelihood (held-out, or
+        training without early stopping) has not improved by ``tol`` for a
+        third of ``n_iter_no_change`` epochs; ``"constant"`` keeps
+        ``learning_rate_init``.
+
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs; early stopping normally ends training
+        sooner. ``"auto"`` allows about 30,000 gradient steps, within 20 to
+        2000 epochs. Where it ends training before early stopping, ``fit``
+        warns (:class:`~sklearn.exceptions.ConvergenceWarning`).
+
+    early_stopping : bool, default=True
+        Whether to hold out ``validation_fraction`` of the rows and stop
+        when their negative log-likelihood has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, keeping the weights of the best epoch.
+        Not applied below 20 rows.
+
+    validation_fraction : float, default=0.2
+        Fraction of the rows held out for early stopping.
+
+    n_iter_no_change : int or "auto", default="auto"
+        Epochs without improvement of the held-out negative log-likelihood
+        before training stops. ``"auto"`` allows about 500 gradient steps
+        (at least 5 epochs) per cut of the learning rate, and stops after
+        one cut that did not help.
+
+    tol : float, default=1e-4
+        Minimum decrease of the validation negative log-likelihood, in nats
+        per row, that counts as an improvement.
+
+    refit : bool or "auto", default="auto"
+        Whether to train each network again on all the rows, held-out ones
+        included, for the epochs early stopping chose, and to average it
+        with the early-stopped network (the mixture has twice the
+        components). ``"auto"`` refits a single network on up to 100,000
+        rows. Not applied without early stopping, with ``input_l1 > 0``,
+        ``calibrate="conformal"`` or ``warm_start=True`` (``True`` then
+        warns).
+
+    calibrate : bool or "conformal", default=True
+        How to use the held-out rows once training ends. ``True`` fits one
+        factor on every component's scale, ``spread_factor_``, by their
+        likelihood (one network only). ``"conformal"`` keeps their
+        split-conformal scores, ``conformal_``, so that intervals and
+        regions cover at least the coverage asked for on new exchangeable
+        rows; it needs one network and early stopping. ``False``: neither.
+
+    reg_covar : float, default=1e-6
+        Floor on the variance of each component, in standardised target
+        units. It keeps the likelihood bounded when targets repeat exactly.
+
+    noise : float or "auto", default=0.0
+        Standard deviation of the Gaussian noise added to the standardised
+        inputs and targets of every training batch (Rothfuss et al., 2019),
+        lowered with the learning rate. ``"auto"`` starts at
+        ``min(0.2, 1 / sqrt(n_train))``.
+
+    n_networks : int or "auto", default="auto"
+        Number of networks trained, each from its own seeds and holding out
+        its own block of the rows, whose mixtures are averaged with equal
+        weights. ``"auto"`` trains ``min(5, 1000 // n_samples)`` networks
+        (at least one; one with ``calibrate="conformal"`` or
+        ``warm_start=True``). A fit costs about ``n_networks`` fits, and
+        predictions run every network.
+
+    point_estimate : {"mean", "top", "mode"}, default="mean"
+        What :meth:`predict` returns: the mixture mean, the mean of the
+        heaviest component (``"top"``) or the highest-density point
+        (``"mode"``).
+
+    missing_targets : {"error", "marginalize"}, default="error"
+        What a NaN in ``y`` means. ``"error"`` raises a ``ValueError``;
+        ``"marginalize"`` treats it as a missing target, integrated out of
+        the likelihood exactly (rows with every target missing are dropped).
+
+    device : str or torch.device, default="cpu"
+        Device the network is trained on and predicts on.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling of the rows and the
+        validation split, each drawn from a private generator. None draws
+        fresh seeds from the operating system: numpy's global generator is
+        not used, and the global numpy and torch random states are never
+        touched.
+
+    n_threads : int, "auto" or None, default="auto"
+        Torch threads of fitting and predicting, set for each call and
+        restored afterwards. ``"auto"`` uses one thread per ``1e7``
+        multiply-adds of a step, at most the cores that other processes
+        leave idle. An int sets the count (``-1``: all CPUs, ``-2``: all but
+        one); None leaves torch's setting alone. The count does not change
+        the results.
+
+    verbose : int, default=0
+        Print the fit plan, then one line per epoch when positive (below a
+        progress bar over the epochs when tqdm is installed).
+
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted model starts from its network's
+        weights: a new fit on the rows given, planned afresh
+        (``fit_plan_``), that keeps the standardisation, the features and
+        ``n_components_``. It continues one network (``n_networks="auto"``
+        means 1, ``refit="auto"`` False); other columns or targets, or
+        another network, raise a ValueError and keep the fit. See
+        :meth:`partial_fit` for one epoch at a time.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the torch module and
+        ``net_.history`` the training history. With several networks, or
+        with ``refit``, it is the first one's net, whose module is a
+        ``StackedMixture`` of every network's module.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when ``X`` has string column
+        names.
+
+    n_outputs_ : int
+        Number of targets.
+
+    fit_plan_ : FitPlan
+        What the last ``fit`` did and why: every ``"auto"`` resolved from
+        the data, the features and components the held-out rows chose, and
+        the size of the predicted mixture. Print it for a table.
+        ``partial_fit`` does not set it.
+
+    n_networks_ : int
+        Number of networks trained and averaged (see ``n_networks``).
+
+    refit_ : bool
+        Whether each network was refitted on all the rows and averaged with
+        its refit (see ``refit``).
+
+    n_components_ : int
+        Number of components of each network's mixture (see
+        ``n_components``).
+
+    support_ : ndarray of bool of shape (`n_features_in_`,)
+        The features the networks read: those kept by ``select_features``
+        (all of them when it is off or drops none).
+
+    n_iter_ : int
+        Number of epochs run (by the first network, if several; with
+        ``select_features``, by the one kept; not by a refit).
+
+    n_steps_ : int
+        Number of gradient steps taken, by all networks together (refits
+        and networks trained and not kept included).
+
+    loss_curve_ : list of float
+        Training negative log-likelihood per epoch, in nats per row in the
+        original target units (of the first network, if several).
+
+    validation_loss_curve_ : list of float or None
+        Validation negative log-likelihood per epoch (of the first network,
+        if several), or None without early stopping.
+
+    spread_factor_ : float
+        Factor on the scale of every predicted component, fitted on the
+        held-out rows when ``calibrate`` is True and one network is trained;
+        otherwise 1.0.
+
+    conformal_ : ConformalCalibration or None
+        With ``calibrate="conformal"``, the held-out rows' conformal scores;
+        otherwise None.
+
+    input_bounds_ : ndarray of shape (2, `n_features_in_`)
+        Lower and upper bounds of the input domain: each feature's training
+        range, widened by half of it on each side. Predictions for rows
+        outside it warn with :class:`~sklearn_mdn.OutOfDomainWarning`.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : Point predictions from an MLP.
+    sklearn.mixture.GaussianMixture : Unconditional Gaussian mixtures.
+
+    Notes
+    -----
+    *Threads.* ``n_threads="auto"`` never exceeds the process's own
+    setting, which joblib's loky workers (``n_jobs=k``: ``OMP_NUM_THREADS =
+    max(n_cpus // k, 1)``) and Dask ``distributed`` workers (one thread)
+    lower, so parallel searches do not oversubscribe the cores. Torch's
+    thread count is process-wide: fits running concurrently in threads
+    share one setting.
+
+    *Persistence.* A pickled model records the sklearn-mdn version and warns
+    with :class:`~sklearn_mdn.InconsistentVersionWarning` when loaded by
+    another version. A model fitted on CUDA loads and predicts on a machine
+    without it: its network moves to the CPU, ``device`` keeps its value.
+
+    *Extrapolation.* Far from the training inputs the network extrapolates
+    its last linear pieces without limit, and its predicted spread follows
+    no data: a row at 1e6 in a model fitted on inputs in [-2, 2] can get an
+    interval hundreds of times narrower than in-range rows. Every
+    prediction method warns with :class:`~sklearn_mdn.OutOfDomainWarning`,
+    counting such rows, when a row lies outside ``input_bounds_``.
+
+    *Divergence.* If the training loss or the weights stop being finite,
+    ``fit`` raises ``FloatingPointError`` and leaves the estimator unfitted
+    (a ``fit`` with ``warm_start`` and ``partial_fit`` leave it as it was
+    before the call; the first ``partial_fit`` leaves it unfitted).
+
+    References
+    ----------
+    .. [1] C. M. Bishop, "Mixture Density Networks", Technical Report
+       NCRG/94/004, Aston University, 1994.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mdn import MDNRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 1))
+    >>> y = X[:, 0] + 0.1 * rng.normal(size=200)
+    >>> reg = MDNRegressor(hidden_layer_sizes=(32,), max_iter=20,
+    ...                    random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> reg.predict_interval(X[:3], coverage=0.9).shape
+    (3, 2)
+    >>> reg.fit_plan_.n_networks  # "auto": five networks on 200 rows
+    5
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "covariance_type": [StrOptions({"full", "diag", "spherical"})],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "input_l1": [Interval(Real, 0, None, closed="left")],
+        "select_features": ["boolean", StrOptions({"auto"})],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"adaptive", "constant"})],
+        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "refit": ["boolean", StrOptions({"auto"})],
+        "calibrate": ["boolean", StrOptions({"conformal"})],
+        "reg_covar": [Interval(Real, 0, None, closed="neither")],
+        "noise": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "n_networks": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "point_estimate": [StrOptions({"mean", "top", "mode"})],
+        "missing_targets": [StrOptions({"error", "marginalize"})],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "n_threads": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Integral, None, -1, closed="right"),
+            None,
+        ],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components="auto",
+        *,
+        covariance_type="full",
+        hidden_layer_sizes=(100, 100, 100, 100, 100),
+        activation="silu",
+        alpha=1e-4,
+        input_l1=0.0,
+        select_features="auto",
+        batch_size="auto",
+        learning_rate_init=3e-3,
+        learning_rate="adaptive",
+        max_iter="auto",
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change="auto",
+        tol=1e-4,
+        refit="auto",
+        calibrate=True,
+        reg_covar=1e-6,
+        noise=0.0,
+        n_networks="auto",
+        point_estimate="mean",
+        missing_targets="error",
+        device="cpu",
+        random_state=None,
+        n_threads="auto",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.input_l1 = input_l1
+        self.select_features = select_features
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.refit = refit
+        self.calibrate = calibrate
+        self.reg_covar = reg_covar
+        self.noise = noise
+        self.n_networks = n_networks
+        self.point_estimate = point_estimate
+        self.missing_targets = missing_targets
+        self.device = device
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, sample_weight=None):
+        """Fit the mixture density network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets. With several outputs the mixture is joint over them.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows in the likelihood and in the
+            internal standardisation.
+
+        Returns
+        -------
+        self : MDNRegressor
+            The fitted estimator.
+
+        Raises
+        ------
+        FloatingPointError
+            If the training loss stops being finite (a learning rate too
+            large, for instance).
+
+        Notes
+        -----
+        A fit that raises leaves the estimator unfitted: the state of any
+        previous fit is discarded, never mixed with the new one. With
+        ``warm_start=True`` a fitted estimator continues from its network
+        instead, and keeps its fit if the new one raises.
+        """
+        # An invalid warm_start (not a bool) is a failed fit, which unfits.
+        continues = isinstance(self.warm_start, bool | np.bool_) and self.warm_start
+        if continues and hasattr(self, "net_"):
+            return self._warm_fit(X, y, sample_weight)
+        vars(self).pop("_partial_fit_state_", None)
+        return self._guarded_fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _warm_fit(self, X, y, sample_weight):
+        return warm_fit(self, X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch over the given rows, continuing the model.
+
+        As :meth:`sklearn.neural_network.MLPRegressor.partial_fit`: one pass
+        over the rows, shuffled, in mini-batches, from where the previous
+        call (or :meth:`fit`) left the network and its Adam optimizer. It
+        trains on data larger than memory, block by block
+        (:func:`sklearn_mdn.dask.fit_incremental` does so over a Dask array).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs: the same columns (number and names) at every
+            call.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: the same number at every call.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, scaled to a mean of 1 within
+            each call.
+
+        Returns
+        -------
+        self : MDNRegressor
+            The estimator, trained one more epoch.
+
+        Raises
+        ------
+        ValueError
+            If the rows have other columns or targets than the first call's
+            (or the fit's), or if a parameter that needs held-out rows is set
+            explicitly (below). The model is left as it was.
+
+        Notes
+        -----
+        The first call on an unfitted estimator fixes, from its rows alone,
+        the standardisation of inputs and targets (so they should be a fair
+        sample of all the data), the features and targets, the network and
+        the parameters below; later calls read no parameter again. Nothing is
+        held out, so:
+
+        - ``early_stopping``, ``validation_fraction`` and ``max_iter`` do not
+          apply: each call is one epoch, and the caller decides how many;
+        - ``n_components="auto"`` means 5 (the screen for one component needs
+          held-out rows), ``select_features="auto"`` keeps every feature,
+          ``refit="auto"`` means False and ``n_networks="auto"`` 1;
+        - ``calibrate=True`` fits no spread factor (``spread_factor_`` is 1);
+        - ``n_networks > 1``, ``select_features=True``, ``refit=True`` and
+          ``calibrate="conformal"`` raise a ``ValueError``.
+
+        ``batch_size="auto"`` and ``noise="auto"`` are set at the first call
+        as ``fit`` sets them for its rows (at least 32 rows a step). With
+        ``learning_rate="adaptive"`` the rate is divided by 5 when the
+        training loss has not improved on its best by ``tol`` for a third of
+        ``n_iter_no_change`` calls in a row (``"auto"``: about 500 steps,
+        at least 5 calls). ``n_threads`` is resolved at each call.
+
+        On a model fitted by :meth:`fit`, its network trains on with its
+        optimizer, or, where ``n_networks`` or ``refit`` stacked several,
+        all of them together on their averaged mixture's likelihood, with a
+        new optimizer; its spread factor is dropped (1), and a model
+        calibrated with ``calibrate="conformal"`` raises.
+
+        The same sequence of calls with an int ``random_state`` gives the
+        same model, bit for bit, in threads, on Dask workers and across a
+        pickle between calls, which keeps the optimizer's state.
+        ``loss_curve_`` and ``n_iter_`` count the calls; ``input_bounds_``
+        spans every call's rows.
+        """
+        return _partial_fit(self, X, y, sample_weight)
+
+    # Parameters are validated inside the try of fit, so that invalid ones
+    # also leave the estimator unfitted.
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit(self, X, y, sample_weight):
+        hidden = self._check_hidden_layer_sizes()
+        X, y, y2, sample_weight = validate_fit_data(self, X, y, sample_weight)
+        plan = self._make_plan(X, y2, hidden)
+        device = check_device(self.device)
+        dataset = self._standardise(X, y, y2, sample_weight, device)
+        if self.verbose:
+            print(plan, flush=True)
+        train_network = NetworkTrainer(
+            self, plan, dataset, hidden=hidden, device=device
+        )
+        plan, nets, refits = self._train_networks(plan, train_network)
+        self.fit_plan_ = plan
+        self.support_ = np.array(plan.support)
+        self.n_components_ = plan.components
+        self.refit_ = plan.refit
+        self._warn_if_not_converged(nets, plan)
+        self._set_fitted_state(nets, refits, dataset, plan)
+        self.n_steps_ = train_network.n_steps
+        return self
+
+    def _make_plan(self, X, y2, hidden) -> FitPlan:
+        """Every "auto" of this fit, resolved from the data (:mod:`._plan`)."""
+        n_components = (
+            AUTO_COMPONENTS if self.n_components == "auto" else self.n_components
+        )
+        work = row_work(
+            X.shape[1], y2.shape[1], n_components, hidden, self.covariance_type
+        )
+        return make_plan(self, *X.shape, y2.shape[1], row_work=work)
+
+    def _train_networks(self, plan, train_network):
+        """Train the plan's networks, the first one's held-out choices and
+        the refits; the plan with those choices, the networks and refits."""
+        support = np.ones(plan.n_features, dtype=bool)
+        n_components = plan.n_components
+        nets, refits = [], []
+        all_seeds = Seeds.draw_networks(
+            _random_state(self.random_state), plan.n_networks
+        )
+        for fold, seeds in enumerate(all_seeds):
+            if self.verbose and plan.n_networks > 1:
+                print(f"Network {fold + 1} of {plan.n_networks}", flush=True)
+            net = train_network(seeds, fold, support, n_components)
+            if fold == 0:
+                net, plan = self._held_out_choices(net, plan, train_network, seeds)
+                support, n_components = np.array(plan.support), plan.components
+            nets.append(net)
+            if plan.refit:
+                schedule = stopped_schedule(net)
+                if self.verbose:
+                    print(
+                        f"Refit on all {plan.n_samples} rows for {len(schedule)} "
+                        "epochs",
+                        flush=True,
+                    )
+                refits.append(
+                    train_network(seeds, fold, support, n_components, schedule)
+                )
+        return plan, nets, refits
+
+    def _held_out_choices(self, net, plan, train_network, seeds):
+        """The features and the components that the first network's held-out
+        rows choose, where the plan says so; the network kept and the plan
+        with the choices."""
+        dataset = train_network.dataset
+        features = components = None
+        support = np.ones(plan.n_features, dtype=bool)
+        if plan.select_features:
+            net, support, rule = eliminate_features(
+                net,
+                dataset,
+                lambda support: train_network(seeds, 0, support, plan.n_components),
+                self.n_threads,
+                seeds.split,
+                self.verbose,
+            )
+            features = (support, rule)
+        if plan.choose_components:
+            net, n_components, rule = choose_components(
+                net,
+                dataset,
+                lambda n_components: train_network(seeds, 0, support, n_components),
+                self.n_threads,
+                self.verbose,
+            )
+            components = (n_components, rule)
+        plan = plan.with_outcomes(features=features, components=components)
+        if self.verbose:
+            for decision in plan.decisions:
+                if decision.name in ("features kept", "components kept"):
+                    print(
+                        f"{decision.name.capitalize()}: {decision.value}: "
+                        f"{decision.rule}",
+                        flush=True,
+                    )
+        return net, plan
+
+    def _warn_if_not_converged(self, nets, plan):
+        """A ``ConvergenceWarning`` where ``max_iter`` ended a network's
+        training before early stopping did: its held-out likelihood had
+        improved within the last ``n_iter_no_change`` epochs."""
+        if not plan.early_stopping:
+            return  # a fixed budget: without a hold-out nothing else ends it
+        stoppers = [dict(net.callbacks_)["early_stopping"] for net in nets]
+        running = sum(stopper.misses_ < stopper.patience for stopper in stoppers)
+        if running:
+            cap = f"max_iter={self.max_iter!r}"
+            if self.max_iter == "auto":
+                cap += f" ({plan.max_iter} epochs here)"
+            networks = f"{running} of {len(nets)} networks" if len(nets) > 1 else ""
+            warnings.warn(
+                f"Training {networks and networks + ' '}stopped at {cap} while "
+                "the held-out negative log-likelihood was still improving: a "
+                "larger max_iter may fit better.",
+                ConvergenceWarning,
+                stacklevel=find_stack_level(),
+            )
+
+    def _check_hidden_layer_sizes(self) -> tuple:
+        hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))
+        if hidden.ndim != 1 or not all(
+            isinstance(h, Integral | np.integer) and not isinstance(h, bool) and h > 0
+            for h in hidden.tolist()
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(h) for h in hidden)
+
+    def _standardise(self, X, y, y2, sample_weight, device) -> TensorDataset:
+        """Record the standardisation of ``X`` and ``y``; the training tensors."""
+        self.x_mean_, self.x_scale_ = _weighted_moments(
+            X.astype(np.float64), sample_weight
+        )
+        self.y_mean_, self.y_scale_ = _weighted_moments(
+            y2, sample_weight, collapse_constant=True
+        )
+        self.input_bounds_ = input_bounds(X, self.x_scale_)
+        self.n_outputs_ = y2.shape[1]
+        self._y_ndim = y.ndim
+        return self._dataset(X, y2, sample_weight, device)
+
+    def _dataset(self, X, y2, sample_weight, device) -> TensorDataset:
+        """The training tensors of ``X`` and ``y2`` under the recorded
+        standardisation, the weights scaled to a mean of 1."""
+        n = len(y2)
+        return TensorDataset(
+            to_tensor(X, self.x_mean_, self.x_scale_, device),
+            to_tensor(y2, self.y_mean_, self.y_scale_, device),
+            torch.as_tensor(
+                sample_weight * (n / sample_weight.sum()), dtype=torch.float32
+            ).to(device),
+        )
+
+    def _set_fitted_state(self, nets, refits, dataset, plan):
+        """The fitted attributes of the trained ``nets``, calibration included.
+
+        Several nets, or a net and its refit on all the rows (``refits``), are
+        stacked into the first one's module (:class:`StackedMixture`); the
+        spread factor of a single net is fitted before its refit joins it.
+        """
+        net = self.net_ = nets[0]
+        history = net.history
+        log_scale = float(np.log(self.y_scale_).sum())
+        self.loss_curve_ = [v + log_scale for v in history[:, "train_loss"]]
+        self.validation_loss_curve_ = (
+            [v + log_scale for v in history[:, "valid_loss"]]
+            if plan.early_stopping
+            else None
+        )
+        self.n_iter_ = len(history)
+        self.n_networks_ = len(nets)
+        self.spread_factor_ = 1.0
+        self.conformal_ = None
+        if self.calibrate == "conformal":
+            # Without held-out rows, no scores: every interval is the line.
+            self.conformal_ = ConformalCalibration(np.empty((0, 1)), np.empty(0))
+        if plan.calibrate != "off":
+            self._calibrate(net, dataset)
+        modules = [n.module_ for n in nets + refits]
+        if len(modules) > 1:
+            net.module_ = StackedMixture(modules)
+
+    def _calibrate(self, net, dataset):
+        """Fit the spread factor or the conformal scores on the rows that
+        ``net`` held out."""
+        # The held-out rows' mixtures, in standardised units.
+        _, valid = net.train_split(dataset)
+        params = forward(net.module_, valid.X, self.n_threads)
+        if not all_finite(params):
+            return
+        dist = to_distribution(params, (self.n_outputs_,))
+        y = valid.y.cpu().numpy()
+        w = None if valid.sample_weight is None else valid.sample_weight.cpu().numpy()
+        if self.calibrate == "conformal":
+            self.conformal_ = fit_conformal(dist, y, w)
+        else:
+            self.spread_factor_ = fit_spread_factor(dist, y, w)
+
+    # -------------------------------------------------------------- predict
+    def _iter_dists(self, X, check_domain=True):
+        """Yield the predicted mixture of each chunk of rows of ``X``.
+
+        With ``check_domain``, warn (:class:`OutOfDomainWarning`) first if
+        rows lie outside :attr:`input_bounds_`.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        if check_domain:
+            warn_out_of_domain(X, getattr(self, "input_bounds_", None))
+        event_shape = () if self._y_ndim == 1 else (self.n_outputs_,)
+        yield from iter_mixtures(self, X, event_shape, _CHUNK_ROWS)
+
+    def __getstate__(self):
+        # Record the version of sklearn-mdn that pickles the estimator.
+        return add_version(super().__getstate__())
+
+    def __setstate__(self, state):
+        # Warns (InconsistentVersionWarning) when another version pickled it.
+        super().__setstate__(pop_version(state, type(self).__name__))

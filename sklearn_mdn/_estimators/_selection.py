@@ -1,0 +1,226 @@
+"""Which input features a fit keeps: backward elimination on the hold-out.
+
+A network trained on many features of which few matter fits the noise of
+the others before it finds the signal, and early stopping then ends
+training on a plateau far from the truth (docs/design_record.rst, the
+``irrelevant`` truth). ``select_features=True`` removes such features
+after the first network has trained, along a path of networks that read
+fewer and fewer features:
+
+1. Each feature the current network reads is shuffled among the held-out
+   rows (ten times, fewer on many rows), and the rise of each row's
+   held-out negative log-likelihood is recorded (permutation importance,
+   Breiman 2001). A
+   feature is *weak* when the mean rise is less than ``EVIDENCE_Z`` standard errors
+   above zero: the held-out rows give no evidence that the network uses it.
+2. The weaker half of the weak features (at most half of the features
+   read) are dropped, and a network is trained again from the same seeds
+   without them (its first-layer weights of the dropped features are held
+   at zero, :meth:`MixtureNet.mask_inputs`). It becomes the current one.
+3. It is the best so far if its held-out NLL is lower than the best one's
+   by more than ``EVIDENCE_Z`` standard errors of the rows' paired differences.
+   The path ends where no feature is weak, or after ``_PATIENCE + 1``
+   networks in a row that were not the best; the best network is kept.
+
+Halving, not dropping every weak feature at once, gives the features that
+the first network learnt only faintly (overshadowed by the noise it
+fitted) the chance to show their effect in a network that reads fewer
+noise features; the paired test keeps a few hundred held-out rows from
+choosing a network that is better on them by chance. Every network on
+the path holds out the same rows. Where no feature is weak nothing is
+retrained, and the fit costs a few predictions of the held-out rows more.
+A feature that is constant among the held-out rows shows no effect there
+and counts as weak. With fewer than ``MIN_HELD_OUT`` held-out rows
+(:mod:`sklearn_mdn._estimators._plan`) the standard errors mean little, and the fit plan
+does not select features.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from .._nn._threads import forward_work, resolve_threads, torch_threads
+from .._nn._training import CHUNK_ROWS
+
+# Standard errors of evidence: a feature is weak when shuffling it raises
+# the held-out NLL by less; a network is better when its held-out NLL is
+# lower by more.
+EVIDENCE_Z = 2.0
+# Shuffles of each feature, whose rises of each row's NLL are averaged:
+# enough for about _SHUFFLE_ROWS rows, at most _MAX_SHUFFLES.
+_SHUFFLE_ROWS = 20_000
+_MAX_SHUFFLES = 10
+# Networks on the path that may fail to be the best before it ends.
+_PATIENCE = 1
+
+
+def held_out_losses(net, X, valid, transform=None) -> torch.Tensor:
+    """Each held-out row's (weighted) NLL under ``net`` for inputs ``X``,
+    or under ``transform`` of its mixtures (whose tensors may be on another
+    device or of another dtype: the targets follow them)."""
+    losses = []
+    for x, y in zip(X.split(CHUNK_ROWS), valid.y.split(CHUNK_ROWS)):
+        params = net.module_(x)
+        if transform is not None:
+            params = transform(params)
+            y = y.to(params.means.device, params.means.dtype)
+        losses.append(net.criterion_.row_losses(params, y))
+    losses = torch.cat(losses).to("cpu", torch.float64)  # float64: none on MPS
+    weight = valid.sample_weight
+    return losses if weight is None else losses * weight.to("cpu", torch.float64)
+
+
+def held_out_threads(net, valid, n_threads):
+    """The torch threads, as a context, for ``net``'s predictions of the
+    held-out rows ``valid`` under the thread policy ``n_threads``."""
+    work = forward_work(net.module_) * min(len(valid), CHUNK_ROWS)
+    return torch_threads(resolve_threads(n_threads, work))
+
+
+def importance_t(net, valid, support, seed) -> np.ndarray:
+    """t-statistics of the rise of the held-out NLL when each feature is
+    shuffled; NaN for features outside ``support``.
+
+    Parameters
+    ----------
+    net : MixtureNet
+        A trained net.
+    valid : TensorDataset
+        Its held-out rows.
+    support : ndarray of bool
+        The features it reads.
+    seed : int
+        Seeds the shuffles.
+    """
+    generator = torch.Generator().manual_seed(int(seed))
+    shuffles = min(_MAX_SHUFFLES, math.ceil(_SHUFFLE_ROWS / len(valid)))
+    t = np.full(len(support), np.nan)
+    net.module_.eval()
+    with torch.inference_mode():
+        base = held_out_losses(net, valid.X, valid)
+        for j in np.flatnonzero(support):
+            rise = torch.zeros_like(base)
+            for _ in range(shuffles):
+                order = torch.randperm(len(valid), generator=generator)
+                X = valid.X.clone()
+                X[:, j] = valid.X[order.to(X.device), j]
+                rise += (held_out_losses(net, X, valid) - base) / shuffles
+            t[j] = t_statistic(rise)
+    return t
+
+
+def t_statistic(d: torch.Tensor) -> float:
+    """The mean of ``d`` in standard errors; 0 where ``d`` is all zero (a
+    feature the network ignores raises nothing)."""
+    mean = float(d.mean())
+    se = float(d.std()) / math.sqrt(len(d)) if len(d) > 1 else 0.0
+    if se > 0:
+        return mean / se
+    return math.inf if mean > 0 else (-math.inf if mean < 0 else 0.0)
+
+
+def better(candidate, best, valid) -> bool:
+    """Whether ``candidate``'s held-out NLL is below ``best``'s by more than
+    ``EVIDENCE_Z`` standard errors of the rows' paired differences."""
+    for net in (candidate, best):
+        net.module_.eval()
+    with torch.inference_mode():
+        d = held_out_losses(candidate, valid.X, valid) - held_out_losses(
+            best, valid.X, valid
+        )
+    return t_statistic(d) < -EVIDENCE_Z
+
+
+def weakest(t, support) -> np.ndarray:
+    """The features to drop next: the weaker half of the weak ones, at most
+    half of those in ``support`` (empty when none is weak)."""
+    weak = np.flatnonzero(support & (t < EVIDENCE_Z))
+    n_drop = min(math.ceil(len(weak) / 2), int(support.sum()) // 2)
+    return weak[np.argsort(t[weak], kind="stable")[:n_drop]]
+
+
+def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
+    """Backward elimination from the trained ``net`` (see the module's
+    docstring); the network kept, its support and why.
+
+    Parameters
+    ----------
+    net : MixtureNet
+        The first network, trained on every feature, with a hold-out.
+    dataset : TensorDataset
+        The training data, standardised.
+    retrain : callable
+        ``retrain(support)`` builds and trains a network from the same seeds
+        reading only the features ``support`` marks.
+    n_threads : int or "auto"
+        The estimator's thread policy, for the held-out predictions.
+    seed : int
+        Seeds the shuffles.
+    verbose : int, default=0
+        Print a line per network trained on fewer features.
+
+    Returns
+    -------
+    net : MixtureNet
+    support : ndarray of bool of shape (n_features,)
+    rule : str
+        Why these features were kept, in words.
+    """
+    n_features = dataset.X.shape[1]
+    support = np.ones(n_features, dtype=bool)
+    _, valid = net.train_split(dataset)  # the rows every network holds out
+    best, best_support, misses, tried = net, support, 0, []
+    rule = None
+    for round_ in range(n_features):
+        with held_out_threads(net, valid, n_threads):
+            t = importance_t(net, valid, support, seed + round_)
+        drop = weakest(t, support)
+        if len(drop) == 0:
+            break
+        support = support.copy()
+        support[drop] = False
+        tried.append(int(support.sum()))
+        if verbose:
+            weak = f"{len(drop)} weak feature{'s' if len(drop) > 1 else ''}"
+            print(
+                f"Feature selection: {weak}; trying a network on "
+                f"{support.sum()} of {n_features} features",
+                flush=True,
+            )
+        try:
+            net = retrain(support)
+        except FloatingPointError:  # diverged: the path ends at the best so far
+            rule = f"the best before the network on {tried[-1]}, which diverged"
+            break
+        with held_out_threads(net, valid, n_threads):
+            improved = better(net, best, valid)
+        if improved:
+            best, best_support, misses = net, support, 0
+        else:
+            misses += 1
+            if misses > _PATIENCE:
+                break
+    if rule is None:
+        rule = _kept_rule(tried, best_support, len(valid))
+    return best, best_support, rule
+
+
+def _kept_rule(tried, support, n_valid) -> str:
+    """Why the features ``support`` were kept, after networks on ``tried``
+    features were trained, in words."""
+    if not tried:
+        return (
+            f"none is weak: shuffling each raised the NLL of the {n_valid:,} "
+            f"held-out rows by {EVIDENCE_Z:g} standard errors or more"
+        )
+    on = ", ".join(map(str, tried))
+    if support.all():
+        return (
+            f"no network on fewer ({on}) was better on the {n_valid:,} held-out "
+            f"rows by {EVIDENCE_Z:g} standard errors"
+        )
+    return (
+        f"the best of the networks on {len(support)}, {on} features on the "
+        f"{n_valid:,} held-out rows (better only by {EVIDENCE_Z:g} standard errors)"
+    )

@@ -1,0 +1,1 @@
+"""Files: model files that cannot run code, and atomic writes."""

@@ -1,0 +1,1 @@
+"""The training engine: the only code that imports torch or skorch."""

@@ -1,0 +1,283 @@
+"""The torch module, the mixture parameters it outputs, and their meaning.
+
+This is the one file that knows how the network encodes a Gaussian mixture:
+the layout of the head's output (:meth:`MixtureDensityModule.split_head`),
+the parameters it stands for (:class:`MixtureParams`) and their conversion
+to a :class:`~sklearn_mdn.NormalMixture` (:func:`to_distribution`).
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..distribution import NormalMixture
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "logistic": nn.Sigmoid,
+    "identity": nn.Identity,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
+
+
+def _inverse_softplus(value: float) -> float:
+    return value + math.log(-math.expm1(-value))
+
+
+def _linear(n_in: int, n_out: int) -> nn.Linear:
+    """An ``nn.Linear`` with uninitialised weights (no random draw)."""
+    return nn.utils.skip_init(nn.Linear, n_in, n_out)
+
+
+def _init_linear(layer: nn.Linear, generator: torch.Generator) -> None:
+    """PyTorch's default initialisation of ``nn.Linear``, from ``generator``."""
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    bound = 1.0 / math.sqrt(layer.in_features) if layer.in_features > 0 else 0.0
+    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
+def _head_layout(n_targets: int, covariance_type: str) -> tuple[bool, int, int]:
+    """Whether a component's covariance is full, and its numbers of scales
+    and off-diagonal entries. A single target makes "full" and "diag" the
+    same thing: the cheaper diagonal path is taken."""
+    full = covariance_type == "full" and n_targets > 1
+    n_scale = 1 if covariance_type == "spherical" else n_targets
+    n_offdiag = n_targets * (n_targets - 1) // 2 if full else 0
+    return full, n_scale, n_offdiag
+
+
+def row_work(
+    n_features: int,
+    n_targets: int,
+    n_components: int,
+    hidden_layer_sizes: tuple[int, ...],
+    covariance_type: str,
+) -> int:
+    """Multiply-adds of one row's forward pass through the module of these
+    parameters (:func:`~sklearn_mdn._nn._threads.forward_work` of it)."""
+    _, n_scale, n_offdiag = _head_layout(n_targets, covariance_type)
+    widths = [n_features, *hidden_layer_sizes]
+    head = n_components * (1 + n_targets + n_scale + n_offdiag)
+    return sum(a * b for a, b in zip(widths, widths[1:])) + widths[-1] * head
+
+
+class MixtureParams(NamedTuple):
+    """The Gaussian mixture of each row, as the module outputs it.
+
+    Each component's precision matrix is ``P @ P.T`` with the lower-triangular
+    factor ``P = diag(1 / scale) + offdiag``. With a diagonal covariance
+    (``offdiag`` None), ``scale`` is the standard deviation of each target.
+    In every case the determinant of the covariance is ``prod(scale) ** 2``,
+    so a floor on ``scale`` bounds every component's density: no component
+    can collapse onto a point. Parametrising the precision rather than the
+    covariance turns the triangular solve of the likelihood into a product,
+    which is what makes full covariance cheap to train.
+
+    The fields are torch tensors or numpy arrays.
+    """
+
+    #: Unnormalised log mixture weights, shape ``(n, K)``.
+    logits: object
+    #: Component means, shape ``(n, K, d)``.
+    means: object
+    #: Diagonal of the inverse precision factor, shape ``(n, K, d)``, positive.
+    scale: object
+    #: Strictly lower-triangular part of the precision factor, shape
+    #: ``(n, K, d, d)``, or None for a diagonal covariance.
+    offdiag: object = None
+
+
+class MixtureDensityModule(nn.Module):
+    """MLP trunk followed by a head that parametrises a Gaussian mixture.
+
+    ``forward`` returns the :class:`MixtureParams` of each row, with
+    ``scale = softplus(raw) + min_scale`` and ``offdiag`` set for ``"full"``
+    covariance with more than one target.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features.
+    n_targets : int
+        Number of targets ``d``.
+    n_components : int
+        Number of mixture components ``K``.
+    hidden_layer_sizes : tuple of int
+        Widths of the hidden layers of the trunk (may be empty).
+    activation : str
+        Key of :data:`ACTIVATIONS`.
+    covariance_type : {"full", "diag", "spherical"}
+        Structure of each component's covariance.
+    min_scale : float
+        Floor added to the diagonal of every scale.
+    seed : int, default=0
+        Seed of the private generator that draws the initial weights. The
+        global torch generator is neither used nor changed, so that modules
+        built in concurrent threads get the same weights for the same seed.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_targets: int,
+        n_components: int,
+        hidden_layer_sizes: tuple[int, ...],
+        activation: str,
+        covariance_type: str,
+        min_scale: float,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.n_targets = d = n_targets
+        self.n_components = K = n_components
+        self.min_scale = min_scale
+        self.full, self.n_scale, self.n_offdiag = _head_layout(d, covariance_type)
+
+        layers: list[nn.Module] = []
+        width = n_features
+        for size in hidden_layer_sizes:
+            layers += [_linear(width, size), ACTIVATIONS[activation]()]
+            width = size
+        self.trunk = nn.Sequential(*layers)
+        self.head = _linear(width, K * (1 + d + self.n_scale + self.n_offdiag))
+        generator = torch.Generator().manual_seed(int(seed))
+        for layer in [*self.trunk[::2], self.head]:
+            _init_linear(layer, generator)
+        self._init_head(generator)
+        if self.full:
+            rows, cols = torch.tril_indices(d, d, offset=-1)
+            self.register_buffer("_offdiag_index", rows * d + cols, persistent=False)
+
+    def _init_head(self, generator: torch.Generator) -> None:
+        """Start near equal weights and unit scales, with spread-out means.
+
+        Component means start at the quantiles ``(k + 1/2) / K`` of a
+        standard normal along each (standardised) target, in an independent
+        random order per target: a Latin hypercube. Equal starting means
+        leave the mixture on a symmetric plateau (a single Gaussian) that it
+        may take hundreds of epochs to leave.
+        """
+        K, d = self.n_components, self.n_targets
+        levels = (torch.arange(K, dtype=torch.float64) + 0.5) / K
+        spread = torch.special.ndtri(levels).to(torch.float32)
+        with torch.no_grad():
+            self.head.weight.mul_(0.1)
+            bias = self.head.bias
+            bias.zero_()
+            means = torch.stack(
+                [spread[torch.randperm(K, generator=generator)] for _ in range(d)],
+                dim=1,
+            )
+            bias[K : K + K * d] = means.reshape(-1)
+            start = K + K * d
+            scale_bias = _inverse_softplus(max(1.0 - self.min_scale, 1e-3))
+            bias[start : start + K * self.n_scale] = scale_bias
+
+    def forward_t(self, X: torch.Tensor) -> torch.Tensor:
+        """The head's output for the rows of ``X``, transposed, for training.
+
+        The activations are carried transposed, one row per unit
+        (``W @ h + b``): with the rows of the batch as the matrices' last
+        dimension, the products of the forward and backward passes run
+        faster, and each mixture parameter comes out a contiguous block of
+        rows (see :meth:`split_head`).
+        """
+        h = X.t()
+        layers = iter(self.trunk)
+        for linear, activation in zip(layers, layers):
+            h = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h)
+            h = activation.forward(h)
+        head = self.head
+        return torch.addmm(head.bias.unsqueeze(1), head.weight, h)
+
+    def split_head(self, h: torch.Tensor, dim: int = 1):
+        """The blocks ``(logits, means, raw_scale, offdiag)`` of the head's output.
+
+        ``h`` is the head's output with its units along ``dim`` (1 for
+        :meth:`forward`'s rows-first layout, 0 for :meth:`forward_t`'s);
+        ``offdiag`` is an empty block without full covariance. The blocks
+        hold ``K``, ``K * d``, ``K * n_scale`` and ``K * n_offdiag`` units, in
+        component-major order.
+        """
+        K, d = self.n_components, self.n_targets
+        sizes = [K, K * d, K * self.n_scale, K * self.n_offdiag]
+        return torch.split(h, sizes, dim=dim)
+
+    def forward(self, X: torch.Tensor) -> MixtureParams:
+        h = self.head(self.trunk(X))
+        n, K, d = h.shape[0], self.n_components, self.n_targets
+        logits, means, raw_scale, offdiag = self.split_head(h)
+        means = means.reshape(n, K, d)
+        diag = F.softplus(raw_scale.reshape(n, K, self.n_scale)) + self.min_scale
+        if self.n_scale != d:
+            diag = diag.expand(n, K, d)
+        if not self.full:
+            return MixtureParams(logits, means, diag)
+        offdiag = h.new_zeros(n, K, d * d).index_copy(
+            2, self._offdiag_index, offdiag.reshape(n, K, -1)
+        )
+        return MixtureParams(logits, means, diag, offdiag.reshape(n, K, d, d))
+
+
+class StackedMixture(nn.Module):
+    """The equal-weight mixture of several trained modules' mixtures.
+
+    ``forward`` returns the :class:`MixtureParams` of all ``M * K``
+    components, each module's mixture weights divided by ``M`` (its logits
+    normalised by ``log_softmax``).
+
+    Parameters
+    ----------
+    members : list of nn.Module
+        Trained modules with one target layout (``n_targets``).
+    """
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.n_targets = members[0].n_targets
+        self.n_components = sum(m.n_components for m in members)
+
+    def forward(self, X: torch.Tensor) -> MixtureParams:
+        parts = [member(X) for member in self.members]
+        return MixtureParams(
+            torch.cat([F.log_softmax(p.logits, dim=1) for p in parts], 1),
+            *(
+                None if field[0] is None else torch.cat(field, 1)
+                for field in list(zip(*parts))[1:]
+            ),
+        )
+
+
+def to_distribution(
+    params: MixtureParams, event_shape: tuple, spread_factor: float = 1.0
+) -> NormalMixture:
+    """The :class:`NormalMixture` of float64 numpy :class:`MixtureParams`.
+
+    ``spread_factor`` multiplies the scale of every component.
+    """
+    logits = params.logits - params.logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    weights /= weights.sum(axis=1, keepdims=True)
+    scale = params.scale
+    eye = np.eye(scale.shape[-1])
+    if params.offdiag is None:
+        scale_tril = scale[..., :, None] * eye
+    else:
+        # Precision factor P = diag(1 / scale) + offdiag; covariance (P P^T)^-1.
+        inv_factor = np.linalg.inv(params.offdiag + (1.0 / scale)[..., :, None] * eye)
+        # Covariance P^-T P^-1 = R^T R with P^-1 = Q R: R^T is its Cholesky
+        # factor (up to signs), without the Cholesky factorisation that fails
+        # when rounding makes an ill-conditioned covariance indefinite.
+        r = np.linalg.qr(inv_factor, mode="r")
+        sign = np.where(np.diagonal(r, axis1=-2, axis2=-1) < 0, -1.0, 1.0)
+        scale_tril = np.swapaxes(r * sign[..., :, None], -1, -2)
+    return NormalMixture(
+        weights, params.means, spread_factor * scale_tril, event_shape=event_shape
+    )

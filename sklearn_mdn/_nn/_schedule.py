@@ -1,0 +1,108 @@
+"""How a fit trains: its learning-rate schedule, early stopping and noise.
+
+A fit trains until the monitored negative log-likelihood (of the held-out
+rows, or of the training rows without early stopping) stops improving: when
+it has not improved for ``lr_patience`` epochs the learning rate is divided
+by five (``learning_rate="adaptive"``), and after ``stop_patience`` epochs
+without improvement (two reductions that did not help) training stops and
+the best weights are restored. ``max_iter`` only caps the epochs. The
+budget itself (rows per step, epochs, patience, noise) is resolved by the fit
+plan (:mod:`sklearn_mdn._estimators._plan`); this module turns it into skorch callbacks.
+
+Gaussian noise on the standardised inputs and targets regularises the fit
+(Rothfuss et al., 2019, "Noise regularization for conditional density
+estimation"). Its standard deviation starts at ``noise`` and follows the
+learning rate down, so that training ends on the data themselves; since the
+held-out likelihood chooses the weights kept, the amount of smoothing that
+fits the data best is chosen by early stopping.
+
+The refit on all the rows (``refit``) has no hold-out to stop on: it replays
+the early-stopped run, epoch by epoch up to the one kept, at the learning
+rate each had (:func:`stopped_schedule`, :class:`ReplaySchedule`).
+"""
+
+import torch
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+
+
+class _PlateauSchedule(LRScheduler):
+    """skorch's ``LRScheduler``, which lets go of its scheduler after training.
+
+    The scheduler holds the optimizer; kept, it would be pickled with the
+    fitted estimator outside skorch's device-aware pickling (a model fitted
+    on CUDA would then not load on a CPU-only machine). A new fit creates a
+    new one (``on_train_begin``).
+    """
+
+    def on_train_end(self, net, **kwargs):
+        super().on_train_end(net, **kwargs)
+        self.lr_scheduler_ = None
+
+
+def schedule_callbacks(plan, tol: float) -> list:
+    """The learning-rate schedule and early stopping of a fit that follows
+    ``plan`` (a :class:`~sklearn_mdn._estimators._plan.FitPlan`), as skorch
+    callbacks."""
+    monitor = "valid_loss" if plan.early_stopping else "train_loss"
+    callbacks = []
+    if plan.lr_factor is not None:
+        callbacks.append(
+            (
+                "lr_schedule",
+                _PlateauSchedule(
+                    policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+                    monitor=monitor,
+                    mode="min",
+                    factor=plan.lr_factor,
+                    patience=plan.lr_patience,
+                    threshold=tol,
+                    threshold_mode="abs",
+                ),
+            )
+        )
+    if plan.early_stopping:
+        callbacks.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    patience=plan.n_iter_no_change,
+                    threshold=tol,
+                    threshold_mode="abs",
+                    load_best=True,
+                ),
+            )
+        )
+    return callbacks
+
+
+def stopped_schedule(net) -> list:
+    """The learning rate of each epoch of ``net``'s fit, up to the epoch
+    whose weights early stopping kept: the run that :class:`ReplaySchedule`
+    repeats on all the rows."""
+    best = dict(net.callbacks_)["early_stopping"].best_epoch_
+    if "event_lr" in net.history[0]:
+        return [float(lr) for lr in net.history[:best, "event_lr"]]
+    return [float(net.lr)] * best
+
+
+class ReplaySchedule(Callback):
+    """Sets the learning rate of each epoch from a list, one rate per epoch.
+
+    Parameters
+    ----------
+    rates : list of float
+        The learning rate of each epoch (:func:`stopped_schedule`).
+    """
+
+    def __init__(self, rates):
+        self.rates = rates
+
+    def on_epoch_begin(self, net, **kwargs):
+        set_learning_rate(net, self.rates[len(net.history) - 1])
+
+
+def set_learning_rate(net, lr: float) -> None:
+    """Set the learning rate of every parameter group of ``net``'s
+    optimizer."""
+    for group in net.optimizer_.param_groups:
+        group["lr"] = lr

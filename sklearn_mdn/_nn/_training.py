@@ -1,0 +1,700 @@
+"""The training fast path: a skorch net on tensor batches with a fused loss.
+
+Everything a training step runs is here or in ``_fused_loss.py``: the data
+set and its batches sliced from whole tensors (no DataLoader), the seeded
+hold-out split, the skorch ``NeuralNet`` subclass, its construction from an
+estimator's parameters and the training run; the fused mixture likelihood
+with its closed-form gradient is in ``_fused_loss.py``, and the plain
+autograd likelihood of ``_loss.py`` is its contract.
+
+``MixtureNet`` overrides three steps of skorch's epoch loop for speed
+(:meth:`MixtureNet.run_single_epoch`, :meth:`MixtureNet.train_step`); they
+call the ``NeuralNet`` methods listed in
+:data:`sklearn_mdn._utils._compat.SKORCH_PRIVATE_METHODS`, which skorch does not
+expose publicly. ``tests/test_compat.py`` checks they exist on the installed
+skorch.
+"""
+
+import math
+import re
+import sys
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+from skorch.utils import TeeGenerator
+
+from .._estimators._plan import n_holdout
+from .._utils._compat import optimizers_of
+from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
+from ._loss import MixtureNLLLoss
+from ._module import MixtureDensityModule
+from ._schedule import ReplaySchedule, schedule_callbacks, set_learning_rate
+from ._threads import forward_work, resolve_threads, torch_threads
+
+# What a failed fit leaves (the end of its FloatingPointError's message).
+_UNFITTED = "The estimator is left unfitted"
+
+# Rows the network sees at once outside training steps (validation and
+# prediction): bounds the memory used on large inputs.
+CHUNK_ROWS = 16_384
+
+
+class Seeds(NamedTuple):
+    """Seeds of a fit's private generators."""
+
+    init: int
+    split: int
+    shuffle: int
+
+    @classmethod
+    def draw(cls, rng):
+        return cls(*(int(s) for s in rng.randint(np.iinfo(np.int32).max, size=3)))
+
+    @classmethod
+    def draw_networks(cls, rng, n_networks) -> list:
+        """Seeds of ``n_networks`` networks, drawn in turn from ``rng``,
+        sharing the first one's split: one permutation whose disjoint blocks
+        the networks hold out (:class:`HoldOut`), each stopping on other
+        rows."""
+        seeds = [cls.draw(rng) for _ in range(n_networks)]
+        return [s._replace(split=seeds[0].split) for s in seeds]
+
+
+def check_device(device) -> torch.device:
+    """``device`` as a ``torch.device`` that this machine has, or ValueError."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"device={str(device)!r} is not supported; use 'cpu', 'cuda', "
+            "'cuda:<index>' or 'mps'."
+        )
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={str(device)!r} was asked for, but CUDA is not available."
+        )
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={str(device)!r} was asked for, but only "
+            f"{torch.cuda.device_count()} CUDA device(s) are visible."
+        )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={str(device)!r} was asked for, but MPS is not available."
+        )
+    return device
+
+
+def fused_adam_available(device) -> bool:
+    major, minor = (int(v) for v in torch.__version__.split(".")[:2])
+    return torch.device(device).type == "cuda" or (major, minor) >= (2, 4)
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Inputs, targets and optional sample weights held as tensors.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, p)
+    y : torch.Tensor of shape (n, d)
+    sample_weight : torch.Tensor of shape (n,) or None
+    """
+
+    def __init__(self, X, y, sample_weight=None):
+        self.X = X
+        self.y = y
+        self.sample_weight = sample_weight
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        w = None if self.sample_weight is None else self.sample_weight[index]
+        return self.X[index], (self.y[index], w)
+
+    def subset(self, index):
+        """Rows ``index`` of this data set, as a new data set."""
+        # index_select: a quarter of the time of advanced indexing.
+        w = self.sample_weight
+        w = None if w is None else w.index_select(0, index)
+        return TensorDataset(
+            self.X.index_select(0, index), self.y.index_select(0, index), w
+        )
+
+
+def _randn_like(a: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    noise = torch.randn(a.shape, generator=generator, dtype=a.dtype)
+    return noise.to(a.device)
+
+
+class TensorBatches:
+    """Mini-batches sliced from whole tensors, without a DataLoader.
+
+    A shuffled epoch permutes the tensors once and yields contiguous views,
+    so the cost of a batch is one slice, not ``batch_size`` calls to
+    ``Dataset.__getitem__`` and a collate.
+
+    Parameters
+    ----------
+    dataset : TensorDataset
+    batch_size : int
+    shuffle : bool, default=False
+    seed : int or None, default=None
+        Seed of the private generator that shuffles the rows and draws the
+        noise.
+    noise : float, default=0.0
+        Standard deviation of the Gaussian noise added to inputs and
+        targets of shuffled (training) epochs; the net lowers it as training
+        goes on.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, seed=None, noise=0.0):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.noise = noise
+        self.generator = None
+        if shuffle:
+            self.generator = torch.Generator().manual_seed(int(seed or 0))
+        # Unit weights (no sample_weight given) are not passed on: weighting
+        # by 1 costs a few tensor operations per step, for rounding only.
+        w = dataset.sample_weight
+        self.weighted = w is not None and not bool((w == 1).all())
+
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        data = self.dataset
+        if self.shuffle:
+            perm = torch.randperm(len(data), generator=self.generator)
+            data = data.subset(perm.to(data.X.device))
+        X, y = data.X, data.y
+        if self.shuffle and self.noise > 0:
+            X = X + self.noise * _randn_like(X, self.generator)
+            y = y + self.noise * _randn_like(y, self.generator)
+        w = data.sample_weight if self.weighted else None
+        for start in range(0, len(X), self.batch_size):
+            stop = start + self.batch_size
+            yield X[start:stop], (y[start:stop], None if w is None else w[start:stop])
+
+
+class HoldOut:
+    """A seeded random train/validation split of a :class:`TensorDataset`.
+
+    Parameters
+    ----------
+    fraction : float
+        Fraction of the rows held out for validation (:func:`n_holdout`).
+    seed : int
+        Seed of the split: a random permutation of the rows.
+    fold : int, default=0
+        Which of ``n_folds`` blocks of the permutation is held out: its
+        ``n_valid`` rows from ``fold * n_valid`` on, wrapping around. The
+        ``n_folds`` splits of one seed hold out disjoint rows when
+        ``n_folds * n_valid`` rows fit in the data; otherwise their blocks
+        start ``n / n_folds`` rows apart and overlap as little as they can.
+    n_folds : int, default=1
+        Number of splits sharing the seed.
+    """
+
+    def __init__(self, fraction, seed, fold=0, n_folds=1):
+        self.fraction = fraction
+        self.seed = seed
+        self.fold = fold
+        self.n_folds = n_folds
+
+    def __call__(self, dataset, y=None, **fit_params):
+        n = len(dataset)
+        n_valid = n_holdout(n, self.fraction)
+        generator = torch.Generator().manual_seed(int(self.seed))
+        perm = torch.randperm(n, generator=generator)
+        if self.n_folds * n_valid <= n:
+            start = self.fold * n_valid
+        else:
+            start = self.fold * n // self.n_folds
+        perm = perm.roll(-start).to(dataset.X.device)
+        return dataset.subset(perm[n_valid:]), dataset.subset(perm[:n_valid])
+
+
+class EpochProgressBar(Callback):
+    """A tqdm progress bar over the epochs of a fit, with the latest losses.
+
+    Parameters
+    ----------
+    file : file-like or None, default=None
+        Where the bar is drawn; None means ``sys.stderr``.
+    """
+
+    def __init__(self, file=None):
+        self.file = file
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(
+            total=net.max_epochs,
+            unit="epoch",
+            file=self.file,
+            dynamic_ncols=True,
+            disable=None,  # off when its stream is not a terminal
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        losses = {k: f"{row[k]:.4f}" for k in ("train_loss", "valid_loss") if k in row}
+        self.bar_.set_postfix(losses, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs):
+        # Drop the bar: it holds a stream, which would make the net unpicklable.
+        self.bar_.close()
+        del self.bar_
+
+
+class _PlainPrintLog(PrintLog):
+    """skorch's per-epoch table, without colour codes off a terminal."""
+
+    def format_row(self, row, key, color):
+        text = super().format_row(row, key, color)
+        return text if sys.stdout.isatty() else _ANSI.sub("", text)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _tqdm_write():
+    """``tqdm.write`` when tqdm is installed, else None."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm.write
+
+
+def first_layer(module) -> torch.nn.Linear:
+    """The layer of ``module`` that reads the input features."""
+    return module.trunk[0] if len(module.trunk) else module.head
+
+
+def input_weights(module) -> tuple:
+    """The weights that read the input features: of ``module``'s first
+    layer, or of each member's of a :class:`StackedMixture` (whose members
+    share one architecture, so one input mask fits them all)."""
+    members = getattr(module, "members", (module,))
+    return tuple(first_layer(member).weight for member in members)
+
+
+def shrink_inputs(module, threshold: float) -> None:
+    """Soft-threshold the first layer's weights of ``module`` in place.
+
+    Each weight moves ``threshold`` towards zero and stops there: the
+    proximal step of ``threshold * ||W||_1``, which sets the weights of
+    features the likelihood does not keep pushing away from zero to exactly
+    zero.
+    """
+    with torch.no_grad():
+        for weight in input_weights(module):
+            weight.copy_(torch.nn.functional.softshrink(weight, threshold))
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when the training loss stops being finite."""
+
+
+class MixtureNet(NeuralNet):
+    """A skorch ``NeuralNet`` that minimises the mixture negative log-likelihood.
+
+    It differs from ``NeuralNet`` in six places only: batches are sliced
+    from tensors (:class:`TensorBatches`), with Gaussian noise of standard
+    deviation ``noise`` (lowered with the learning rate) on training
+    batches, the loss receives the sample weights packed with the targets,
+    with ``input_l1 > 0`` every step ends with :func:`shrink_inputs` by
+    ``input_l1 * lr``, and while an input mask is set
+    (:meth:`relax_inputs`, :meth:`mask_inputs`) with putting the masked
+    first-layer weights back to zero instead, the default callbacks drop the
+    per-epoch table unless ``verbose`` is set (then, when tqdm is installed,
+    a progress bar over the epochs is drawn below the table), and the
+    per-batch Python of the epoch loop is kept thin
+    (:meth:`run_single_epoch`, :meth:`train_step`).
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        criterion=MixtureNLLLoss,
+        noise=0.0,
+        input_l1=0.0,
+        relaxed_lr=None,
+        **kwargs,
+    ):
+        super().__init__(module, *args, criterion=criterion, **kwargs)
+        self.noise = noise
+        self.input_l1 = input_l1
+        self.relaxed_lr = relaxed_lr
+
+    # Set by relax_inputs (the second phase of input_l1) or mask_inputs, and
+    # dropped after training (a device tensor outside skorch's device-aware
+    # pickling).
+    input_mask_ = None
+
+    def initialize(self):
+        self.input_mask_ = None
+        return super().initialize()
+
+    def relax_inputs(self):
+        """End the L1 penalty's phase: the relaxed lasso's second phase.
+
+        The first-layer weights that the penalty set to exactly zero stay
+        zero from now on; the others are no longer shrunk, so training can
+        undo the penalty's shrinkage of the features it kept. The learning
+        rate restarts at ``relaxed_lr`` (``lr`` if None).
+        """
+        weight = first_layer(self.module_).weight.detach()
+        self.input_mask_ = (weight != 0).to(weight.dtype)
+        set_learning_rate(self, self.lr if self.relaxed_lr is None else self.relaxed_lr)
+
+    def mask_inputs(self, support):
+        """Read only the features ``support`` marks: the first-layer weights
+        of the others are set to zero and held there through training."""
+        weights = input_weights(self.module_)
+        weight = weights[0]
+        mask = torch.as_tensor(support, dtype=weight.dtype, device=weight.device)
+        self.input_mask_ = mask.expand_as(weight).contiguous()
+        with torch.no_grad():
+            for weight in weights:
+                weight.mul_(self.input_mask_)
+
+    def uses_fused_loss(self, **fit_params) -> bool:
+        """Whether training steps take the fused loss (:func:`fused_nll`).
+
+        The one switch of the fast path: the plain mixture NLL without
+        missing targets and without extra fit parameters, of one network
+        (not the :class:`StackedMixture` that ``partial_fit`` may continue).
+        Otherwise the step runs skorch's ``infer`` and ``get_loss`` through
+        autograd.
+        """
+        criterion = self.criterion_
+        return (
+            type(criterion) is MixtureNLLLoss
+            and isinstance(self.module_, MixtureDensityModule)
+            and not criterion.allow_missing
+            and not fit_params
+        )
+
+    @property
+    def _default_callbacks(self):
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ]
+        if self.verbose:
+            write = _tqdm_write()
+            if write is None:
+                callbacks.append(("print_log", _PlainPrintLog()))
+            else:
+                callbacks.append(("progress_bar", EpochProgressBar()))
+                callbacks.append(("print_log", _PlainPrintLog(sink=write)))
+        return callbacks
+
+    def get_iterator(self, dataset, training=False):
+        params = self.get_params_for("iterator_train" if training else "iterator_valid")
+        return TensorBatches(
+            dataset,
+            batch_size=params.get("batch_size", self.batch_size),
+            shuffle=training,
+            seed=params.get("seed"),
+            noise=self.noise if training else 0.0,
+        )
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y, sample_weight = y_true
+        return self.criterion_(y_pred, y, sample_weight)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """One pass over ``iterator``, with the Python around each step kept thin.
+
+        It differs from ``NeuralNet.run_single_epoch`` where that costs time
+        at a millisecond per step: the modules are put in train or eval mode
+        once per epoch, not once per batch (so :meth:`train_step_single` and
+        :meth:`validation_step` assume the mode is set), and the batch losses
+        are read from the device together at the end of the epoch, not with
+        a synchronising ``.item()`` after every step. ``on_batch_begin`` and
+        ``on_batch_end`` are still notified for every batch, and once the
+        epoch is over the history holds the same per-batch ``*_loss`` and
+        ``*_batch_size`` entries as skorch's; a training loss that is not
+        finite raises :class:`NonFiniteLossError` at the end of its epoch.
+        """
+        if iterator is None:
+            return
+        self._set_training(training)
+        if training and self.noise > 0:
+            # The noise follows the learning rate down (see _schedule.py).
+            lr = self.optimizer_.param_groups[0]["lr"]
+            iterator.noise = self.noise * lr / self.lr
+        losses, sizes = [], []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            sizes.append(len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        if losses:
+            values = torch.stack(losses).tolist()
+            rows = self.history[-1]["batches"][-len(values) :]
+            for row, value, size in zip(rows, values, sizes):
+                row[prefix + "_loss"] = value
+                row[prefix + "_batch_size"] = size
+            if training and not all(map(math.isfinite, values)):
+                bad = next(v for v in values if not math.isfinite(v))
+                raise NonFiniteLossError(
+                    f"the training loss became {bad} in epoch {len(self.history)}"
+                )
+        self.history.record(prefix + "_batch_count", len(losses))
+
+    def train_step(self, batch, **fit_params):
+        """One optimizer step on ``batch``, without skorch's closure machinery.
+
+        The gradients are set to None, then computed
+        (:meth:`train_step_single`); ``on_grad_computed`` is notified and the
+        optimizers are stepped without a closure (Adam takes none), as
+        skorch does. Where the gradient is computed by hand
+        (:func:`~sklearn_mdn._nn._fused_loss.fused_step`) the ``.grad`` tensors
+        are kept instead: every one is overwritten in place, which spares
+        their allocation; a fused Adam is stepped by
+        :func:`~sklearn_mdn._nn._fused_loss.adam_step`, the same kernel without
+        ``Adam.step``'s Python.
+        """
+        by_hand = self.uses_fused_loss(**fit_params) and manual_step_supported(
+            self.module_
+        )
+        if not by_hand:
+            self._zero_grad_optimizer(set_to_none=True)
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        for optimizer in optimizers_of(self):
+            if not adam_step(optimizer):
+                optimizer.step()
+        if self.input_mask_ is not None:
+            with torch.no_grad():
+                for weight in input_weights(self.module_):
+                    weight.mul_(self.input_mask_)
+        elif self.input_l1 > 0:
+            shrink_inputs(self.module_, self.input_l1 * self.lr)
+        return step
+
+    def train_step_single(self, batch, **fit_params):
+        """Loss and gradients of one batch; the mode is set per epoch.
+
+        Where :meth:`uses_fused_loss` holds, the loss comes from
+        :func:`fused_nll`, whose backward pass is far cheaper than autograd's
+        through the mixture parameters, and where the module's layers allow
+        (:func:`~sklearn_mdn._nn._fused_loss.manual_step_supported`) the whole
+        backward pass is run by hand (:func:`~sklearn_mdn._nn._fused_loss.fused_step`,
+        the same gradients to the last bit); ``y_pred`` is then None in the
+        step (and in ``on_batch_end``).
+        """
+        Xi, yi = batch
+        if self.uses_fused_loss(**fit_params):
+            if manual_step_supported(self.module_):
+                return {"loss": fused_step(self.module_, Xi, *yi), "y_pred": None}
+            y_pred = None
+            loss = fused_nll(self.module_, Xi, *yi)
+        else:
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        """Loss of one batch without gradients; the mode is set per epoch."""
+        Xi, yi = batch
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+
+# ----------------------------------------------------------------------
+# A fit: net, training run
+# ----------------------------------------------------------------------
+def build_net(
+    estimator, plan, *, seeds, n_components, hidden, device, fold=0, schedule=None
+):
+    """The skorch net of network ``fold`` of a fit that follows ``plan`` (a
+    :class:`~sklearn_mdn._estimators._plan.FitPlan`), not yet initialised.
+
+    It has ``n_components`` components and ``hidden`` layers, takes the
+    parameters that ``plan`` does not resolve from ``estimator``, and holds
+    out block ``fold`` of the ``plan.n_networks`` blocks of the permutation
+    that ``seeds.split`` draws (:class:`HoldOut`). With ``schedule`` (a
+    learning rate per epoch, :func:`stopped_schedule`) it holds out nothing
+    and trains for those epochs at those rates: the refit on all the rows.
+    """
+    refit = schedule is not None
+    holds_out = plan.early_stopping and not refit
+    return MixtureNet(
+        MixtureDensityModule,
+        module__n_features=plan.n_features,
+        module__n_targets=plan.n_outputs,
+        module__n_components=n_components,
+        module__hidden_layer_sizes=hidden,
+        module__activation=estimator.activation,
+        module__covariance_type=estimator.covariance_type,
+        module__min_scale=math.sqrt(estimator.reg_covar),
+        module__seed=seeds.init,
+        criterion__allow_missing=estimator.missing_targets == "marginalize",
+        optimizer=torch.optim.Adam,
+        # MLPRegressor's scale: alpha / (2 b) ||W||^2 added to the mean loss
+        # of a batch of b rows.
+        optimizer__weight_decay=estimator.alpha / plan.batch_size,
+        optimizer__param_groups=[("*bias", {"weight_decay": 0.0})],
+        optimizer__fused=fused_adam_available(device),
+        lr=estimator.learning_rate_init,
+        max_epochs=len(schedule) if refit else plan.max_iter,
+        batch_size=plan.batch_size,
+        iterator_train__seed=seeds.shuffle,
+        noise=plan.noise,
+        input_l1=estimator.input_l1,
+        relaxed_lr=plan.relaxed_lr,
+        iterator_valid__batch_size=CHUNK_ROWS,
+        train_split=HoldOut(
+            estimator.validation_fraction, seeds.split, fold, plan.n_networks
+        )
+        if holds_out
+        else None,
+        callbacks=[("lr_schedule", ReplaySchedule(schedule))]
+        if refit
+        else schedule_callbacks(plan, estimator.tol),
+        device=device,
+        verbose=estimator.verbose,
+    )
+
+
+class NetworkTrainer:
+    """Builds and trains the networks of one fit; counts their steps.
+
+    Parameters
+    ----------
+    estimator : MDNRegressor
+        Its parameters.
+    plan : FitPlan
+        The fit's plan.
+    dataset : TensorDataset
+        The training data, standardised.
+    hidden : tuple of int
+        The hidden layers' widths.
+    device : torch.device
+    """
+
+    def __init__(self, estimator, plan, dataset, *, hidden, device):
+        self.estimator = estimator
+        self.plan = plan
+        self.dataset = dataset
+        self.hidden = hidden
+        self.device = device
+        self.n_steps = 0
+
+    def __call__(self, seeds, fold, support, n_components, schedule=None):
+        """A network trained from ``seeds`` on block ``fold``'s training rows
+        (all the rows with ``schedule``), reading the features ``support``
+        marks, with ``n_components`` components."""
+        net = build_net(
+            self.estimator,
+            self.plan,
+            seeds=seeds,
+            n_components=n_components,
+            hidden=self.hidden,
+            device=self.device,
+            fold=fold,
+            schedule=schedule,
+        )
+        train(net, self.dataset, self.estimator.n_threads, support)
+        self.n_steps += int(sum(net.history[:, "train_batch_count"]))
+        return net
+
+
+def train(net, dataset, n_threads, support=None):
+    """Initialise and train ``net``; raise if training diverges.
+
+    Nothing here draws from torch's global generator (the module's weights
+    come from its ``seed``), so fits in concurrent threads do not interfere.
+    Training runs on the torch threads that ``n_threads`` asks for given the
+    work of one step (:mod:`sklearn_mdn._nn._threads`). With an L1 penalty on
+    the inputs it runs twice (:func:`_relaxed_phase`). With ``support`` (a
+    boolean mask of the features) it reads only the features marked
+    (:meth:`MixtureNet.mask_inputs`). The input mask is dropped afterwards:
+    a device tensor outside skorch's device-aware pickling.
+    """
+    net.initialize()
+    run_epochs(net, dataset, n_threads, support)
+
+
+def run_epochs(net, dataset, n_threads, support=None, epochs=None, outcome=_UNFITTED):
+    """Train the initialised ``net`` on for ``epochs`` (``max_epochs`` if
+    None), from where it is: :func:`train` after the initialisation, and
+    every call of ``partial_fit``.
+
+    A divergence raises ``FloatingPointError``, whose message ends with
+    ``outcome``: what the caller leaves of the estimator.
+    """
+    if support is not None and not support.all():
+        net.mask_inputs(support)
+    work = forward_work(net.module_) * net.batch_size
+    try:
+        with torch_threads(resolve_threads(n_threads, work)):
+            net.partial_fit(dataset, None, epochs=epochs)
+            if net.input_l1 > 0:
+                _relaxed_phase(net, dataset)
+    except (NonFiniteLossError, torch.linalg.LinAlgError) as exc:
+        raise FloatingPointError(
+            f"Training diverged: {exc}. {outcome}; try a smaller "
+            "learning_rate_init or a larger reg_covar."
+        ) from None
+    finally:
+        net.input_mask_ = None
+    # The last step may overflow the weights after the last loss was seen.
+    if not all(torch.isfinite(p).all() for p in net.module_.parameters()):
+        raise FloatingPointError(
+            "Training diverged: the network's weights are not finite after "
+            f"the last step. {outcome}; try a smaller learning_rate_init."
+        )
+
+
+def _relaxed_phase(net, dataset):
+    """Train ``net`` on, without the L1 penalty, from where it stopped.
+
+    The relaxed lasso (Meinshausen, 2007): the penalty chose the features,
+    and a second run on the features it kept, unpenalised, undoes its
+    shrinkage (:meth:`MixtureNet.relax_inputs`). It runs for the epochs
+    that ``max_epochs`` leaves, under the same schedule and early stopping;
+    where its best held-out loss is not below the first run's, the first
+    run's weights are kept. Without early stopping nothing ends the first
+    run before ``max_epochs``, so there is no second one.
+    """
+    done = len(net.history)
+    epochs = net.max_epochs - done
+    if epochs < 1 or net.train_split is None:
+        return
+    best = min(net.history[:, "valid_loss"])
+    state = {k: v.clone() for k, v in net.module_.state_dict().items()}
+    net.relax_inputs()
+    max_epochs, net.max_epochs = net.max_epochs, epochs
+    try:
+        net.partial_fit(dataset, None)
+    finally:
+        net.max_epochs = max_epochs
+    if min(net.history[done:, "valid_loss"]) >= best:
+        net.module_.load_state_dict(state)

@@ -1,0 +1,1 @@
+"""Private names of the dependencies, warnings and version checks."""
