@@ -23,8 +23,8 @@ def test_missing_extra_names_the_clone_install_line(
     loaded = [name for name in sys.modules if name.startswith(f"{blocked}.")]
     for name in [blocked, *loaded]:
         monkeypatch.setitem(sys.modules, name, None)
-    for name in [module, f"sklearn_mdn._{extra}"]:
-        monkeypatch.delitem(sys.modules, name, raising=False)
+    for name in [n for n in sys.modules if n == module or n.startswith(f"{module}.")]:
+        monkeypatch.delitem(sys.modules, name)
     with pytest.raises(ImportError) as info:
         importlib.import_module(module)
     message = str(info.value)
