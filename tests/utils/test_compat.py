@@ -122,4 +122,6 @@ def test_private_names_only_in_compat(library):
     ]
     assert not offenders, offenders
     # The check finds them where they are.
-    assert any(lib == library for lib, _ in _private_uses(PACKAGE / "_utils" / "_compat.py"))
+    assert any(
+        lib == library for lib, _ in _private_uses(PACKAGE / "_utils" / "_compat.py")
+    )
