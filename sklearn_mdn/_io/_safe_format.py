@@ -19,7 +19,6 @@ configuration and ``state_dict`` of each of its modules and the training
 history; the optimizer's state is not kept (a fit always starts afresh).
 """
 
-import importlib
 import importlib.metadata
 import json
 import os

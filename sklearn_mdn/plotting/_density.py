@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .._estimators._compose import _unwrap
 from ._common import (
-    _column_index,
-    _density_on_grid,
     _get_ax,
-    _grid_inputs,
-    _outer_padded,
     _pyplot,
-    _select_target,
-    _to_outer,
 )
-from ._density_layers import _plot_hdr, _plot_interval
+from ._density_data import _display_fields
 
 __all__ = ["PredictiveDensityDisplay"]
-
-_POINT_ESTIMATES = ("mean", "top", "mode")
-
-
-def _check_point_estimates(point_estimate) -> tuple:
-    names = (point_estimate,) if isinstance(point_estimate, str) else point_estimate
-    names = tuple(names or ())
-    for name in names:
-        if name not in _POINT_ESTIMATES:
-            raise ValueError(
-                f"point_estimate must be among {_POINT_ESTIMATES}, got {name!r}."
-            )
-    return names
 
 
 def _contour_blues():
@@ -44,6 +22,62 @@ def _contour_blues():
     return ListedColormap(
         colormaps["Blues"](np.linspace(0.6, 1.0, 256)), name="Blues_dark"
     )
+
+
+def _plot_interval(display, ax, x_grid: np.ndarray, interval_kwargs) -> None:
+    """Shade the interval band and draw its bounds as two open lines.
+
+    An outlined ``fill_between`` would close the polygon with vertical
+    edges at both ends of the grid; two lines do not.
+    """
+    display.interval_band_, display.interval_lines_ = None, []
+    if display.interval is None:
+        return
+    interval = np.asarray(display.interval, dtype=np.float64)
+    label = "interval"
+    if display.coverage is not None:
+        label = f"{display.coverage:.0%} interval"
+    # A light shade, so the density stays visible inside.
+    display.interval_band_ = ax.fill_between(
+        x_grid, interval[:, 0], interval[:, 1], color="C1", alpha=0.08, lw=0
+    )
+    kwargs = {"color": "C1", "linestyle": "--", "linewidth": 1.2}
+    kwargs = {**kwargs, **(interval_kwargs or {})}
+    for bound, bound_label in zip(interval.T, (label, "_nolegend_")):
+        (line,) = ax.plot(x_grid, bound, **{"label": bound_label, **kwargs})
+        display.interval_lines_.append(line)
+
+
+def _plot_hdr(display, ax, x_grid: np.ndarray, y_grid: np.ndarray) -> None:
+    """Shade the highest-density region on the density's grid and
+    outline it; an empty ``fill_between`` gives it a legend entry."""
+    display.hdr_region_ = None
+    if display.hdr is None:
+        return
+    hdr = np.asarray(display.hdr, dtype=np.float64)
+    y = y_grid[:, None, None]
+    with np.errstate(invalid="ignore"):
+        inside = np.any((y >= hdr[None, :, :, 0]) & (y <= hdr[None, :, :, 1]), -1)
+    display.hdr_region_ = ax.contourf(
+        x_grid,
+        y_grid,
+        inside.astype(float),
+        levels=[0.5, 1.5],
+        colors=["C2"],
+        alpha=0.18,
+    )
+    ax.contour(
+        x_grid,
+        y_grid,
+        inside.astype(float),
+        levels=[0.5],
+        colors=["C2"],
+        linewidths=1.0,
+    )
+    label = "HDR"
+    if display.hdr_coverage is not None:
+        label = f"{display.hdr_coverage:.0%} HDR"
+    ax.fill_between([], [], [], color="C2", alpha=0.3, label=label)
 
 
 class PredictiveDensityDisplay:
@@ -424,103 +458,22 @@ class PredictiveDensityDisplay:
             The drawn display.
         """
         _pyplot("PredictiveDensityDisplay.from_estimator")
-        names = _check_point_estimates(point_estimate)
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 0:
-            raise ValueError(
-                f"n_samples must be a non-negative integer, got {n_samples!r}."
-            )
-        if not hasattr(X, "iloc"):
-            X = np.asarray(X)
-            if X.ndim != 2:
-                raise ValueError(f"X must be 2-D, got an array of shape {X.shape}.")
-        feature_names = getattr(X, "columns", None)
-        j = _column_index(X, feature, feature_names)
-        x_column = np.asarray(X.iloc[:, j] if hasattr(X, "iloc") else X[:, j], float)
-        if grid is None:
-            grid = np.linspace(x_column.min(), x_column.max(), n_points)
-        grid = np.asarray(grid, dtype=np.float64)
-        if grid.ndim != 1 or len(grid) < 2:
-            raise ValueError("grid must be 1-D with at least 2 values.")
-
-        mdn, rows, transformers = _unwrap(
+        fields = _display_fields(
             estimator,
-            _grid_inputs(X, j, grid),
-            "PredictiveDensityDisplay.from_estimator",
-        )
-        dist = mdn.predict_dist(rows)
-        if transformers and dist.n_targets > 1:
-            raise ValueError(
-                "PredictiveDensityDisplay maps the density through a target "
-                f"transform for a single target only; this one has {dist.n_targets}."
-            )
-        # The estimator's own intervals and regions (calibrate="conformal"
-        # applies) for a 1-D target; the selected marginal's otherwise.
-        own = not dist.event_shape
-        dist = _select_target(dist, target)
-
-        def outer(values):
-            # Inner target values in the outer units (identity without transform).
-            return _to_outer(transformers, values, None)
-
-        y_data = None
-        if y is not None:
-            y_data = np.asarray(y, dtype=np.float64)
-            if y_data.ndim == 2:
-                y_data = y_data[:, 0 if target is None else target]
-        if isinstance(y_grid, numbers.Integral):
-            bounds = np.sort(outer(dist.ppf(np.array([0.001, 0.999]))), axis=1)
-            lo, hi = bounds[:, 0].min(), bounds[:, 1].max()
-            if y_data is not None:
-                lo, hi = min(lo, y_data.min()), max(hi, y_data.max())
-            y_grid = np.linspace(lo, hi, y_grid)
-        y_grid = np.asarray(y_grid, dtype=np.float64)
-        density = _density_on_grid(dist, y_grid, transformers)
-
-        point_estimates = {name: outer(getattr(dist, name)()) for name in names}
-        interval = None
-        if coverage is not None:
-            inner = dist.interval(coverage)
-            if own:
-                inner = mdn.predict_interval(rows, coverage)
-            interval = np.sort(outer(inner), axis=1)
-        hdr_intervals = None
-        if hdr is not None:
-            inner = mdn.predict_hdr(rows, hdr) if own else dist.hdr(hdr)
-            hdr_intervals = np.sort(_outer_padded(outer, inner[0]), axis=-1)
-        mode_values = masses = None
-        if modes:
-            mode_values, masses, _ = dist.modes()
-            mode_values = _outer_padded(outer, mode_values)
-        samples = outer(dist.sample(n_samples, random_state)) if n_samples else None
-
-        if feature_names is not None:
-            feature_name = str(feature_names[j])
-        else:
-            names_in = getattr(estimator, "feature_names_in_", None)
-            feature_name = str(names_in[j]) if names_in is not None else f"x{j}"
-        target_name = "y" if target is None else f"y{target}"
-        if y is not None and hasattr(y, "name"):
-            target_name = str(y.name)
-        elif y is not None and hasattr(y, "columns") and target is not None:
-            target_name = str(y.columns[target])
-
-        display = cls(
-            x_grid=grid,
+            X,
+            y,
+            feature=feature,
+            target=target,
+            grid=grid,
+            n_points=n_points,
             y_grid=y_grid,
-            density=density,
-            interval=interval,
             coverage=coverage,
-            point_estimates=point_estimates,
-            samples=samples,
-            hdr=hdr_intervals,
-            hdr_coverage=hdr,
-            modes=mode_values,
-            mode_masses=masses,
-            x_data=x_column if y_data is not None else None,
-            y_data=y_data,
-            feature_name=feature_name,
-            target_name=target_name,
+            hdr=hdr,
+            modes=modes,
+            point_estimate=point_estimate,
+            n_samples=n_samples,
+            random_state=random_state,
         )
-        return display.plot(
+        return cls(**fields).plot(
             ax=ax, kind=kind, cmap=cmap, legend=legend, colorbar=colorbar
         )
