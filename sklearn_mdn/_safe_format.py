@@ -29,6 +29,7 @@ import zipfile
 import numpy as np
 
 from ._atomic import atomic_write
+from ._compat import SKLEARN_PRIVATE_STATE
 from ._compose import _is_search
 from ._persistence import InconsistentVersionWarning, _current_version
 from ._warnings import find_stack_level
@@ -48,11 +49,7 @@ _CLASSES = {
 # only ever a TransformedTargetRegressor's fitted transformer_).
 _MODELS = ("MDNRegressor", "MDNEnsembleRegressor", "TransformedTargetRegressor")
 # Fitted attributes that do not end in "_", by class.
-_PRIVATE_STATE = {
-    "MDNRegressor": {"_y_ndim"},
-    "TransformedTargetRegressor": {"_training_dim"},
-    "FunctionTransformer": {"_sklearn_output_config"},
-}
+_PRIVATE_STATE = {"MDNRegressor": {"_y_ndim"}, **SKLEARN_PRIVATE_STATE}
 # Training state that a file leaves out, by class: what partial_fit carries
 # from one call to the next (its shuffling seed and learning-rate plateau),
 # like the optimizer's state. A loaded model predicts bit-identically, and
@@ -578,7 +575,7 @@ class _Reader:
             )
         cls = _class(name)
         params = {k: self.value(v) for k, v in _typed(node["params"], dict).items()}
-        unknown = sorted(set(params) - set(cls._get_param_names()))
+        unknown = sorted(set(params) - set(cls().get_params(deep=False)))
         if unknown:
             raise _MalformedError(f"{name} has no parameters {unknown}")
         estimator = cls(**params)
