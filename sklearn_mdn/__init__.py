@@ -12,10 +12,9 @@ from ._compose import (
 )
 from ._persistence import InconsistentVersionWarning
 from ._safe_format import load_model, save_model
+from ._version import __version__
 from ._warnings import OutOfDomainWarning
 from .distribution import NormalMixture
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "InconsistentVersionWarning",

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-
 # The helpers live in private modules; they are imported here so that
 # ``sklearn_mdn._cli`` keeps offering every name it always had.
 from ._cli_csv import (  # noqa: F401
@@ -60,6 +58,7 @@ from ._cli_output import (  # noqa: F401
     _print_history,
     _warn,
 )
+from ._version import __version__
 
 
 def _select_features(args, header, rows, targets):

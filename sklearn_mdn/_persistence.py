@@ -2,6 +2,7 @@
 
 import warnings
 
+from . import _version
 from ._warnings import find_stack_level
 
 # Key of the pickled state holding the version of sklearn-mdn that wrote it.
@@ -54,10 +55,8 @@ class InconsistentVersionWarning(UserWarning):
 
 
 def _current_version() -> str:
-    # Imported here: the package imports this module while it initialises.
-    from . import __version__
-
-    return __version__
+    # Read at each call, so that a test can set another version.
+    return _version.__version__
 
 
 def add_version(state: dict) -> dict:

@@ -14,6 +14,7 @@ from numpy.testing import assert_array_equal
 from skorch.exceptions import DeviceWarning
 
 import sklearn_mdn
+import sklearn_mdn._version
 from sklearn_mdn import InconsistentVersionWarning, MDNRegressor
 
 
@@ -124,9 +125,9 @@ def test_same_version_loads_silently(fitted):
 
 def test_other_version_warns(fitted, monkeypatch):
     reg, X = fitted
-    monkeypatch.setattr(sklearn_mdn, "__version__", "0.0.1")
+    monkeypatch.setattr(sklearn_mdn._version, "__version__", "0.0.1")
     data = pickle.dumps(reg)
-    monkeypatch.setattr(sklearn_mdn, "__version__", "99.0")
+    monkeypatch.setattr(sklearn_mdn._version, "__version__", "99.0")
     with pytest.warns(
         InconsistentVersionWarning,
         match="MDNRegressor from sklearn-mdn version 0.0.1 when using version 99.0",
@@ -145,9 +146,9 @@ def test_other_version_warns(fitted, monkeypatch):
 
 def test_other_version_warns_at_the_joblib_load_line(fitted, monkeypatch, tmp_path):
     reg, _ = fitted
-    monkeypatch.setattr(sklearn_mdn, "__version__", "0.0.1")
+    monkeypatch.setattr(sklearn_mdn._version, "__version__", "0.0.1")
     joblib.dump(reg, tmp_path / "model.joblib")
-    monkeypatch.setattr(sklearn_mdn, "__version__", "99.0")
+    monkeypatch.setattr(sklearn_mdn._version, "__version__", "99.0")
     with pytest.warns(InconsistentVersionWarning) as record:
         joblib.load(tmp_path / "model.joblib")
     # joblib.load unpickles in pure Python: its frames and pickle's are
@@ -166,7 +167,7 @@ def test_pickle_without_version_warns_unknown(fitted):
 
 def test_version_warning_can_be_filtered(fitted, monkeypatch):
     reg, _ = fitted
-    monkeypatch.setattr(sklearn_mdn, "__version__", "0.0.1")
+    monkeypatch.setattr(sklearn_mdn._version, "__version__", "0.0.1")
     data = pickle.dumps(reg)
     monkeypatch.undo()
     with warnings.catch_warnings():

@@ -6,9 +6,8 @@ import numbers
 
 import numpy as np
 
-from .._checks import _check_dist
 from .._compose import _inverse, _unwrap
-from ..distribution import NormalMixture
+from ..distribution import NormalMixture, _check_dist
 from ..metrics import pit
 
 
