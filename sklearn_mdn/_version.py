@@ -1,3 +1,3 @@
-"""The version of sklearn-mdn (read by the build backend and saved in models)."""
+"""The package's version, read by the package, its persistence and its build."""
 
 __version__ = "0.1.0.dev0"

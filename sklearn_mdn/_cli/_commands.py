@@ -1,10 +1,8 @@
 """The fit and predict commands."""
 
-import os
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -100,12 +98,7 @@ def _cmd_fit(args):
                 )
     if len(targets) == 1:
         y = y[:, 0]
-    model_dir = Path(args.model).resolve().parent
-    if not model_dir.is_dir():
-        raise CLIError(f"{args.model}: the folder {model_dir} does not exist")
-    # The model is written next to its name first, then renamed (atomic).
-    if not os.access(model_dir, os.W_OK):
-        raise CLIError(f"{args.model}: the folder {model_dir} is not writable")
+    _check_writable(args.model, "the model")
 
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.exceptions import ConvergenceWarning

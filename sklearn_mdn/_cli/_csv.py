@@ -190,18 +190,21 @@ def _write_csv(path, header, columns, float_format, blank_rows=(), delimiter=","
         raise CLIError(f"{path}: cannot write the output ({exc.strerror})") from None
 
 
-def _check_writable(path):
-    """Fail before predicting if ``path`` (None or "-": stdout) cannot be written."""
+def _check_writable(path, what="the output"):
+    """Fail before the work if ``path`` (None or "-": stdout) cannot be written.
+
+    ``what`` names the file in the messages: "the output", "the model".
+    """
     if path is None or path == "-":
         return
     if os.path.isdir(path):
-        raise CLIError(f"{path}: cannot write the output (Is a directory)")
+        raise CLIError(f"{path}: cannot write {what} (Is a directory)")
     parent = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(parent):
-        raise CLIError(f"{path}: cannot write the output (No such directory)")
+        raise CLIError(f"{path}: cannot write {what} (No such directory)")
     # The output is written next to it first, then renamed (atomic_write).
     if os.path.isfile(path) or not os.path.exists(path):
         if not os.access(parent, os.W_OK):
             raise CLIError(
-                f"{path}: cannot write the output (the folder {parent} is not writable)"
+                f"{path}: cannot write {what} (the folder {parent} is not writable)"
             )

@@ -135,7 +135,7 @@ class _Reader:
             )
         cls = _class(name)
         params = {k: self.value(v) for k, v in _typed(node["params"], dict).items()}
-        unknown = sorted(set(params) - set(cls._get_param_names()))
+        unknown = sorted(set(params) - set(cls().get_params(deep=False)))
         if unknown:
             raise _MalformedError(f"{name} has no parameters {unknown}")
         estimator = cls(**params)

@@ -5,6 +5,8 @@ import importlib
 
 import numpy as np
 
+from .._utils._compat import SKLEARN_PRIVATE_STATE
+
 FORMAT = "sklearn-mdn/safe-model"
 FORMAT_VERSION = 1
 _HEADER = "sklearn_mdn_header"
@@ -22,11 +24,7 @@ _CLASSES = {
 _MODELS = ("MDNRegressor", "MDNEnsembleRegressor", "TransformedTargetRegressor")
 
 # Fitted attributes that do not end in "_", by class.
-_PRIVATE_STATE = {
-    "MDNRegressor": {"_y_ndim"},
-    "TransformedTargetRegressor": {"_training_dim"},
-    "FunctionTransformer": {"_sklearn_output_config"},
-}
+_PRIVATE_STATE = {"MDNRegressor": {"_y_ndim"}, **SKLEARN_PRIVATE_STATE}
 
 # Training state that a file leaves out, by class: what partial_fit carries
 # from one call to the next (its shuffling seed and learning-rate plateau),

@@ -10,17 +10,10 @@ are imported here only, so that such a move is fixed in one file, and
 on the versions CI installs (the newest, and the declared minimum in
 ``tox -e mindeps``).
 
-The safe model format (``_safe_format.py``) sets two private fitted
-attributes of scikit-learn classes, ``TransformedTargetRegressor._training_dim``
-and ``FunctionTransformer._sklearn_output_config`` (its ``_PRIVATE_STATE``),
-as unpickling would; the round trips of ``tests/test_safe_format.py`` check
-them on the installed scikit-learn.
-
-The safe model format (``_safe_format.py``) sets two private fitted
-attributes of scikit-learn classes, ``TransformedTargetRegressor._training_dim``
-and ``FunctionTransformer._sklearn_output_config`` (its ``_PRIVATE_STATE``),
-as unpickling would; the round trips of ``tests/test_safe_format.py`` check
-them on the installed scikit-learn.
+The safe model format (``_safe_format.py``) sets private fitted attributes
+of scikit-learn classes (:data:`SKLEARN_PRIVATE_STATE`), as unpickling would;
+the round trips of ``tests/test_safe_format.py`` check them on the installed
+scikit-learn.
 
 The skorch hooks named in :data:`SKORCH_PRIVATE_METHODS` are methods of
 ``NeuralNet`` that the training fast path calls (see ``_training.py``): skorch
@@ -42,6 +35,13 @@ from sklearn.base import _fit_context
 from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
+
+# Fitted attributes of scikit-learn classes that do not end in "_", by class:
+# the safe model format saves and restores them.
+SKLEARN_PRIVATE_STATE = {
+    "TransformedTargetRegressor": {"_training_dim"},
+    "FunctionTransformer": {"_sklearn_output_config"},
+}
 
 # NeuralNet methods, private in skorch, that MixtureNet calls.
 SKORCH_PRIVATE_METHODS = ("_set_training", "_zero_grad_optimizer")
@@ -107,6 +107,7 @@ def has_forward_hooks(module) -> bool:
 
 
 __all__ = [
+    "SKLEARN_PRIVATE_STATE",
     "SKORCH_PRIVATE_METHODS",
     "HasMethods",
     "Interval",

@@ -55,7 +55,7 @@ class InconsistentVersionWarning(UserWarning):
 
 
 def _current_version() -> str:
-    # Looked up on each call, so that tests can patch the version.
+    # Read at each call, so that a test can set another version.
     return _version.__version__
 
 

@@ -50,8 +50,6 @@ True
 
 import numpy as np
 
-import sklearn_mdn
-
 try:
     import dask  # noqa: F401 - the extra this module needs
     import dask.array as da
@@ -62,14 +60,12 @@ except ImportError as exc:  # tests/test_extras.py blocks the extra
         '`pip install "dask[array]" distributed xarray`).'
     ) from exc
 
-from .._estimators._compose import _unwrap
-from ..distribution._checks import _check_n_samples
+from .._estimators._compose import _unwrap, predict_dist
+from ..distribution._checks import _check_coverage, _check_levels, _check_n_samples
 from ._chunks import (
     _apply,
-    _check_coverage,
     _check_rows,
     _check_seed,
-    _levels,
     _map_rows,
     _target_shape,
     chunk_random_state,
@@ -167,7 +163,7 @@ def predict_quantiles(estimator, X, quantiles=(0.05, 0.5, 0.95)):
             (n_samples, n_outputs, n_quantiles)
         Quantiles in the original target units.
     """
-    levels = _levels(quantiles)
+    levels = np.atleast_1d(_check_levels(quantiles, "quantiles"))
     X = _check_rows(X)
     trailing = (*_target_shape(estimator), len(levels))
     return _map_rows(_apply, X, estimator, trailing, levels, method="quantiles")
@@ -256,4 +252,4 @@ def _log_prob_block(block, y_block, *, model, args, squeeze):
     y_block = np.asarray(y_block)
     if squeeze:
         y_block = y_block[:, 0]
-    return sklearn_mdn.predict_dist(model, np.asarray(block)).log_prob(y_block)
+    return predict_dist(model, np.asarray(block)).log_prob(y_block)

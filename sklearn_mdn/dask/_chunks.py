@@ -12,9 +12,13 @@ import dask
 import dask.array as da
 import numpy as np
 
-import sklearn_mdn
-
-from .._estimators._compose import _unwrap
+from .._estimators._compose import (
+    _unwrap,
+    predict_dist,
+    predict_interval,
+    predict_quantiles,
+    sample,
+)
 
 
 def _target_shape(estimator) -> tuple:
@@ -100,30 +104,16 @@ def _apply(block, *extra, model, args, method, block_id=None):
     if method == "predict":
         return np.asarray(model.predict(block), dtype=np.float64)
     if method == "interval":
-        return sklearn_mdn.predict_interval(model, block, *args)
+        return predict_interval(model, block, *args)
     if method == "quantiles":
-        return sklearn_mdn.predict_quantiles(model, block, *args)
+        return predict_quantiles(model, block, *args)
     if method == "sample":
         n_samples, seed = args
         rng = chunk_random_state(seed, block_id[0])
-        return sklearn_mdn.sample(model, block, n_samples, random_state=rng)
+        return sample(model, block, n_samples, random_state=rng)
     if method == "log_prob":
-        return sklearn_mdn.predict_dist(model, block).log_prob(np.asarray(extra[0]))
+        return predict_dist(model, block).log_prob(np.asarray(extra[0]))
     raise ValueError(f"unknown method {method!r}")  # pragma: no cover
-
-
-def _levels(quantiles):
-    levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
-    if levels.ndim != 1:
-        raise ValueError(f"quantiles must be a scalar or 1-D, got shape {levels.shape}")
-    if not ((levels >= 0) & (levels <= 1)).all():
-        raise ValueError(f"quantiles must lie in [0, 1], got {levels.tolist()}.")
-    return levels
-
-
-def _check_coverage(coverage):
-    if not isinstance(coverage, numbers.Real) or not 0 < coverage < 1:
-        raise ValueError(f"coverage must be in (0, 1), got {coverage!r}.")
 
 
 def _check_seed(random_state):

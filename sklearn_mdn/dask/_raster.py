@@ -11,12 +11,10 @@ import numpy as np
 
 from .._estimators._compose import _unwrap
 from .._utils._warnings import find_stack_level
-from ..distribution._checks import _check_n_samples
+from ..distribution._checks import _check_coverage, _check_levels, _check_n_samples
 from ._chunks import (
     _apply,
-    _check_coverage,
     _check_seed,
-    _levels,
     _map_rows,
     _target_shape,
 )
@@ -140,7 +138,7 @@ def predict_image(
         _check_coverage(coverage)
         args = (coverage,)
     elif method == "quantiles":
-        levels = _levels(quantiles)
+        levels = np.atleast_1d(_check_levels(quantiles, "quantiles"))
         args = (levels,)
     elif method == "sample":
         args = (_check_n_samples(n_samples), _check_seed(random_state))

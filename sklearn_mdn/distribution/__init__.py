@@ -525,3 +525,13 @@ class NormalMixture(_MultimodalMixin):
             np.concatenate([dist.scale_tril for dist in distributions]),
             event_shape=first.event_shape,
         )
+
+
+def _check_dist(dist):
+    """Check that ``dist`` is a ``NormalMixture``; return it."""
+    if not isinstance(dist, NormalMixture):
+        raise TypeError(
+            "dist must be a sklearn_mdn.NormalMixture (the output of "
+            f"predict_dist), got {type(dist).__name__}."
+        )
+    return dist

@@ -156,19 +156,6 @@ def _check_row_index(index, n: int):
     return index
 
 
-def _check_dist(dist):
-    """Check that ``dist`` is a ``NormalMixture``; return it."""
-    # Imported here: distribution.py itself imports this module.
-    from . import NormalMixture
-
-    if not isinstance(dist, NormalMixture):
-        raise TypeError(
-            "dist must be a sklearn_mdn.NormalMixture (the output of "
-            f"predict_dist), got {type(dist).__name__}."
-        )
-    return dist
-
-
 def _check_values(y, n: int, event_shape: tuple) -> np.ndarray:
     """Validate values ``y`` of shape ``(*S, n, *event_shape)`` for a mixture of
     ``n`` rows; return them as float64 of shape ``(*S, n, d)``."""
@@ -280,9 +267,9 @@ def _check_targets(y_true, dist, missing_targets):
 
     Returns ``y`` of shape (n, d) and the mask of observed entries, same shape.
     ``y_true`` must have shape ``(n, *dist.event_shape)``; for a single target,
-    ``(n,)`` and ``(n, 1)`` are both accepted.
+    ``(n,)`` and ``(n, 1)`` are both accepted. ``dist`` is a checked
+    ``NormalMixture`` (:func:`sklearn_mdn.distribution._check_dist`).
     """
-    dist = _check_dist(dist)
     try:
         y = np.asarray(y_true, dtype=np.float64)
     except (TypeError, ValueError) as exc:

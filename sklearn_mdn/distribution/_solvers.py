@@ -68,13 +68,18 @@ def _marginal_scales(L: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("...ij,...ij->...i", L, L))
 
 
+def _mahalanobis(L: np.ndarray, diff: np.ndarray) -> np.ndarray:
+    """Squared Mahalanobis lengths ``|L^-1 diff|^2`` of ``diff`` (..., d)."""
+    z = _solve_lower(L, diff)
+    return np.einsum("...i,...i->...", z, z)
+
+
 def _gaussian_log_density(
     diff: np.ndarray, L: np.ndarray, half_log_det: np.ndarray
 ) -> np.ndarray:
     """Log density of ``N(0, L L^T)`` at ``diff`` (shape ``(..., d)``)."""
     d = L.shape[-1]
-    z = _solve_lower(L, diff)
-    return -0.5 * np.einsum("...i,...i->...", z, z) - half_log_det - 0.5 * d * _LOG_2PI
+    return -0.5 * _mahalanobis(L, diff) - half_log_det - 0.5 * d * _LOG_2PI
 
 
 def _log_weights(weights: np.ndarray) -> np.ndarray:
@@ -97,6 +102,48 @@ def _mixture_log_prob(
     comp = _gaussian_log_density(y[..., None, :] - means, L, _half_log_det(L))
     out = logsumexp(_log_weights(weights) + comp, axis=-1)
     return out if all_finite else np.where(finite, out, -np.inf)
+
+
+def _observed_log_prob(
+    weights: np.ndarray,
+    means: np.ndarray,
+    L: np.ndarray,
+    y: np.ndarray,
+    observed: np.ndarray,
+) -> np.ndarray:
+    """Log density of the observed entries of each row of ``y`` (n, d).
+
+    ``observed`` (n, d) marks them; rows with none get NaN. A Gaussian's
+    marginal over some targets keeps their means and their block of the
+    covariance, and the weights do not change: rows are solved in groups of
+    one pattern of observed targets.
+    """
+    if observed.all():
+        return _mixture_log_prob(weights, means, L, y)
+    n = len(y)
+    log_prob = np.full(n, np.nan)
+    rows_any = np.flatnonzero(observed.any(axis=1))
+    patterns, inverse = np.unique(observed[rows_any], axis=0, return_inverse=True)
+    inverse = np.ravel(inverse)
+    covariances = None
+    for p, pattern in enumerate(patterns):
+        rows = rows_any[inverse == p]
+        if pattern.all():
+            log_prob[rows] = _mixture_log_prob(
+                weights[rows], means[rows], L[rows], y[rows]
+            )
+            continue
+        if covariances is None:
+            covariances = L @ np.swapaxes(L, -1, -2)
+        cols = np.flatnonzero(pattern)
+        block = covariances[rows][:, :, cols][:, :, :, cols]
+        log_prob[rows] = _mixture_log_prob(
+            weights[rows],
+            means[rows][:, :, cols],
+            np.linalg.cholesky(block),
+            y[rows][:, cols],
+        )
+    return log_prob
 
 
 def _component_terms(w: np.ndarray, mu: np.ndarray, sig: np.ndarray) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf
 
-from ..distribution import NormalMixture
+from ..distribution import NormalMixture, _check_dist
 from ..distribution._checks import (
     _CRPS_CHUNK_ELEMENTS,
     _check_interval,
@@ -15,6 +15,7 @@ from ..distribution._checks import (
     _check_weights,
 )
 from ..distribution._solvers import _INV_SQRT_2PI, _marginal_scales
+from ._likelihood import _weighted_mean, mean_negative_log_likelihood
 from ._scorers import make_dist_scorer
 
 __all__ = [
@@ -42,13 +43,6 @@ _INV_SQRT_2 = float(1.0 / np.sqrt(2.0))
 # ----------------------------------------------------------------------
 # Averages
 # ----------------------------------------------------------------------
-def _weighted_mean(values: np.ndarray, weights: np.ndarray, what: str) -> float:
-    total = weights.sum()
-    if not total > 0:
-        raise ValueError(f"no observed value with positive weight for {what}.")
-    return float(np.dot(weights, values) / total)
-
-
 def _average_targets(values: np.ndarray, multioutput):
     """Combine per-target scores as scikit-learn's regression metrics do."""
     if isinstance(multioutput, str):
@@ -87,92 +81,6 @@ def _per_target_means(values, observed, sample_weight, multioutput):
         ]
     )
     return _average_targets(means, multioutput)
-
-
-# ----------------------------------------------------------------------
-# Log-likelihood
-# ----------------------------------------------------------------------
-def _observed_log_prob(dist: NormalMixture, y: np.ndarray, observed: np.ndarray):
-    """Log density of the observed entries of each row (all-missing rows: NaN)."""
-    n = len(dist)
-    if observed.all():
-        return dist.log_prob(y.reshape(n, *dist.event_shape))
-    log_prob = np.full(n, np.nan)
-    rows_any = np.flatnonzero(observed.any(axis=1))
-    patterns, inverse = np.unique(observed[rows_any], axis=0, return_inverse=True)
-    inverse = np.ravel(inverse)
-    covariances = None
-    for p, pattern in enumerate(patterns):
-        rows = rows_any[inverse == p]
-        if pattern.all():
-            log_prob[rows] = dist[rows].log_prob(y[rows].reshape(-1, *dist.event_shape))
-            continue
-        if covariances is None:
-            covariances = dist.covariances
-        # A Gaussian's marginal over the observed targets keeps the means and
-        # the covariance block of those targets; the weights do not change.
-        cols = np.flatnonzero(pattern)
-        block = covariances[rows][:, :, cols][:, :, :, cols]
-        marginal = NormalMixture(
-            dist.weights[rows],
-            dist.means[rows][:, :, cols],
-            np.linalg.cholesky(block),
-            event_shape=(cols.size,),
-        )
-        log_prob[rows] = marginal.log_prob(y[rows][:, cols])
-    return log_prob
-
-
-def mean_negative_log_likelihood(
-    y_true, dist, *, sample_weight=None, missing_targets="error"
-):
-    """Mean negative log-likelihood of the targets under predicted mixtures.
-
-    The average over rows of ``-log p_i(y_i)``, in nats per row, with ``p_i``
-    the predictive density of row ``i`` (joint over the targets when there are
-    several). Lower is better. Densities are in the units of ``y``: rescaling
-    the targets by ``c`` shifts the score by ``d * log(c)``.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,) or (n_samples, n_targets)
-        Observed targets, shaped like ``(n_samples, *dist.event_shape)``.
-    dist : NormalMixture
-        Predictive distributions, one row per sample, as returned by
-        ``MDNRegressor.predict_dist``.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative weights of the rows.
-    missing_targets : {"error", "marginalize"}, default="error"
-        What a NaN in ``y_true`` means. ``"error"`` raises a ``ValueError``.
-        ``"marginalize"`` scores each row on its observed targets only, with
-        the exact marginal density of those targets (a Gaussian mixture with
-        the same weights, the observed means and the observed covariance
-        block); rows with no observed target are left out of the average.
-
-    Returns
-    -------
-    nll : float
-        Weighted mean negative log-likelihood.
-
-    See Also
-    --------
-    neg_nll_scorer : The matching scorer, for model selection.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_mdn import NormalMixture
-    >>> from sklearn_mdn.metrics import mean_negative_log_likelihood
-    >>> dist = NormalMixture(np.ones((2, 1)), np.zeros((2, 1, 1)),
-    ...                      np.ones((2, 1, 1, 1)))
-    >>> round(mean_negative_log_likelihood([0.0, 1.0], dist), 4)
-    1.1689
-    """
-    y, observed = _check_targets(y_true, dist, missing_targets)
-    sample_weight = _check_weights(sample_weight, len(y))
-    log_prob = _observed_log_prob(dist, y, observed)
-    rows = observed.any(axis=1)
-    return -_weighted_mean(log_prob[rows], sample_weight[rows], "any row")
 
 
 # ----------------------------------------------------------------------
@@ -349,7 +257,7 @@ def crps(
     >>> round(crps([0.0, 1.0], dist), 4)
     0.4181
     """
-    y, observed = _check_targets(y_true, dist, missing_targets)
+    y, observed = _check_targets(y_true, _check_dist(dist), missing_targets)
     sample_weight = _check_weights(sample_weight, len(y))
     values = _marginal_crps(dist, np.where(observed, y, 0.0))
     return _per_target_means(values, observed, sample_weight, multioutput)
@@ -483,7 +391,7 @@ def pit(y_true, dist, *, missing_targets="error"):
     >>> print(np.round(pit([0.0, 1.0], dist), 4))
     [0.5    0.8413]
     """
-    y, observed = _check_targets(y_true, dist, missing_targets)
+    y, observed = _check_targets(y_true, _check_dist(dist), missing_targets)
     values = dist.cdf(np.where(observed, y, 0.0).reshape(len(y), *dist.event_shape))
     values = values.reshape(y.shape)
     values[~observed] = np.nan

@@ -14,6 +14,7 @@ import numpy as np
 from .._estimators._compose import _unwrap, change_of_variables
 from .._utils._compat import _BaseScorer
 from ..distribution._checks import _check_weights
+from ._likelihood import mean_negative_log_likelihood
 
 
 def _nll_through(nll, transformers, dist, y_true, params):
@@ -55,8 +56,6 @@ class _DistributionScorer(_BaseScorer):
         )
 
     def _score(self, method_caller, estimator, X, y_true, **kwargs):
-        from . import mean_negative_log_likelihood  # metrics imports us
-
         final, X, transformers = _unwrap(
             estimator, X, "A distribution scorer (make_dist_scorer)"
         )

@@ -7,8 +7,7 @@ import numbers
 import numpy as np
 
 from .._estimators._compose import _inverse, _unwrap
-from ..distribution import NormalMixture
-from ..distribution._checks import _check_dist
+from ..distribution import NormalMixture, _check_dist
 from ..metrics import pit
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from ..distribution._checks import _check_positive_int
 from ._common import _calibration_inputs, _get_ax, _pit_values, _pyplot
 
 __all__ = ["PITDisplay"]
@@ -84,8 +83,7 @@ class PITDisplay:
         display : PITDisplay
             The display, with the drawn artists as attributes.
         """
-        if not isinstance(n_bins, numbers.Integral) or n_bins < 1:
-            raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}.")
+        n_bins = _check_positive_int(n_bins, "n_bins")
         ax = _get_ax(ax, "PITDisplay.plot")
         values = np.asarray(self.pit_values, dtype=np.float64)
         n = len(values)

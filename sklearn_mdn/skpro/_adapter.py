@@ -7,7 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 from skpro.distributions.normal_mixture import NormalMixture as SkproNormalMixture
 from skpro.regression.base import BaseProbaRegressor
 
-import sklearn_mdn
+from .._estimators._compose import predict_dist, predict_quantiles
 
 
 def _inner_X(X):
@@ -112,7 +112,7 @@ class MDNSkproRegressor(BaseProbaRegressor):
             self.estimator_ = self.estimator
             return self
         if self.estimator is None:
-            from sklearn_mdn import MDNRegressor
+            from .._estimators._regressor import MDNRegressor
 
             estimator = MDNRegressor()
         else:
@@ -132,7 +132,7 @@ class MDNSkproRegressor(BaseProbaRegressor):
 
     def _predict_proba(self, X):
         """skpro ``NormalMixture`` of the marginals of each row's mixture."""
-        dist = sklearn_mdn.predict_dist(self.estimator_, _inner_X(X))
+        dist = predict_dist(self.estimator_, _inner_X(X))
         # Marginal standard deviations: the norms of the rows of the factors.
         sigma = np.sqrt(np.einsum("nkij,nkij->nki", dist.scale_tril, dist.scale_tril))
         return SkproNormalMixture(
@@ -145,14 +145,14 @@ class MDNSkproRegressor(BaseProbaRegressor):
 
     def _predict_quantiles(self, X, alpha):
         """Quantiles from sklearn-mdn's solver, in skpro's column layout."""
-        q = sklearn_mdn.predict_quantiles(self.estimator_, _inner_X(X), alpha)
+        q = predict_quantiles(self.estimator_, _inner_X(X), alpha)
         q = q.reshape(len(X), -1)  # (target, level) order, like the columns
         columns = self._get_columns(method="predict_quantiles", alpha=alpha)
         return pd.DataFrame(q, index=X.index, columns=columns)
 
     def _predict_var(self, X):
         """Marginal variances by the law of total variance."""
-        var = sklearn_mdn.predict_dist(self.estimator_, _inner_X(X)).var()
+        var = predict_dist(self.estimator_, _inner_X(X)).var()
         return pd.DataFrame(
             var.reshape(len(X), -1), index=X.index, columns=self._y_cols
         )
@@ -172,7 +172,7 @@ class MDNSkproRegressor(BaseProbaRegressor):
             Two instances: a one-component network, and a three-component
             network with diagonal covariances.
         """
-        from sklearn_mdn import MDNRegressor
+        from .._estimators._regressor import MDNRegressor
 
         return [
             {

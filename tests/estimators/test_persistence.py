@@ -14,6 +14,7 @@ from numpy.testing import assert_array_equal
 from skorch.exceptions import DeviceWarning
 
 import sklearn_mdn
+import sklearn_mdn._version
 from sklearn_mdn import InconsistentVersionWarning, MDNRegressor
 
 

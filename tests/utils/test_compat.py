@@ -3,9 +3,13 @@
 import ast
 import pathlib
 
+import numpy as np
 import pytest
+import sklearn
 import skorch
 import torch
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.preprocessing import FunctionTransformer
 from skorch import NeuralNet
 
 from sklearn_mdn._utils import _compat
@@ -13,6 +17,9 @@ from sklearn_mdn._utils import _compat
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "sklearn_mdn"
 # The private attributes of skorch and torch objects that _compat reads.
 PRIVATE_ATTRIBUTES = {
+    "_get_param_names": "sklearn",
+    "_training_dim": "sklearn",
+    "_sklearn_output_config": "sklearn",
     "_optimizers": "skorch",
     "_optimizer_step_pre_hooks": "torch",
     "_optimizer_step_post_hooks": "torch",
@@ -20,6 +27,26 @@ PRIVATE_ATTRIBUTES = {
     "_wrapped_by_lr_sched": "torch",
     "_forward_hooks": "torch",
 }
+
+
+def test_sklearn_private_names_exist():
+    """The private scikit-learn names, and the private fitted attributes that
+    the safe model format restores, are still there."""
+    for name in ("HasMethods", "Interval", "StrOptions", "_BaseScorer"):
+        assert isinstance(getattr(_compat, name), type), name
+    assert callable(_compat._fit_context)
+    assert _compat._check_sample_weight(None, np.ones((3, 1))).tolist() == [1.0] * 3
+    X, y = np.arange(8.0).reshape(4, 2), np.arange(4.0)
+    ttr = TransformedTargetRegressor(func=np.log1p, inverse_func=np.expm1)
+    transformer = FunctionTransformer().set_output(transform="default")
+    fitted = {
+        "TransformedTargetRegressor": ttr.fit(X, y),
+        "FunctionTransformer": transformer.fit(X),
+    }
+    assert set(fitted) == set(_compat.SKLEARN_PRIVATE_STATE)
+    for name, names in _compat.SKLEARN_PRIVATE_STATE.items():
+        missing = names - set(vars(fitted[name]))
+        assert not missing, f"scikit-learn {sklearn.__version__}: {name} {missing}"
 
 
 def test_skorch_private_methods_exist():
