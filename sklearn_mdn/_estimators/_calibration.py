@@ -4,7 +4,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 
-from ..distribution._solvers import _LOG_2PI, _mahalanobis
+from ..distribution._density import _LOG_2PI, _mahalanobis
 
 # Range searched for the spread factor.
 SPREAD_BOUNDS = (0.1, 10.0)

@@ -17,19 +17,14 @@ from ._checks import (
     _check_values,
     _random_state,
 )
+from ._density import _half_log_det, _marginal_scales, _mixture_log_prob
 from ._multimodal import (
     _HDR_LEVEL_SAMPLES,  # noqa: F401
     HDRResult,
     ModesResult,
     _MultimodalMixin,
 )
-from ._solvers import (
-    _half_log_det,
-    _marginal_quantiles,
-    _marginal_scales,
-    _mixture_log_prob,
-    _sample_mixture,
-)
+from ._solvers import _marginal_quantiles, _sample_mixture
 
 __all__ = ["HDRResult", "ModesResult", "NormalMixture"]
 

@@ -21,7 +21,8 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from ._checks import _SOLVER_CHUNK_ELEMENTS
-from ._solvers import _LOG_2PI, _ULPS, _log_weights
+from ._density import _LOG_2PI, _log_weights
+from ._solvers import _ULPS
 
 _GRID_EVEN = 129
 _GRID_LOCAL = np.linspace(-4.0, 4.0, 65)

@@ -20,7 +20,7 @@ from ._hdr import (
     univariate_hpd_mass,
     univariate_modes,
 )
-from ._solvers import _mixture_branches, _mixture_modes
+from ._modes import _mixture_branches, _mixture_modes
 
 # Default smallest mass of a branch listed by ``modes``: the bumps that fitted
 # mixtures have where the data have none hold 1e-4 to 1e-3 (median), real

@@ -1,18 +1,17 @@
-"""Numerical kernels of ``NormalMixture``: densities, quantiles, modes, draws.
+"""Numerical kernels of ``NormalMixture``: quantiles and draws.
 
 Plain functions of the mixture parameters (weights, means, Cholesky factors),
 vectorised over rows; ``NormalMixture`` validates its inputs and calls them.
+The log-density is in ``_density.py``, modes and branches in ``_modes.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp, ndtri
+from scipy.special import ndtri
 
-from ._checks import _SOLVER_CHUNK_ELEMENTS
+from ._density import _INV_SQRT_2PI
 
-_LOG_2PI = float(np.log(2.0 * np.pi))
-_INV_SQRT_2PI = float(1.0 / np.sqrt(2.0 * np.pi))
 _SQRT_HALF = float(np.sqrt(0.5))
 _SQRT_2 = float(np.sqrt(2.0))
 
@@ -35,115 +34,6 @@ _PPF_CHUNK_ELEMENTS = 2**16
 # are pooled across chunks and levels for the rest of their iterations.
 _PPF_FIRST_ITER = 2
 _PPF_REST_ITER = _PPF_MAX_ITER - _PPF_FIRST_ITER
-
-_MODE_XTOL = 1e-10
-_MODE_MAX_ITER = 500
-
-
-def _solve_lower(L: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve ``L z = b`` by forward substitution.
-
-    ``L`` has shape ``(..., d, d)`` and ``b`` shape ``(..., d)``; their leading
-    axes broadcast. Only the lower triangle of ``L`` is read. The loop runs over
-    the ``d`` target dimensions only.
-    """
-    d = L.shape[-1]
-    shape = np.broadcast_shapes(L.shape[:-1], b.shape)
-    z = np.empty(shape)
-    for j in range(d):
-        acc = b[..., j]
-        if j:
-            acc = acc - (L[..., j, :j] * z[..., :j]).sum(axis=-1)
-        z[..., j] = acc / L[..., j, j]
-    return z
-
-
-def _half_log_det(L: np.ndarray) -> np.ndarray:
-    """``log det L`` of triangular factors ``L`` (..., d, d), shape (...)."""
-    return np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(axis=-1)
-
-
-def _marginal_scales(L: np.ndarray) -> np.ndarray:
-    """Per-target standard deviations ``sqrt(diag(L L^T))``, shape (..., d)."""
-    return np.sqrt(np.einsum("...ij,...ij->...i", L, L))
-
-
-def _mahalanobis(L: np.ndarray, diff: np.ndarray) -> np.ndarray:
-    """Squared Mahalanobis lengths ``|L^-1 diff|^2`` of ``diff`` (..., d)."""
-    z = _solve_lower(L, diff)
-    return np.einsum("...i,...i->...", z, z)
-
-
-def _gaussian_log_density(
-    diff: np.ndarray, L: np.ndarray, half_log_det: np.ndarray
-) -> np.ndarray:
-    """Log density of ``N(0, L L^T)`` at ``diff`` (shape ``(..., d)``)."""
-    d = L.shape[-1]
-    return -0.5 * _mahalanobis(L, diff) - half_log_det - 0.5 * d * _LOG_2PI
-
-
-def _log_weights(weights: np.ndarray) -> np.ndarray:
-    """Elementwise log of the weights, with ``log(0) = -inf`` and no warning."""
-    with np.errstate(divide="ignore"):
-        return np.log(weights)
-
-
-def _mixture_log_prob(
-    weights: np.ndarray, means: np.ndarray, L: np.ndarray, y: np.ndarray
-) -> np.ndarray:
-    """Log density of each row's mixture at ``y`` (shape ``(*S, n, d)``).
-
-    Returns shape ``(*S, n)``; infinite values have density 0 (log -inf).
-    """
-    finite = np.isfinite(y).all(axis=-1)
-    all_finite = finite.all()
-    if not all_finite:
-        y = np.where(finite[..., None], y, 0.0)
-    comp = _gaussian_log_density(y[..., None, :] - means, L, _half_log_det(L))
-    out = logsumexp(_log_weights(weights) + comp, axis=-1)
-    return out if all_finite else np.where(finite, out, -np.inf)
-
-
-def _observed_log_prob(
-    weights: np.ndarray,
-    means: np.ndarray,
-    L: np.ndarray,
-    y: np.ndarray,
-    observed: np.ndarray,
-) -> np.ndarray:
-    """Log density of the observed entries of each row of ``y`` (n, d).
-
-    ``observed`` (n, d) marks them; rows with none get NaN. A Gaussian's
-    marginal over some targets keeps their means and their block of the
-    covariance, and the weights do not change: rows are solved in groups of
-    one pattern of observed targets.
-    """
-    if observed.all():
-        return _mixture_log_prob(weights, means, L, y)
-    n = len(y)
-    log_prob = np.full(n, np.nan)
-    rows_any = np.flatnonzero(observed.any(axis=1))
-    patterns, inverse = np.unique(observed[rows_any], axis=0, return_inverse=True)
-    inverse = np.ravel(inverse)
-    covariances = None
-    for p, pattern in enumerate(patterns):
-        rows = rows_any[inverse == p]
-        if pattern.all():
-            log_prob[rows] = _mixture_log_prob(
-                weights[rows], means[rows], L[rows], y[rows]
-            )
-            continue
-        if covariances is None:
-            covariances = L @ np.swapaxes(L, -1, -2)
-        cols = np.flatnonzero(pattern)
-        block = covariances[rows][:, :, cols][:, :, :, cols]
-        log_prob[rows] = _mixture_log_prob(
-            weights[rows],
-            means[rows][:, :, cols],
-            np.linalg.cholesky(block),
-            y[rows][:, cols],
-        )
-    return log_prob
 
 
 def _component_terms(w: np.ndarray, mu: np.ndarray, sig: np.ndarray) -> dict:
@@ -357,112 +247,6 @@ def _retire(
     return idx[keep], lanes, np.zeros(keep.sum(), dtype=bool)
 
 
-def _find_modes(
-    log_w: np.ndarray,
-    means: np.ndarray,
-    L: np.ndarray,
-    half_log_det: np.ndarray,
-    prec: np.ndarray,
-    prec_mu: np.ndarray,
-    x: np.ndarray,
-) -> np.ndarray:
-    """Hill-climb the log density of P Gaussian mixtures from start points ``x``.
-
-    Shapes: ``log_w`` and ``half_log_det`` (P, K), ``means`` and ``prec_mu``
-    (``P_k mu_k``) (P, K, d), ``L`` and ``prec`` (precisions ``P_k``)
-    (P, K, d, d), ``x`` (P, d). Returns the end points, shape (P, d).
-
-    The basic step is the Gaussian-mixture mean-shift fixed point
-    (Carreira-Perpinan, 2000), ``x <- A^{-1} sum_k r_k P_k mu_k`` with
-    ``A = sum_k r_k(x) P_k``; it never lowers the density but converges only
-    linearly. Where the Hessian of the log density is negative definite a
-    Newton step is taken instead; if that lowers the density, the iterate
-    goes back to the mean-shift point from the previous iterate.
-    """
-    d = x.shape[1]
-    out = np.empty_like(x)
-    idx = np.arange(x.shape[0])
-    std = np.sqrt(np.einsum("pkij,pkij->pki", L, L)).min(axis=2)
-    lanes = {
-        "log_w": log_w,
-        "means": means,
-        "L": L,
-        "half_log_det": half_log_det,
-        "prec": prec,
-        "prec_mu": prec_mu,
-        "scale": np.where(np.isfinite(log_w), std, np.inf).min(axis=1),
-        "x": x,
-        "lp_prev": np.full(x.shape[0], -np.inf),
-        "fallback": x,
-        "newton_prev": np.zeros(x.shape[0], dtype=bool),
-    }
-    finished = np.zeros(idx.size, dtype=bool)
-    for _ in range(_MODE_MAX_ITER):
-        if idx.size == 0:
-            break
-        c = lanes
-        x = c["x"]
-        comp = c["log_w"] + _gaussian_log_density(
-            x[:, None, :] - c["means"], c["L"], c["half_log_det"]
-        )
-        top = comp.max(axis=1, keepdims=True)
-        resp = np.exp(comp - top)
-        total = resp.sum(axis=1, keepdims=True)
-        resp /= total
-        lp = (top + np.log(total))[:, 0]
-        # v_k = P_k (mu_k - x); gradient g = sum_k r_k v_k; Hessian
-        # H = sum_k r_k v_k v_k^T - A - g g^T with A = sum_k r_k P_k.
-        if d == 1:
-            prec1 = c["prec"][:, :, 0, 0]
-            v = c["prec_mu"][:, :, 0] - prec1 * x
-            g = (resp * v).sum(axis=1, keepdims=True)
-            A = (resp * prec1).sum(axis=1, keepdims=True)
-            H = (resp * v * v).sum(axis=1, keepdims=True) - A - g * g
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                x_ms = x + g / A
-                x_nt = x - g / H
-            concave = H[:, 0] < 0
-        else:
-            v = c["prec_mu"] - np.einsum("pkij,pj->pki", c["prec"], x)
-            g = np.einsum("pk,pki->pi", resp, v)
-            A = np.einsum("pk,pkij->pij", resp, c["prec"])
-            H = np.einsum("pk,pki,pkj->pij", resp, v, v) - A
-            H -= g[:, :, None] * g[:, None, :]
-            x_ms = x + np.linalg.solve(A, g[:, :, None])[:, :, 0]
-            concave = np.linalg.eigvalsh(H)[:, -1] < 0
-            H = np.where(concave[:, None, None], H, -A)
-            x_nt = x - np.linalg.solve(H, g[:, :, None])[:, :, 0]
-        use_newton = concave & np.all(np.isfinite(x_nt), axis=1)
-        lp_prev = c["lp_prev"]
-        worse = c["newton_prev"] & (lp < lp_prev - 1e-12 * (1.0 + np.abs(lp_prev)))
-        x_new = np.where(use_newton[:, None], x_nt, x_ms)
-        x_new = np.where(worse[:, None], c["fallback"], x_new)
-        x_new = np.where(finished[:, None], x, x_new)
-        step = np.abs(x_new - x).max(axis=1)
-        tol = _MODE_XTOL * c["scale"] + _ULPS * np.abs(x_new).max(axis=1)
-        finished |= ~worse & (step <= tol)
-        c.update(
-            x=x_new,
-            fallback=np.where(worse[:, None], c["fallback"], x_ms),
-            lp_prev=np.where(worse, lp_prev, lp),
-            newton_prev=use_newton & ~worse,
-        )
-        idx, lanes, finished = _retire(idx, lanes, finished, "x", out)
-    out[idx] = lanes["x"]
-    return out
-
-
-def _precisions(L: np.ndarray, means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Precision matrices ``P`` (n, K, d, d) and ``P mu`` (n, K, d) of components
-    with Cholesky factors ``L`` (n, K, d, d) and means ``mu`` (n, K, d)."""
-    d = L.shape[-1]
-    # Row c of R is L^{-1} e_c, so R = L^{-T} and P = L^{-T} L^{-1} = R R^T.
-    R = _solve_lower(L[:, :, None, :, :], np.eye(d))
-    prec = R @ np.swapaxes(R, -1, -2)
-    prec_mu = np.einsum("nkij,nkj->nki", prec, means)
-    return prec, prec_mu
-
-
 def _marginal_quantiles(
     weights: np.ndarray, means: np.ndarray, scales: np.ndarray, q: np.ndarray
 ) -> np.ndarray:
@@ -518,84 +302,6 @@ def _marginal_quantiles(
         if pending:
             _finish_lanes(pending, out)
     return out.reshape(n, d, m)
-
-
-def _climb_from_means(
-    log_w: np.ndarray,
-    means: np.ndarray,
-    L: np.ndarray,
-    half_log_det: np.ndarray,
-) -> np.ndarray:
-    """End points of hill climbs from every component mean, shape (n, K, d).
-
-    Runs :func:`_find_modes` on all ``n * K`` start points, in chunks.
-    """
-    n, K, d = means.shape
-    prec, prec_mu = _precisions(L, means)
-    n_problems = n * K
-    ends = np.empty((n_problems, d))
-    chunk = max(1, _SOLVER_CHUNK_ELEMENTS // (K * d * d))
-    for start in range(0, n_problems, chunk):
-        flat = np.arange(start, min(start + chunk, n_problems))
-        row, comp = np.divmod(flat, K)
-        ends[flat] = _find_modes(
-            log_w[row],
-            means[row],
-            L[row],
-            half_log_det[row],
-            prec[row],
-            prec_mu[row],
-            means[row, comp],
-        )
-    return ends.reshape(n, K, d)
-
-
-def _mixture_modes(
-    weights: np.ndarray, means: np.ndarray, L: np.ndarray, half_log_det: np.ndarray
-) -> np.ndarray:
-    """Highest-density point of each row's mixture, shape (n, d).
-
-    Climbs from every component mean with :func:`_find_modes` (in chunks of
-    start points) and keeps, per row, the end point of highest density.
-    """
-    n = means.shape[0]
-    log_w = _log_weights(weights)
-    candidates = np.swapaxes(_climb_from_means(log_w, means, L, half_log_det), 0, 1)
-    diff = candidates[:, :, None, :] - means
-    log_dens = logsumexp(log_w + _gaussian_log_density(diff, L, half_log_det), axis=-1)
-    best = np.argmax(log_dens, axis=0)
-    return candidates[best, np.arange(n)]
-
-
-# End points of climbs closer than this many smallest component scales are
-# one mode (climbs stop within 1e-10 of them).
-_MODE_MERGE = 1e-6
-
-
-def _mixture_branches(
-    weights: np.ndarray, means: np.ndarray, L: np.ndarray, half_log_det: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Modes of each row's mixture and the weight of the components that climb
-    to each, shapes (n, K, d) and (n, K), NaN padded, in order of first climb.
-
-    End points of the climbs from the component means (:func:`_climb_from_means`)
-    within ``_MODE_MERGE`` smallest component scales of each other are one
-    mode; modes reached only from components of weight zero are dropped.
-    """
-    n, K, d = means.shape
-    log_w = _log_weights(weights)
-    ends = _climb_from_means(log_w, means, L, half_log_det)
-    std = np.sqrt(np.einsum("nkij,nkij->nki", L, L)).min(axis=2)
-    scale = np.where(weights > 0, std, np.inf).min(axis=1)
-    gap = np.abs(ends[:, :, None, :] - ends[:, None, :, :]).max(axis=-1)
-    close = gap <= _MODE_MERGE * scale[:, None, None]
-    # Each end point joins the first end point close to it.
-    label = np.argmax(close, axis=1)
-    onehot = label[:, :, None] == np.arange(K)  # (n, end k, mode j)
-    masses = np.einsum("nk,nkj->nj", weights, onehot)
-    keep = masses > 0
-    modes = np.where(keep[:, :, None], ends, np.nan)
-    return modes, np.where(keep, masses, np.nan)
 
 
 def _sample_mixture(

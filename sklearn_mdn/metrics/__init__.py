@@ -14,7 +14,7 @@ from ..distribution._checks import (
     _check_targets,
     _check_weights,
 )
-from ..distribution._solvers import _INV_SQRT_2PI, _marginal_scales
+from ..distribution._density import _INV_SQRT_2PI, _marginal_scales
 from ._likelihood import _weighted_mean, mean_negative_log_likelihood
 from ._scorers import make_dist_scorer
 

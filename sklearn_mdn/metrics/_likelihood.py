@@ -11,7 +11,7 @@ import numpy as np
 
 from ..distribution import _check_dist
 from ..distribution._checks import _check_targets, _check_weights
-from ..distribution._solvers import _observed_log_prob
+from ..distribution._density import _observed_log_prob
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray, what: str) -> float:

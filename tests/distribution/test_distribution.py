@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 from scipy import optimize, stats
 from scipy.special import logsumexp
 
-from sklearn_mdn.distribution import NormalMixture, _solvers
+from sklearn_mdn.distribution import NormalMixture, _modes
 
 # RuntimeWarnings (log(0), overflow, invalid values) would mean silent NaN/inf.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -677,7 +677,7 @@ def test_chunked_solvers_match(monkeypatch):
     dist = random_mixture(25, n=9, K=3, d=2)
     q = [1e-6, 0.3, 0.8]
     ppf, mode = dist.ppf(q), dist.mode()
-    monkeypatch.setattr(_solvers, "_SOLVER_CHUNK_ELEMENTS", 7)
+    monkeypatch.setattr(_modes, "_SOLVER_CHUNK_ELEMENTS", 7)
     np.testing.assert_array_equal(dist.ppf(q), ppf)
     np.testing.assert_allclose(dist.mode(), mode, rtol=1e-9, atol=1e-9)
 
