@@ -6,7 +6,6 @@ from numbers import Integral
 import numpy as np
 
 from .._utils._warnings import find_stack_level
-from ..distribution import HDRResult, ModesResult, NormalMixture
 from ..distribution._checks import (
     _check_coverage,
     _check_levels,
@@ -14,7 +13,8 @@ from ..distribution._checks import (
     _random_state,
 )
 from ..distribution._hdr import _pad_concat, univariate_hdr
-from ..distribution._multimodal import _MIN_MASS
+from ..distribution._mixture import NormalMixture
+from ..distribution._multimodal import _MIN_MASS, HDRResult, ModesResult
 
 
 class DistributionRegressorMixin:

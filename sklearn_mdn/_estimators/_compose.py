@@ -15,8 +15,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ..distribution import HDRResult
 from ..distribution._checks import _check_levels
+from ..distribution._multimodal import HDRResult
 
 
 def _is_search(estimator) -> bool:

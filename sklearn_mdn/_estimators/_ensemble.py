@@ -8,8 +8,8 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._utils._compat import HasMethods, Interval, StrOptions, _fit_context
-from ..distribution import NormalMixture
 from ..distribution._checks import _random_state
+from ..distribution._mixture import NormalMixture
 from ._base import DistributionRegressorMixin
 from ._preprocessing import warn_out_of_domain
 from ._regressor import _CHUNK_ROWS, MDNRegressor

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..distribution import NormalMixture
+from ..distribution._mixture import NormalMixture
 
 ACTIVATIONS = {
     "relu": nn.ReLU,

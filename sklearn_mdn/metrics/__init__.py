@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf
 
-from ..distribution import NormalMixture, _check_dist
 from ..distribution._checks import (
     _CRPS_CHUNK_ELEMENTS,
     _check_interval,
@@ -15,6 +14,7 @@ from ..distribution._checks import (
     _check_weights,
 )
 from ..distribution._density import _INV_SQRT_2PI, _marginal_scales
+from ..distribution._mixture import NormalMixture, _check_dist
 from ._likelihood import _weighted_mean, mean_negative_log_likelihood
 from ._scorers import make_dist_scorer
 

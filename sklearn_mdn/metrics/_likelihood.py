@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..distribution import _check_dist
 from ..distribution._checks import _check_targets, _check_weights
 from ..distribution._density import _observed_log_prob
+from ..distribution._mixture import _check_dist
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray, what: str) -> float:

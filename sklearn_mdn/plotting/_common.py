@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from .._estimators._compose import _inverse, _unwrap
-from ..distribution import NormalMixture, _check_dist
+from ..distribution._mixture import NormalMixture, _check_dist
 from ..metrics import pit
 
 
