@@ -5,6 +5,7 @@ import os
 import pickle
 import warnings
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -31,7 +32,7 @@ from sklearn_mdn import (
     sample,
     save_model,
 )
-from sklearn_mdn._io._safe_format import _HEADER
+from sklearn_mdn._io._schema import _HEADER
 
 TINY = {"hidden_layer_sizes": (8,), "max_iter": 5, "random_state": 0}
 
@@ -517,3 +518,16 @@ def test_cuda_fit_round_trip_and_cpu_load(tmp_path):
         "np.testing.assert_allclose(reg.predict(X), pred, rtol=1e-5, atol=1e-6)\n"
     )
     run_without_cuda(code)
+
+
+def test_a_file_written_before_the_layered_layout_loads():
+    """tests/data/model_0.1.0.dev0_flat_layout.mdn was saved by the package
+    before its modules moved into subpackages (commit c46d9ed): files name
+    classes by their public path, so it loads and predicts."""
+    path = Path(__file__).parents[1] / "data" / "model_0.1.0.dev0_flat_layout.mdn"
+    model = load_model(path)
+    assert type(model) is MDNRegressor
+    X = np.random.RandomState(0).uniform(-1, 1, size=(5, 2))
+    interval = model.predict_interval(X)
+    assert interval.shape == (5, 2) and np.isfinite(interval).all()
+    assert (interval[:, 0] < interval[:, 1]).all()
