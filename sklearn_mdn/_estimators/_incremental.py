@@ -32,9 +32,10 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+from .._nn._data import Seeds
 from .._nn._module import MixtureDensityModule, row_work
 from .._nn._schedule import set_learning_rate
-from .._nn._training import Seeds, build_net, check_device, run_epochs
+from .._nn._training import build_net, check_device, run_epochs
 from ..distribution._checks import _random_state
 from ._plan import AUTO_BATCH, AUTO_COMPONENTS, LR_FACTOR_INV, make_plan
 from ._preprocessing import input_bounds, validate_fit_data

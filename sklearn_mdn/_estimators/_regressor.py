@@ -9,16 +9,11 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._nn._data import Seeds, TensorDataset
 from .._nn._module import ACTIVATIONS, StackedMixture, row_work, to_distribution
 from .._nn._prediction import all_finite, forward, iter_mixtures
 from .._nn._schedule import stopped_schedule
-from .._nn._training import (
-    CHUNK_ROWS,
-    NetworkTrainer,
-    Seeds,
-    TensorDataset,
-    check_device,
-)
+from .._nn._training import CHUNK_ROWS, NetworkTrainer, check_device
 from .._utils._compat import Interval, StrOptions, _fit_context
 from .._utils._persistence import add_version, pop_version
 from .._utils._warnings import find_stack_level
@@ -26,9 +21,10 @@ from ..distribution._checks import _random_state
 from ._base import DistributionRegressorMixin
 from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._components import choose_components
+from ._fit_plan import FitPlan
 from ._incremental import partial_fit as _partial_fit
 from ._incremental import warm_fit
-from ._plan import AUTO_COMPONENTS, FitPlan, make_plan
+from ._plan import AUTO_COMPONENTS, make_plan
 from ._preprocessing import (
     _weighted_moments,
     input_bounds,

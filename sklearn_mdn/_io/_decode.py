@@ -109,7 +109,7 @@ class _Reader:
 
     def fit_plan(self, fields):
         """A ``fit_plan_``: its fields, and decisions as triples of strings."""
-        from .._estimators._plan import Decision, FitPlan
+        from .._estimators._fit_plan import Decision, FitPlan
 
         if not isinstance(fields, dict) or set(fields) != {
             *_plan_fields(),

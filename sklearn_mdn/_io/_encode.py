@@ -82,7 +82,7 @@ class _Writer:
             }
         if type(value).__module__ == "torch" and type(value).__name__ == "device":
             return {"torch_device": str(value)}
-        from .._estimators._plan import FitPlan
+        from .._estimators._fit_plan import FitPlan
 
         if type(value) is FitPlan:
             fields = {k: getattr(value, k) for k in _plan_fields()}

@@ -69,6 +69,6 @@ def _plan_fields() -> list:
     """The fields of a ``fit_plan_`` but its decisions, as a file stores them."""
     import dataclasses
 
-    from .._estimators._plan import FitPlan
+    from .._estimators._fit_plan import FitPlan
 
     return [f.name for f in dataclasses.fields(FitPlan) if f.name != "decisions"]

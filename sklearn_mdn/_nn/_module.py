@@ -281,3 +281,29 @@ def to_distribution(
     return NormalMixture(
         weights, params.means, spread_factor * scale_tril, event_shape=event_shape
     )
+
+
+def first_layer(module) -> torch.nn.Linear:
+    """The layer of ``module`` that reads the input features."""
+    return module.trunk[0] if len(module.trunk) else module.head
+
+
+def input_weights(module) -> tuple:
+    """The weights that read the input features: of ``module``'s first
+    layer, or of each member's of a :class:`StackedMixture` (whose members
+    share one architecture, so one input mask fits them all)."""
+    members = getattr(module, "members", (module,))
+    return tuple(first_layer(member).weight for member in members)
+
+
+def shrink_inputs(module, threshold: float) -> None:
+    """Soft-threshold the first layer's weights of ``module`` in place.
+
+    Each weight moves ``threshold`` towards zero and stops there: the
+    proximal step of ``threshold * ||W||_1``, which sets the weights of
+    features the likelihood does not keep pushing away from zero to exactly
+    zero.
+    """
+    with torch.no_grad():
+        for weight in input_weights(module):
+            weight.copy_(torch.nn.functional.softshrink(weight, threshold))

@@ -41,7 +41,7 @@ class _PlateauSchedule(LRScheduler):
 
 def schedule_callbacks(plan, tol: float) -> list:
     """The learning-rate schedule and early stopping of a fit that follows
-    ``plan`` (a :class:`~sklearn_mdn._estimators._plan.FitPlan`), as skorch
+    ``plan`` (a :class:`~sklearn_mdn._estimators._fit_plan.FitPlan`), as skorch
     callbacks."""
     monitor = "valid_loss" if plan.early_stopping else "train_loss"
     callbacks = []

@@ -26,11 +26,20 @@ import torch
 # The threads a step's work keeps busy: a rule of the fit plan (at
 # WORK_PER_THREAD = 1e7 multiply-adds a thread, the default 5x100 network
 # trains on one thread up to about 230 rows per step).
-from .._estimators._plan import threads_by_work
 
 _lock = threading.Lock()
 _active = 0
 _saved = None
+
+
+# n_threads="auto": multiply-adds of a forward pass (per step, or per
+# predicted chunk) that keep one more thread busy enough to pay off.
+WORK_PER_THREAD = 1e7
+
+
+def threads_by_work(work: float) -> int:
+    """Threads that a forward pass of ``work`` multiply-adds keeps busy."""
+    return max(1, int(work // WORK_PER_THREAD))
 
 
 def available_cpus() -> int:

@@ -1,36 +1,34 @@
-"""The training fast path: a skorch net on tensor batches with a fused loss.
+"""The training fast path: a skorch net with a fused loss, and its training run.
 
-Everything a training step runs is here or in ``_fused_loss.py``: the data
-set and its batches sliced from whole tensors (no DataLoader), the seeded
-hold-out split, the skorch ``NeuralNet`` subclass, its construction from an
-estimator's parameters and the training run; the fused mixture likelihood
-with its closed-form gradient is in ``_fused_loss.py``, and the plain
-autograd likelihood of ``_loss.py`` is its contract.
+Everything a training step runs is here or in the modules it names: the
+data set, its batches and the seeded hold-out split are in ``_data.py``;
+the fused mixture likelihood with its closed-form gradient is in
+``_fused_loss.py``, and the plain autograd likelihood of ``_loss.py`` is its
+contract; what a run prints is in ``_progress.py``. Here: the skorch
+``NeuralNet`` subclass, its construction from an estimator's parameters and
+plan, and the training run.
 
 ``MixtureNet`` overrides three steps of skorch's epoch loop for speed
 (:meth:`MixtureNet.run_single_epoch`, :meth:`MixtureNet.train_step`); they
 call the ``NeuralNet`` methods listed in
 :data:`sklearn_mdn._utils._compat.SKORCH_PRIVATE_METHODS`, which skorch does not
-expose publicly. ``tests/test_compat.py`` checks they exist on the installed
-skorch.
+expose publicly. ``tests/utils/test_compat.py`` checks they exist on the
+installed skorch.
 """
 
 import math
-import re
-import sys
-from typing import NamedTuple
 
-import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import EpochTimer, PassthroughScoring
 from skorch.utils import TeeGenerator
 
-from .._estimators._plan import n_holdout
 from .._utils._compat import optimizers_of
+from ._data import HoldOut, TensorBatches
 from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
 from ._loss import MixtureNLLLoss
-from ._module import MixtureDensityModule
+from ._module import MixtureDensityModule, first_layer, input_weights, shrink_inputs
+from ._progress import EpochProgressBar, _PlainPrintLog, _tqdm_write
 from ._schedule import ReplaySchedule, schedule_callbacks, set_learning_rate
 from ._threads import forward_work, resolve_threads, torch_threads
 
@@ -40,27 +38,6 @@ _UNFITTED = "The estimator is left unfitted"
 # Rows the network sees at once outside training steps (validation and
 # prediction): bounds the memory used on large inputs.
 CHUNK_ROWS = 16_384
-
-
-class Seeds(NamedTuple):
-    """Seeds of a fit's private generators."""
-
-    init: int
-    split: int
-    shuffle: int
-
-    @classmethod
-    def draw(cls, rng):
-        return cls(*(int(s) for s in rng.randint(np.iinfo(np.int32).max, size=3)))
-
-    @classmethod
-    def draw_networks(cls, rng, n_networks) -> list:
-        """Seeds of ``n_networks`` networks, drawn in turn from ``rng``,
-        sharing the first one's split: one permutation whose disjoint blocks
-        the networks hold out (:class:`HoldOut`), each stopping on other
-        rows."""
-        seeds = [cls.draw(rng) for _ in range(n_networks)]
-        return [s._replace(split=seeds[0].split) for s in seeds]
 
 
 def check_device(device) -> torch.device:
@@ -93,214 +70,6 @@ def check_device(device) -> torch.device:
 def fused_adam_available(device) -> bool:
     major, minor = (int(v) for v in torch.__version__.split(".")[:2])
     return torch.device(device).type == "cuda" or (major, minor) >= (2, 4)
-
-
-class TensorDataset(torch.utils.data.Dataset):
-    """Inputs, targets and optional sample weights held as tensors.
-
-    Parameters
-    ----------
-    X : torch.Tensor of shape (n, p)
-    y : torch.Tensor of shape (n, d)
-    sample_weight : torch.Tensor of shape (n,) or None
-    """
-
-    def __init__(self, X, y, sample_weight=None):
-        self.X = X
-        self.y = y
-        self.sample_weight = sample_weight
-
-    def __len__(self):
-        return len(self.X)
-
-    def __getitem__(self, index):
-        w = None if self.sample_weight is None else self.sample_weight[index]
-        return self.X[index], (self.y[index], w)
-
-    def subset(self, index):
-        """Rows ``index`` of this data set, as a new data set."""
-        # index_select: a quarter of the time of advanced indexing.
-        w = self.sample_weight
-        w = None if w is None else w.index_select(0, index)
-        return TensorDataset(
-            self.X.index_select(0, index), self.y.index_select(0, index), w
-        )
-
-
-def _randn_like(a: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    noise = torch.randn(a.shape, generator=generator, dtype=a.dtype)
-    return noise.to(a.device)
-
-
-class TensorBatches:
-    """Mini-batches sliced from whole tensors, without a DataLoader.
-
-    A shuffled epoch permutes the tensors once and yields contiguous views,
-    so the cost of a batch is one slice, not ``batch_size`` calls to
-    ``Dataset.__getitem__`` and a collate.
-
-    Parameters
-    ----------
-    dataset : TensorDataset
-    batch_size : int
-    shuffle : bool, default=False
-    seed : int or None, default=None
-        Seed of the private generator that shuffles the rows and draws the
-        noise.
-    noise : float, default=0.0
-        Standard deviation of the Gaussian noise added to inputs and
-        targets of shuffled (training) epochs; the net lowers it as training
-        goes on.
-    """
-
-    def __init__(self, dataset, batch_size, shuffle=False, seed=None, noise=0.0):
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.noise = noise
-        self.generator = None
-        if shuffle:
-            self.generator = torch.Generator().manual_seed(int(seed or 0))
-        # Unit weights (no sample_weight given) are not passed on: weighting
-        # by 1 costs a few tensor operations per step, for rounding only.
-        w = dataset.sample_weight
-        self.weighted = w is not None and not bool((w == 1).all())
-
-    def __len__(self):
-        return math.ceil(len(self.dataset) / self.batch_size)
-
-    def __iter__(self):
-        data = self.dataset
-        if self.shuffle:
-            perm = torch.randperm(len(data), generator=self.generator)
-            data = data.subset(perm.to(data.X.device))
-        X, y = data.X, data.y
-        if self.shuffle and self.noise > 0:
-            X = X + self.noise * _randn_like(X, self.generator)
-            y = y + self.noise * _randn_like(y, self.generator)
-        w = data.sample_weight if self.weighted else None
-        for start in range(0, len(X), self.batch_size):
-            stop = start + self.batch_size
-            yield X[start:stop], (y[start:stop], None if w is None else w[start:stop])
-
-
-class HoldOut:
-    """A seeded random train/validation split of a :class:`TensorDataset`.
-
-    Parameters
-    ----------
-    fraction : float
-        Fraction of the rows held out for validation (:func:`n_holdout`).
-    seed : int
-        Seed of the split: a random permutation of the rows.
-    fold : int, default=0
-        Which of ``n_folds`` blocks of the permutation is held out: its
-        ``n_valid`` rows from ``fold * n_valid`` on, wrapping around. The
-        ``n_folds`` splits of one seed hold out disjoint rows when
-        ``n_folds * n_valid`` rows fit in the data; otherwise their blocks
-        start ``n / n_folds`` rows apart and overlap as little as they can.
-    n_folds : int, default=1
-        Number of splits sharing the seed.
-    """
-
-    def __init__(self, fraction, seed, fold=0, n_folds=1):
-        self.fraction = fraction
-        self.seed = seed
-        self.fold = fold
-        self.n_folds = n_folds
-
-    def __call__(self, dataset, y=None, **fit_params):
-        n = len(dataset)
-        n_valid = n_holdout(n, self.fraction)
-        generator = torch.Generator().manual_seed(int(self.seed))
-        perm = torch.randperm(n, generator=generator)
-        if self.n_folds * n_valid <= n:
-            start = self.fold * n_valid
-        else:
-            start = self.fold * n // self.n_folds
-        perm = perm.roll(-start).to(dataset.X.device)
-        return dataset.subset(perm[n_valid:]), dataset.subset(perm[:n_valid])
-
-
-class EpochProgressBar(Callback):
-    """A tqdm progress bar over the epochs of a fit, with the latest losses.
-
-    Parameters
-    ----------
-    file : file-like or None, default=None
-        Where the bar is drawn; None means ``sys.stderr``.
-    """
-
-    def __init__(self, file=None):
-        self.file = file
-
-    def on_train_begin(self, net, **kwargs):
-        from tqdm.auto import tqdm
-
-        self.bar_ = tqdm(
-            total=net.max_epochs,
-            unit="epoch",
-            file=self.file,
-            dynamic_ncols=True,
-            disable=None,  # off when its stream is not a terminal
-        )
-
-    def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
-        losses = {k: f"{row[k]:.4f}" for k in ("train_loss", "valid_loss") if k in row}
-        self.bar_.set_postfix(losses, refresh=False)
-        self.bar_.update(1)
-
-    def on_train_end(self, net, **kwargs):
-        # Drop the bar: it holds a stream, which would make the net unpicklable.
-        self.bar_.close()
-        del self.bar_
-
-
-class _PlainPrintLog(PrintLog):
-    """skorch's per-epoch table, without colour codes off a terminal."""
-
-    def format_row(self, row, key, color):
-        text = super().format_row(row, key, color)
-        return text if sys.stdout.isatty() else _ANSI.sub("", text)
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _tqdm_write():
-    """``tqdm.write`` when tqdm is installed, else None."""
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm.write
-
-
-def first_layer(module) -> torch.nn.Linear:
-    """The layer of ``module`` that reads the input features."""
-    return module.trunk[0] if len(module.trunk) else module.head
-
-
-def input_weights(module) -> tuple:
-    """The weights that read the input features: of ``module``'s first
-    layer, or of each member's of a :class:`StackedMixture` (whose members
-    share one architecture, so one input mask fits them all)."""
-    members = getattr(module, "members", (module,))
-    return tuple(first_layer(member).weight for member in members)
-
-
-def shrink_inputs(module, threshold: float) -> None:
-    """Soft-threshold the first layer's weights of ``module`` in place.
-
-    Each weight moves ``threshold`` towards zero and stops there: the
-    proximal step of ``threshold * ||W||_1``, which sets the weights of
-    features the likelihood does not keep pushing away from zero to exactly
-    zero.
-    """
-    with torch.no_grad():
-        for weight in input_weights(module):
-            weight.copy_(torch.nn.functional.softshrink(weight, threshold))
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -534,7 +303,7 @@ def build_net(
     estimator, plan, *, seeds, n_components, hidden, device, fold=0, schedule=None
 ):
     """The skorch net of network ``fold`` of a fit that follows ``plan`` (a
-    :class:`~sklearn_mdn._estimators._plan.FitPlan`), not yet initialised.
+    :class:`~sklearn_mdn._estimators._fit_plan.FitPlan`), not yet initialised.
 
     It has ``n_components`` components and ``hidden`` layers, takes the
     parameters that ``plan`` does not resolve from ``estimator``, and holds

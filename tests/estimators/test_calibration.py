@@ -97,7 +97,7 @@ def test_estimator_factor_fits_held_out_rows():
     reg = MDNRegressor(**FAST, refit=False).fit(X, y)
     n = len(X)
     from sklearn_mdn._estimators._preprocessing import to_tensor
-    from sklearn_mdn._nn._training import TensorDataset
+    from sklearn_mdn._nn._data import TensorDataset
 
     dataset = TensorDataset(
         to_tensor(X, reg.x_mean_, reg.x_scale_, "cpu"),

@@ -14,9 +14,9 @@ from sklearn_mdn._estimators._components import choose_components, moment_matche
 from sklearn_mdn._estimators._plan import AUTO_COMPONENTS
 from sklearn_mdn._estimators._preprocessing import to_tensor
 from sklearn_mdn._estimators._selection import held_out_losses
+from sklearn_mdn._nn._data import TensorDataset
 from sklearn_mdn._nn._loss import mixture_log_prob
 from sklearn_mdn._nn._module import MixtureParams
-from sklearn_mdn._nn._training import TensorDataset
 
 
 def _random_params(n=6, K=4, d=3, full=True, seed=0):

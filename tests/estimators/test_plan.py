@@ -8,7 +8,8 @@ import pytest
 from _helpers import SMALL, linear_data, tiny_mdn
 
 from sklearn_mdn import MDNEnsembleRegressor, MDNRegressor
-from sklearn_mdn._estimators._plan import FitPlan, make_plan
+from sklearn_mdn._estimators._fit_plan import FitPlan
+from sklearn_mdn._estimators._plan import make_plan
 from sklearn_mdn._nn._module import MixtureDensityModule, row_work
 from sklearn_mdn._nn._threads import forward_work
 

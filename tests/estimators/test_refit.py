@@ -11,9 +11,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mdn._estimators._preprocessing import to_tensor
+from sklearn_mdn._nn._data import TensorDataset
 from sklearn_mdn._nn._module import StackedMixture
 from sklearn_mdn._nn._schedule import ReplaySchedule, stopped_schedule
-from sklearn_mdn._nn._training import TensorDataset
 
 # Enough epochs and patience for the adaptive schedule to cut the rate.
 PARAMS = {**SMALL, "max_iter": 60, "n_iter_no_change": 6, "n_networks": 1}

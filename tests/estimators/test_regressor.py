@@ -164,7 +164,7 @@ def test_early_stopping_restores_best_weights(data):
 
 def _dataset_of(reg, X, y):
     from sklearn_mdn._estimators._preprocessing import to_tensor
-    from sklearn_mdn._nn._training import TensorDataset
+    from sklearn_mdn._nn._data import TensorDataset
 
     n = len(X)
     return TensorDataset(

@@ -60,7 +60,7 @@ def test_networks_hold_out_disjoint_blocks_of_one_permutation(monkeypatch):
 
 def _index_dataset(n):
     """A data set whose inputs are the row numbers."""
-    from sklearn_mdn._nn._training import TensorDataset
+    from sklearn_mdn._nn._data import TensorDataset
 
     index = torch.arange(n, dtype=torch.float64).reshape(-1, 1)
     return TensorDataset(index, index)
@@ -71,7 +71,7 @@ def _rows(dataset):
 
 
 def test_hold_out_blocks_wrap_around():
-    from sklearn_mdn._nn._training import HoldOut
+    from sklearn_mdn._nn._data import HoldOut
 
     blocks = [_rows(HoldOut(0.2, 7, fold)(_index_dataset(100))[1]) for fold in range(6)]
     assert sorted(sum(blocks[:5], [])) == list(range(100))  # five folds

@@ -160,7 +160,8 @@ def test_input_l1_switches_off_the_features_that_do_not_matter(activation, hidde
 def _record_relaxed_phase(monkeypatch):
     """Patch ``MixtureNet.relax_inputs`` to record the first layer's weights
     and the epochs done when the relaxed phase starts, and its rates after."""
-    from sklearn_mdn._nn._training import MixtureNet, first_layer
+    from sklearn_mdn._nn._module import first_layer
+    from sklearn_mdn._nn._training import MixtureNet
 
     seen = {}
     relax = MixtureNet.relax_inputs

@@ -8,8 +8,8 @@ import torch
 from _helpers import sine_data, tiny_mdn
 from numpy.testing import assert_array_equal
 
-from sklearn_mdn._estimators._plan import WORK_PER_THREAD
 from sklearn_mdn._nn import _threads
+from sklearn_mdn._nn._threads import WORK_PER_THREAD
 from sklearn_mdn._nn._training import MixtureNet
 
 X, Y = sine_data(200)
