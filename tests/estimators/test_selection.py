@@ -8,8 +8,8 @@ import torch
 from _helpers import SMALL, linear_data, tiny_mdn
 from numpy.testing import assert_array_equal
 
-from sklearn_mdn._estimators._preprocessing import to_tensor
 from sklearn_mdn._estimators._selection import importance_t, weakest
+from sklearn_mdn._nn._data import to_tensor
 from sklearn_mdn._nn._training import TensorDataset
 
 
