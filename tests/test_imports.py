@@ -138,3 +138,54 @@ def test_the_cycle_finder_finds_a_cycle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _find_cycle(graph) == ["a", "b", "c", "a"]
     assert _find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+_ENGINE_ONLY = ("torch", "skorch")
+
+
+def _engine_imports(source: str) -> list:
+    """``(line, library)`` of each import of torch or skorch in ``source``,
+    inside functions included."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        else:
+            continue
+        found += [
+            (node.lineno, name.split(".")[0])
+            for name in names
+            if name.split(".")[0] in _ENGINE_ONLY
+        ]
+    return found
+
+
+def test_only_the_training_engine_imports_torch_or_skorch():
+    root = Path(sklearn_mdn.__file__).parent
+    allowed = {root / "_utils" / "_compat.py"}  # private names, loaded lazily
+    outside, engine = [], set()
+    for path in sorted(root.rglob("*.py")):
+        found = _engine_imports(path.read_text(encoding="utf-8"))
+        if root / "_nn" in path.parents:
+            engine |= {library for _, library in found}
+        elif path not in allowed:
+            rel = path.relative_to(root).as_posix()
+            outside += [f"{rel}:{line} imports {lib}" for line, lib in found]
+    # The engine is where they are: the reader finds its imports.
+    assert engine == set(_ENGINE_ONLY)
+    assert not outside, "torch or skorch outside sklearn_mdn/_nn/: " + "; ".join(
+        outside
+    )
+
+
+def test_the_engine_import_finder_finds_imports_in_functions():
+    source = (
+        "import numpy\n"
+        "from . import torch\n"
+        "def f():\n"
+        "    import torch.nn as nn\n"
+        "    from skorch.history import History\n"
+    )
+    assert _engine_imports(source) == [(4, "torch"), (5, "skorch")]

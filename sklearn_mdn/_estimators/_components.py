@@ -10,10 +10,10 @@ feature selection) has trained, the held-out rows decide:
 
 1. Each held-out row's NLL under the network's mixture is compared with its
    NLL under the single Gaussian of the same mean and covariance (moment
-   matching, :func:`moment_matched`). Unless that Gaussian is better by
-   more than ``_SCREEN_Z`` standard errors of the rows' paired differences,
-   the mixture is kept: its shape beyond the first two moments is then
-   not shown to be noise.
+   matching, :func:`~sklearn_mdn._nn._held_out.moment_matched`). Unless
+   that Gaussian is better by more than ``_SCREEN_Z`` standard errors of
+   the rows' paired differences, the mixture is kept: its shape beyond
+   the first two moments is then not shown to be noise.
 2. Otherwise a network with one component is trained from the same seeds
    on the same features, and kept if its held-out NLL is lower than the
    mixture's by more than two standard errors (the test of feature
@@ -24,55 +24,12 @@ the held-out rows and nothing is retrained. With fewer than
 ``MIN_HELD_OUT`` held-out rows the fit plan does not make the choice.
 """
 
-import torch
-
-from .._nn._module import MixtureParams
-from ._selection import (
-    EVIDENCE_Z,
-    better,
-    held_out_losses,
-    held_out_threads,
-    t_statistic,
-)
+from .._nn._held_out import held_out_rows, held_out_threads, one_gaussian_t
+from ._selection import EVIDENCE_Z, better
 
 # Standard errors by which the moment-matched Gaussian must beat the mixture
 # on the held-out rows before a one-component network is trained.
 _SCREEN_Z = 1.0
-
-
-def moment_matched(params: MixtureParams) -> MixtureParams:
-    """Each row's single Gaussian with its mixture's mean and covariance.
-
-    On the CPU in float64 (MPS has no float64); with a diagonal covariance,
-    the Gaussian's covariance is the diagonal of the mixture's (the family
-    a one-component network of that ``covariance_type`` could reach, or
-    wider).
-    """
-    params = MixtureParams(
-        *(None if p is None else p.to("cpu", torch.float64) for p in params)
-    )
-    weights = torch.softmax(params.logits, dim=-1)[..., None]
-    means = params.means
-    mean = (weights * means).sum(1)
-    dev = means - mean[:, None]
-    scale = params.scale
-    logits = mean.new_zeros(len(mean), 1)
-    if params.offdiag is None:
-        var = (weights * (scale**2 + dev**2)).sum(1)
-        return MixtureParams(logits, mean[:, None], var.sqrt()[:, None])
-    # Each component's covariance from its precision factor P (P P^T is the
-    # precision), then the mixture's, then the factor of its precision.
-    factor = torch.diag_embed(scale.reciprocal()) + params.offdiag
-    eye = torch.eye(mean.shape[1], dtype=mean.dtype)
-    inv = torch.linalg.solve_triangular(factor, eye, upper=False)
-    cov = inv.transpose(-1, -2) @ inv + dev[..., :, None] * dev[..., None, :]
-    cov = (weights[..., None] * cov).sum(1)
-    factor = torch.linalg.cholesky(torch.linalg.inv(cov))
-    diag = torch.diagonal(factor, dim1=-2, dim2=-1)
-    offdiag = factor - torch.diag_embed(diag)
-    return MixtureParams(
-        logits, mean[:, None], diag.reciprocal()[:, None], offdiag[:, None]
-    )
 
 
 def choose_components(net, dataset, retrain, n_threads, verbose=0):
@@ -102,20 +59,15 @@ def choose_components(net, dataset, retrain, n_threads, verbose=0):
         Why, in words.
     """
     n_components = net.module_.n_components
-    _, valid = net.train_split(dataset)
-    net.module_.eval()
+    valid = held_out_rows(net, dataset)
     mixture_kept = (
         f"the {len(valid):,} held-out rows do not favour one Gaussian (the "
         f"mixture's mean and covariance) by {_SCREEN_Z:g} standard error"
     )
-    with held_out_threads(net, valid, n_threads), torch.inference_mode():
-        mixture = held_out_losses(net, valid.X, valid)
-        try:
-            gaussian = held_out_losses(net, valid.X, valid, transform=moment_matched)
-        except torch.linalg.LinAlgError:  # a covariance singular in float64
-            return net, n_components, "the mixture's covariance is singular"
-    difference = gaussian - mixture
-    if not torch.isfinite(difference).all() or t_statistic(difference) >= -_SCREEN_Z:
+    t = one_gaussian_t(net, valid, n_threads)
+    if t is None:  # a covariance singular in float64
+        return net, n_components, "the mixture's covariance is singular"
+    if t >= -_SCREEN_Z:
         return net, n_components, mixture_kept
     if verbose:
         print(

@@ -24,17 +24,16 @@ that starts from the fitted network's weights: the data are planned afresh
 the kept standardisation, features and number of components.
 """
 
-import copy
 import math
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
-import torch
 
 from .._nn._data import Seeds
-from .._nn._module import MixtureDensityModule, row_work
-from .._nn._schedule import set_learning_rate
+from .._nn._module import row_work
+from .._nn._schedule import learning_rate, set_learning_rate
+from .._nn._state import copy_weights, restore, snapshot, without_hold_out
 from .._nn._training import build_net, check_device, run_epochs
 from ..distribution._checks import _random_state
 from ._plan import AUTO_BATCH, AUTO_COMPONENTS, LR_FACTOR_INV, make_plan
@@ -69,7 +68,7 @@ class Plateau:
         self.misses += 1
         if self.misses > self.patience:
             self.misses = 0
-            lr = net.optimizer_.param_groups[0]["lr"]
+            lr = learning_rate(net)
             if lr - lr / LR_FACTOR_INV > _MIN_LR_CHANGE:
                 set_learning_rate(net, lr / LR_FACTOR_INV)
 
@@ -239,15 +238,7 @@ def _continue_fitted(estimator, n_rows) -> PartialFitState:
     callbacks (early stopping, schedule), and for stacked networks a new
     optimizer over all of them; returns its state."""
     net = estimator.net_
-    net.train_split = None
-    net.callbacks = []
-    net.initialize_callbacks()
-    if not isinstance(net.module_, MixtureDensityModule):
-        # Stacked networks: a new optimizer over all of them, from the rate
-        # the first network's schedule had come down to.
-        lr = net.optimizer_.param_groups[0]["lr"]
-        net.initialize_optimizer()
-        set_learning_rate(net, lr)
+    without_hold_out(net)
     plan = _call_plan(estimator, n_rows, batch_size=net.batch_size)
     state = PartialFitState(int(net.iterator_train__seed), 0, _plateau(estimator, plan))
     estimator._partial_fit_state_ = state
@@ -260,18 +251,12 @@ def _train_call(estimator, dataset, outcome, bounds=None) -> None:
     """One epoch of ``estimator.net_`` on ``dataset``; then the fitted
     attributes. A divergence restores the net as it was before the call."""
     net, state = estimator.net_, estimator._partial_fit_state_
-    saved = (
-        {k: v.clone() for k, v in net.module_.state_dict().items()},
-        copy.deepcopy(net.optimizer_.state_dict()),
-        len(net.history),
-    )
+    saved = snapshot(net)
     net.iterator_train__seed = state.call_seed()
     try:
         run_epochs(net, dataset, estimator.n_threads, estimator.support_, 1, outcome)
     except BaseException:
-        net.module_.load_state_dict(saved[0])
-        net.optimizer_.load_state_dict(saved[1])
-        del net.history[saved[2] :]
+        restore(net, saved)
         raise
     history = net.history
     state.plateau.step(net, history[-1, "train_loss"])
@@ -356,8 +341,7 @@ def warm_fit(estimator, X, y, sample_weight):
         device=device,
     )
     net.initialize()
-    with torch.no_grad():
-        net.module_.load_state_dict(fitted.module_.state_dict())
+    copy_weights(net, fitted.module_)
     run_epochs(
         net,
         dataset,

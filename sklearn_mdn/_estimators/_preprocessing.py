@@ -3,7 +3,6 @@
 import warnings
 
 import numpy as np
-import torch
 from sklearn.utils.validation import validate_data
 
 from .._utils._compat import _check_sample_weight
@@ -38,12 +37,6 @@ def _weighted_moments(a, sample_weight, *, collapse_constant=False):
     floor = tiny if collapse_constant else np.maximum(1.0, tiny)
     scale[constant] = floor[constant]
     return mean, scale
-
-
-def to_tensor(a, mean, scale, device) -> torch.Tensor:
-    """``(a - mean) / scale`` in float64, as a float32 tensor on ``device``."""
-    a = (np.asarray(a, dtype=np.float64) - mean) / scale
-    return torch.as_tensor(a, dtype=torch.float32).to(device)
 
 
 def validate_fit_data(estimator, X, y, sample_weight, *, reset=True):

@@ -4,12 +4,18 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._nn._data import Seeds, TensorDataset
+from .._nn._data import (
+    DEVICE_TYPE,
+    Seeds,
+    TensorDataset,
+    standardised_dataset,
+    to_numpy,
+)
+from .._nn._held_out import held_out_rows
 from .._nn._module import ACTIVATIONS, StackedMixture, row_work, to_distribution
 from .._nn._prediction import all_finite, forward, iter_mixtures
 from .._nn._schedule import stopped_schedule
@@ -28,7 +34,6 @@ from ._plan import AUTO_COMPONENTS, make_plan
 from ._preprocessing import (
     _weighted_moments,
     input_bounds,
-    to_tensor,
     validate_fit_data,
     warn_out_of_domain,
 )
@@ -378,7 +383,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         ],
         "point_estimate": [StrOptions({"mean", "top", "mode"})],
         "missing_targets": [StrOptions({"error", "marginalize"})],
-        "device": [str, torch.device],
+        "device": [str, DEVICE_TYPE],
         "random_state": ["random_state"],
         "n_threads": [
             StrOptions({"auto"}),
@@ -717,14 +722,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     def _dataset(self, X, y2, sample_weight, device) -> TensorDataset:
         """The training tensors of ``X`` and ``y2`` under the recorded
         standardisation, the weights scaled to a mean of 1."""
-        n = len(y2)
-        return TensorDataset(
-            to_tensor(X, self.x_mean_, self.x_scale_, device),
-            to_tensor(y2, self.y_mean_, self.y_scale_, device),
-            torch.as_tensor(
-                sample_weight * (n / sample_weight.sum()), dtype=torch.float32
-            ).to(device),
-        )
+        moments = (self.x_mean_, self.x_scale_, self.y_mean_, self.y_scale_)
+        return standardised_dataset(X, y2, sample_weight, moments, device)
 
     def _set_fitted_state(self, nets, refits, dataset, plan):
         """The fitted attributes of the trained ``nets``, calibration included.
@@ -759,13 +758,12 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         """Fit the spread factor or the conformal scores on the rows that
         ``net`` held out."""
         # The held-out rows' mixtures, in standardised units.
-        _, valid = net.train_split(dataset)
+        valid = held_out_rows(net, dataset)
         params = forward(net.module_, valid.X, self.n_threads)
         if not all_finite(params):
             return
         dist = to_distribution(params, (self.n_outputs_,))
-        y = valid.y.cpu().numpy()
-        w = None if valid.sample_weight is None else valid.sample_weight.cpu().numpy()
+        y, w = to_numpy(valid.y), to_numpy(valid.sample_weight)
         if self.calibrate == "conformal":
             self.conformal_ = fit_conformal(dist, y, w)
         else:

@@ -38,10 +38,8 @@ does not select features.
 import math
 
 import numpy as np
-import torch
 
-from .._nn._threads import forward_work, resolve_threads, torch_threads
-from .._nn._training import CHUNK_ROWS
+from .._nn._held_out import held_out_rows, held_out_threads, paired_t, permutation_t
 
 # Standard errors of evidence: a feature is weak when shuffling it raises
 # the held-out NLL by less; a network is better when its held-out NLL is
@@ -55,81 +53,19 @@ _MAX_SHUFFLES = 10
 _PATIENCE = 1
 
 
-def held_out_losses(net, X, valid, transform=None) -> torch.Tensor:
-    """Each held-out row's (weighted) NLL under ``net`` for inputs ``X``,
-    or under ``transform`` of its mixtures (whose tensors may be on another
-    device or of another dtype: the targets follow them)."""
-    losses = []
-    for x, y in zip(X.split(CHUNK_ROWS), valid.y.split(CHUNK_ROWS)):
-        params = net.module_(x)
-        if transform is not None:
-            params = transform(params)
-            y = y.to(params.means.device, params.means.dtype)
-        losses.append(net.criterion_.row_losses(params, y))
-    losses = torch.cat(losses).to("cpu", torch.float64)  # float64: none on MPS
-    weight = valid.sample_weight
-    return losses if weight is None else losses * weight.to("cpu", torch.float64)
-
-
-def held_out_threads(net, valid, n_threads):
-    """The torch threads, as a context, for ``net``'s predictions of the
-    held-out rows ``valid`` under the thread policy ``n_threads``."""
-    work = forward_work(net.module_) * min(len(valid), CHUNK_ROWS)
-    return torch_threads(resolve_threads(n_threads, work))
-
-
 def importance_t(net, valid, support, seed) -> np.ndarray:
-    """t-statistics of the rise of the held-out NLL when each feature is
-    shuffled; NaN for features outside ``support``.
-
-    Parameters
-    ----------
-    net : MixtureNet
-        A trained net.
-    valid : TensorDataset
-        Its held-out rows.
-    support : ndarray of bool
-        The features it reads.
-    seed : int
-        Seeds the shuffles.
+    """t statistics of each feature's permutation importance on the held-out
+    rows ``valid`` (:func:`~sklearn_mdn._nn._held_out.permutation_t`), with
+    enough shuffles for about ``_SHUFFLE_ROWS`` rows; NaN outside ``support``.
     """
-    generator = torch.Generator().manual_seed(int(seed))
     shuffles = min(_MAX_SHUFFLES, math.ceil(_SHUFFLE_ROWS / len(valid)))
-    t = np.full(len(support), np.nan)
-    net.module_.eval()
-    with torch.inference_mode():
-        base = held_out_losses(net, valid.X, valid)
-        for j in np.flatnonzero(support):
-            rise = torch.zeros_like(base)
-            for _ in range(shuffles):
-                order = torch.randperm(len(valid), generator=generator)
-                X = valid.X.clone()
-                X[:, j] = valid.X[order.to(X.device), j]
-                rise += (held_out_losses(net, X, valid) - base) / shuffles
-            t[j] = t_statistic(rise)
-    return t
-
-
-def t_statistic(d: torch.Tensor) -> float:
-    """The mean of ``d`` in standard errors; 0 where ``d`` is all zero (a
-    feature the network ignores raises nothing)."""
-    mean = float(d.mean())
-    se = float(d.std()) / math.sqrt(len(d)) if len(d) > 1 else 0.0
-    if se > 0:
-        return mean / se
-    return math.inf if mean > 0 else (-math.inf if mean < 0 else 0.0)
+    return permutation_t(net, valid, support, seed, shuffles)
 
 
 def better(candidate, best, valid) -> bool:
     """Whether ``candidate``'s held-out NLL is below ``best``'s by more than
     ``EVIDENCE_Z`` standard errors of the rows' paired differences."""
-    for net in (candidate, best):
-        net.module_.eval()
-    with torch.inference_mode():
-        d = held_out_losses(candidate, valid.X, valid) - held_out_losses(
-            best, valid.X, valid
-        )
-    return t_statistic(d) < -EVIDENCE_Z
+    return paired_t(candidate, best, valid) < -EVIDENCE_Z
 
 
 def weakest(t, support) -> np.ndarray:
@@ -169,7 +105,7 @@ def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
     """
     n_features = dataset.X.shape[1]
     support = np.ones(n_features, dtype=bool)
-    _, valid = net.train_split(dataset)  # the rows every network holds out
+    valid = held_out_rows(net, dataset)  # the rows every network holds out
     best, best_support, misses, tried = net, support, 0, []
     rule = None
     for round_ in range(n_features):

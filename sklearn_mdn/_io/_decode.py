@@ -1,10 +1,7 @@
 """Rebuilding a model from a JSON header and numeric arrays (reading a model file)."""
 
-import warnings
-
 import numpy as np
 
-from .._utils._warnings import find_stack_level
 from ._schema import _CLASSES, _FUNCTIONS, _HEADER, _class, _is_state_name, _plan_fields
 
 
@@ -89,9 +86,9 @@ class _Reader:
             )
             return generator
         if tag == "torch_device":
-            import torch
+            from .._nn._files import torch_device
 
-            return torch.device(_typed(body, str, tag))
+            return torch_device(_typed(body, str, tag))
         if tag == "estimator":
             return self.estimator(_typed(body, dict, tag))
         if tag == "conformal":
@@ -147,8 +144,7 @@ class _Reader:
         return estimator
 
     def module(self, value):
-        import torch
-
+        from .._nn._files import load_weights
         from .._nn._module import ACTIVATIONS, MixtureDensityModule, StackedMixture
 
         tag, body = _single(value, "module")
@@ -179,44 +175,23 @@ class _Reader:
         ):
             raise _MalformedError(f"invalid module configuration {_short(config)}")
         module = MixtureDensityModule(**{**config, "hidden_layer_sizes": tuple(hidden)})
-        state = {
-            key: torch.from_numpy(np.ascontiguousarray(self.array(entry)))
-            for key, entry in _typed(body["state"], dict).items()
+        arrays = {
+            key: self.array(entry) for key, entry in _typed(body["state"], dict).items()
         }
         try:
-            module.load_state_dict(state, strict=True)
+            load_weights(module, arrays)
         except RuntimeError as exc:
             raise _MalformedError(f"the network's weights do not fit it: {exc}")
         return module
 
     def net(self, body):
-        import torch
-        from skorch.exceptions import DeviceWarning
-        from skorch.history import History
+        from .._nn._files import prediction_net, usable_device
 
-        from .._nn._training import MixtureNet
-
-        device = torch.device(_typed(body["device"], str))
-        available = {
-            "cpu": True,
-            "cuda": torch.cuda.is_available()
-            and (device.index or 0) < torch.cuda.device_count(),
-            "mps": torch.backends.mps.is_available(),
-        }
-        if not available.get(device.type, False):
-            warnings.warn(
-                f"The model's network was fitted on {device}, which this machine "
-                "does not have; it is loaded on the CPU.",
-                DeviceWarning,
-                stacklevel=find_stack_level(),
-            )
-            device = torch.device("cpu")
+        device = usable_device(_typed(body["device"], str))
         history = _typed(body["history"], list)
         if not all(isinstance(row, dict) for row in history):
             raise _MalformedError("the training history is not a list of epochs")
-        net = MixtureNet(self.module(body["module"]), device=device).initialize()
-        net.history = History(history)
-        return net
+        return prediction_net(self.module(body["module"]), device, history)
 
 
 def _typed(value, kind, tag="entry"):

@@ -106,7 +106,8 @@ class _Writer:
         )
 
     def module(self, module, where) -> dict:
-        from .._nn._module import ACTIVATIONS, MixtureDensityModule, StackedMixture
+        from .._nn._files import module_config, module_weights
+        from .._nn._module import MixtureDensityModule, StackedMixture
 
         if type(module) is StackedMixture:
             return {
@@ -117,32 +118,10 @@ class _Writer:
             }
         if type(module) is not MixtureDensityModule:
             raise TypeError(f"{where}: cannot store a {type(module).__name__}.")
-        linears = [*module.trunk[::2], module.head]
-        activation = "identity"
-        if len(module.trunk):
-            activation = next(
-                name
-                for name, cls in ACTIVATIONS.items()
-                if type(module.trunk[1]) is cls
-            )
-        if module.full:
-            covariance_type = "full"
-        elif module.n_scale < module.n_targets:
-            covariance_type = "spherical"
-        else:
-            covariance_type = "diag"
-        config = {
-            "n_features": linears[0].in_features,
-            "n_targets": module.n_targets,
-            "n_components": module.n_components,
-            "hidden_layer_sizes": [layer.out_features for layer in linears[:-1]],
-            "activation": activation,
-            "covariance_type": covariance_type,
-            "min_scale": float(module.min_scale),
-        }
+        config = module_config(module)
         state = {
-            key: self.array(tensor.detach().cpu().numpy(), f"{where}.{key}")
-            for key, tensor in module.state_dict().items()
+            key: self.array(array, f"{where}.{key}")
+            for key, array in module_weights(module).items()
         }
         return {"mixture": {"config": config, "state": state}}
 

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from .._estimators._preprocessing import to_tensor
+from ._data import to_tensor
 from ._module import MixtureParams, to_distribution
 from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import CHUNK_ROWS

@@ -106,3 +106,8 @@ def set_learning_rate(net, lr: float) -> None:
     optimizer."""
     for group in net.optimizer_.param_groups:
         group["lr"] = lr
+
+
+def learning_rate(net) -> float:
+    """The learning rate of the first parameter group of ``net``'s optimizer."""
+    return net.optimizer_.param_groups[0]["lr"]

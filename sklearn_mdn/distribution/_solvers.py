@@ -213,9 +213,10 @@ def _erfc(u: np.ndarray) -> np.ndarray:
     computed as ``scipy.special.ndtr`` does, several times faster: within
     2e-15 relative of ``ndtr`` where ``|z| < 5``, 2e-13 in the far lower tail.
     """
-    import torch  # loaded on first use: ``import sklearn_mdn`` does not load it
+    # Loaded on first use: ``import sklearn_mdn`` does not load torch.
+    from .._nn._erfc import erfc
 
-    return torch.erfc(torch.from_numpy(u)).numpy()
+    return erfc(u)
 
 
 def _sum_rows(a: np.ndarray) -> np.ndarray:

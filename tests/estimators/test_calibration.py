@@ -96,8 +96,7 @@ def test_estimator_factor_fits_held_out_rows():
     X, y = sine_data(400, noise=0.3)
     reg = MDNRegressor(**FAST, refit=False).fit(X, y)
     n = len(X)
-    from sklearn_mdn._estimators._preprocessing import to_tensor
-    from sklearn_mdn._nn._data import TensorDataset
+    from sklearn_mdn._nn._data import TensorDataset, to_tensor
 
     dataset = TensorDataset(
         to_tensor(X, reg.x_mean_, reg.x_scale_, "cpu"),

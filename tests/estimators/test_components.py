@@ -10,11 +10,11 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import multivariate_normal, norm
 
 import sklearn_mdn._estimators._components as components_module
-from sklearn_mdn._estimators._components import choose_components, moment_matched
+import sklearn_mdn._nn._held_out as held_out_module
+from sklearn_mdn._estimators._components import choose_components
 from sklearn_mdn._estimators._plan import AUTO_COMPONENTS
-from sklearn_mdn._estimators._preprocessing import to_tensor
-from sklearn_mdn._estimators._selection import held_out_losses
-from sklearn_mdn._nn._data import TensorDataset
+from sklearn_mdn._nn._data import TensorDataset, to_tensor
+from sklearn_mdn._nn._held_out import held_out_losses, moment_matched
 from sklearn_mdn._nn._loss import mixture_log_prob
 from sklearn_mdn._nn._module import MixtureParams
 
@@ -281,6 +281,6 @@ def test_a_screen_that_cannot_be_computed_keeps_the_mixture(monkeypatch):
     # The screen always passes: only the guards stop a retrain.
     monkeypatch.setattr(components_module, "_SCREEN_Z", -np.inf)
     for transform in (singular, not_a_number):
-        monkeypatch.setattr(components_module, "moment_matched", transform)
+        monkeypatch.setattr(held_out_module, "moment_matched", transform)
         net, n_components, _ = choose_components(reg.net_, dataset, retrain, 1)
         assert net is reg.net_ and n_components == AUTO_COMPONENTS

@@ -10,8 +10,7 @@ from _helpers import SMALL, sine_data, tiny_mdn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_mdn._estimators._preprocessing import to_tensor
-from sklearn_mdn._nn._data import TensorDataset
+from sklearn_mdn._nn._data import TensorDataset, to_tensor
 from sklearn_mdn._nn._module import StackedMixture
 from sklearn_mdn._nn._schedule import ReplaySchedule, stopped_schedule
 

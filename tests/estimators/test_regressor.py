@@ -163,8 +163,7 @@ def test_early_stopping_restores_best_weights(data):
 
 
 def _dataset_of(reg, X, y):
-    from sklearn_mdn._estimators._preprocessing import to_tensor
-    from sklearn_mdn._nn._data import TensorDataset
+    from sklearn_mdn._nn._data import TensorDataset, to_tensor
 
     n = len(X)
     return TensorDataset(

@@ -8,9 +8,8 @@ import torch
 from _helpers import SMALL, linear_data, tiny_mdn
 from numpy.testing import assert_array_equal
 
-from sklearn_mdn._estimators._preprocessing import to_tensor
 from sklearn_mdn._estimators._selection import importance_t, weakest
-from sklearn_mdn._nn._data import TensorDataset
+from sklearn_mdn._nn._data import TensorDataset, to_tensor
 
 
 def _noise_data(n=400, n_noise=6, seed=0):

@@ -9,7 +9,7 @@ from _helpers import TINY, linear_data, tiny_mdn
 from scipy.special import logsumexp
 
 from sklearn_mdn import MDNEnsembleRegressor, MDNRegressor
-from sklearn_mdn._estimators._preprocessing import to_tensor
+from sklearn_mdn._nn._data import to_tensor
 from sklearn_mdn._nn._module import to_distribution
 from sklearn_mdn._nn._prediction import forward
 
