@@ -28,6 +28,7 @@ from ._preprocessing import (
     warn_out_of_domain,
 )
 from ._schedule import stopped_schedule
+from ._stacked import stacked_supported, train_networks_stacked
 from ._selection import eliminate_features
 from ._training import CHUNK_ROWS, NetworkTrainer, Seeds, TensorDataset, check_device
 from ._warnings import find_stack_level
@@ -608,6 +609,8 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         all_seeds = Seeds.draw_networks(
             _random_state(self.random_state), plan.n_networks
         )
+        if stacked_supported(self, plan):
+            return train_networks_stacked(self, plan, train_network, all_seeds)
         for fold, seeds in enumerate(all_seeds):
             if self.verbose and plan.n_networks > 1:
                 print(f"Network {fold + 1} of {plan.n_networks}", flush=True)
