@@ -28,8 +28,8 @@ from ._preprocessing import (
     warn_out_of_domain,
 )
 from ._schedule import stopped_schedule
-from ._stacked import stacked_supported, train_networks_stacked
 from ._selection import eliminate_features
+from ._stacked import stacked_supported, train_networks_stacked
 from ._training import CHUNK_ROWS, NetworkTrainer, Seeds, TensorDataset, check_device
 from ._warnings import find_stack_level
 

@@ -41,10 +41,13 @@ _torch = torch_private()
 # tanh and the sigmoid run in place and differentiate from their output;
 # SiLU differentiates from its input, which is kept.
 _BACKWARD = {
-    torch.nn.ReLU: (torch.relu_, lambda g, out, z: _aten.threshold_backward(g, out, 0)),
-    torch.nn.Tanh: (torch.tanh_, lambda g, out, z: _aten.tanh_backward(g, out)),
-    torch.nn.Sigmoid: (torch.sigmoid_, lambda g, out, z: _aten.sigmoid_backward(g, out)),
-    torch.nn.SiLU: (torch.nn.functional.silu, lambda g, out, z: _aten.silu_backward(g, z)),
+    torch.nn.ReLU: (torch.relu_, lambda g, y, z: _aten.threshold_backward(g, y, 0)),
+    torch.nn.Tanh: (torch.tanh_, lambda g, y, z: _aten.tanh_backward(g, y)),
+    torch.nn.Sigmoid: (torch.sigmoid_, lambda g, y, z: _aten.sigmoid_backward(g, y)),
+    torch.nn.SiLU: (
+        torch.nn.functional.silu,
+        lambda g, y, z: _aten.silu_backward(g, z),
+    ),
     torch.nn.Identity: (None, None),
 }
 _SUPPORTED = {"relu", "tanh", "logistic", "silu", "identity"}
@@ -201,8 +204,19 @@ class StackedRun:
         step_count = torch.zeros((), dtype=torch.float32)
 
         splits = [net.train_split(self.dataset) for net in nets]
-        data = [torch.stack([t.X for t, _ in splits]), torch.stack([t.y for t, _ in splits])]
-        data += [torch.stack([v.X for _, v in splits]), torch.stack([v.y for _, v in splits])]
+        # Training X and y, held-out X and y (and the weights of both), of
+        # the networks still training: (k, rows, ...).
+        data = [
+            torch.stack([part.X for part in parts])
+            for parts in (
+                [t for t, _ in splits],
+                [t for t, _ in splits],
+                [v for _, v in splits],
+                [v for _, v in splits],
+            )
+        ]
+        data[1] = torch.stack([t.y for t, _ in splits])
+        data[3] = torch.stack([v.y for _, v in splits])
         w = self.dataset.sample_weight
         weighted = w is not None and not bool((w == 1).all())
         if weighted:
@@ -219,7 +233,7 @@ class StackedRun:
         lr0 = float(net0.lr)
         batch_size = net0.batch_size
         max_epochs = net0.max_epochs
-        n_train = data[0].shape[1]
+        n_train, n_valid = data[0].shape[1], data[2].shape[1]
         d = data[1].shape[2]
         split_head, min_scale, full = module.split_head, module.min_scale, module.full
 
@@ -283,8 +297,7 @@ class StackedRun:
                         [t[j] for t in ts for j in members] for ts in (ps, gs, ms, vs)
                     ]
                     adam_calls.append((lists, lr, decay))
-            loss_sum = torch.zeros(ka, dtype=dtype, device=device)
-            n_batches = 0
+            batch_losses, sizes = [], []
             for start in range(0, n_train, batch_size):
                 stop = min(start + batch_size, n_train)
                 b = stop - start
@@ -294,7 +307,8 @@ class StackedRun:
                 loss, grad = _nll_and_grad(
                     split_head(head_t(h), dim=0), yb, wb, min_scale, full, True, ka
                 )
-                loss_sum.add_(loss, alpha=b)
+                batch_losses.append(loss.reshape(-1))
+                sizes.append(b)
                 G = grad.view(-1, ka, b).transpose(0, 1)
                 for j in range(n_layers - 1, -1, -1):
                     torch.sum(G, 2, keepdim=True, out=grad_b[j])
@@ -326,9 +340,11 @@ class StackedRun:
                     )
                 if mask is not None:
                     weights[0].mul_(mask)
-                n_batches += 1
+            n_batches = len(sizes)
             n_steps += n_batches * ka
-            train_loss = (loss_sum / n_train).tolist()
+            losses = torch.stack(batch_losses, 1)  # (ka, batches)
+            train_loss = (losses @ losses.new_tensor(sizes) / n_train).tolist()
+            losses = losses.tolist()
             _, _, h = forward(data[2])
             valid_loss, _ = _nll_and_grad(
                 split_head(head_t(h), dim=0),
@@ -351,7 +367,7 @@ class StackedRun:
             keep = []
             for j, i in enumerate(active):
                 records[i].append(
-                    (epoch, n_batches, dur, train_loss[j], valid_loss[j], lrs[j])
+                    (epoch, losses[j], sizes, dur, valid_loss[j], lrs[j], n_valid)
                 )
                 improved, stop = schedules[i].end_epoch(epoch, valid_loss[j])
                 if improved:
@@ -388,17 +404,26 @@ class StackedRun:
                 lin.weight.copy_(weight)
                 lin.bias.copy_(bias.squeeze(1))
         best_train = best_valid = math.inf
-        for epoch, batches, dur, train, valid, lr in records:
-            net.history.new_epoch()
-            net.history.record("epoch", epoch)
-            net.history.record("train_batch_count", batches)
-            net.history.record("valid_batch_count", 1)
-            net.history.record("dur", dur)
-            net.history.record("train_loss", train)
-            net.history.record("train_loss_best", bool(train < best_train))
-            net.history.record("valid_loss", valid)
-            net.history.record("valid_loss_best", bool(valid < best_valid))
-            net.history.record("event_lr", lr)
+        history = net.history
+        for epoch, losses, sizes, dur, valid, lr, n_valid in records:
+            history.new_epoch()
+            history.record("epoch", epoch)
+            for loss, size in zip(losses, sizes):
+                history.new_batch()
+                history.record_batch("train_loss", loss)
+                history.record_batch("train_batch_size", size)
+            history.new_batch()
+            history.record_batch("valid_loss", valid)
+            history.record_batch("valid_batch_size", n_valid)
+            train = float(np.average(losses, weights=sizes))
+            history.record("train_batch_count", len(sizes))
+            history.record("valid_batch_count", 1)
+            history.record("dur", dur)
+            history.record("train_loss", train)
+            history.record("train_loss_best", bool(train < best_train))
+            history.record("valid_loss", valid)
+            history.record("valid_loss_best", bool(valid < best_valid))
+            history.record("event_lr", lr)
             best_train, best_valid = min(best_train, train), min(best_valid, valid)
         stopper = dict(net.callbacks_)["early_stopping"]
         stopper.misses_ = schedule.misses
