@@ -59,6 +59,10 @@ AUTO_COMPONENTS = 5
 # select_features="auto" and refit="auto": up to this many rows.
 MAX_SELECTION_ROWS = 100_000
 MAX_REFIT_ROWS = 100_000
+# The refit starts from the early-stopped weights and trains for this fraction
+# of the epochs kept, at the rates of the run's last epochs (_refit.py);
+# None: from fresh weights, for all of them.
+REFIT_WARM_FRACTION = None
 # n_threads="auto": multiply-adds of a forward pass (per step, or per
 # predicted chunk) that keep one more thread busy enough to pay off.
 WORK_PER_THREAD = 1e7

@@ -27,7 +27,7 @@ from ._preprocessing import (
     validate_fit_data,
     warn_out_of_domain,
 )
-from ._schedule import stopped_schedule
+from ._refit import refit_schedule, refit_start
 from ._selection import eliminate_features
 from ._stacked import stacked_supported, train_networks_stacked
 from ._training import CHUNK_ROWS, NetworkTrainer, Seeds, TensorDataset, check_device
@@ -620,7 +620,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                 support, n_components = np.array(plan.support), plan.components
             nets.append(net)
             if plan.refit:
-                schedule = stopped_schedule(net)
+                schedule = refit_schedule(net)
                 if self.verbose:
                     print(
                         f"Refit on all {plan.n_samples} rows for {len(schedule)} "
@@ -628,7 +628,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
                         flush=True,
                     )
                 refits.append(
-                    train_network(seeds, fold, support, n_components, schedule)
+                    train_network(
+                        seeds, fold, support, n_components, schedule, refit_start(net)
+                    )
                 )
         return plan, nets, refits
 

@@ -465,7 +465,7 @@ def train_networks_stacked(estimator, plan, trainer, all_seeds):
     together: all of them first, then the first one's held-out choices; where
     those change the features or components, the others are trained again,
     together, with them. Refits (``refit=True``) follow one by one."""
-    from ._schedule import stopped_schedule
+    from ._refit import refit_schedule, refit_start
 
     support = np.ones(plan.n_features, dtype=bool)
     n_components = plan.n_components
@@ -486,7 +486,12 @@ def train_networks_stacked(estimator, plan, trainer, all_seeds):
         for fold, (seeds, net) in enumerate(zip(all_seeds, nets)):
             refits.append(
                 trainer(
-                    seeds, fold, new_support, plan.components, stopped_schedule(net)
+                    seeds,
+                    fold,
+                    new_support,
+                    plan.components,
+                    refit_schedule(net),
+                    refit_start(net),
                 )
             )
     return plan, nets, refits

@@ -607,10 +607,11 @@ class NetworkTrainer:
         self.device = device
         self.n_steps = 0
 
-    def __call__(self, seeds, fold, support, n_components, schedule=None):
+    def __call__(self, seeds, fold, support, n_components, schedule=None, start=None):
         """A network trained from ``seeds`` on block ``fold``'s training rows
         (all the rows with ``schedule``), reading the features ``support``
-        marks, with ``n_components`` components."""
+        marks, with ``n_components`` components; from the weights of the
+        module ``start`` where given."""
         net = build_net(
             self.estimator,
             self.plan,
@@ -621,7 +622,12 @@ class NetworkTrainer:
             fold=fold,
             schedule=schedule,
         )
-        train(net, self.dataset, self.estimator.n_threads, support)
+        if start is None:
+            train(net, self.dataset, self.estimator.n_threads, support)
+        else:
+            net.initialize()
+            net.module_.load_state_dict(start.state_dict())
+            run_epochs(net, self.dataset, self.estimator.n_threads, support)
         self.n_steps += int(sum(net.history[:, "train_batch_count"]))
         return net
 
