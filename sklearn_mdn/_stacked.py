@@ -423,7 +423,8 @@ class StackedRun:
             history.record("train_loss_best", bool(train < best_train))
             history.record("valid_loss", valid)
             history.record("valid_loss_best", bool(valid < best_valid))
-            history.record("event_lr", lr)
+            if schedule.factor is not None:  # a plateau schedule records it
+                history.record("event_lr", lr)
             best_train, best_valid = min(best_train, train), min(best_valid, valid)
         stopper = dict(net.callbacks_)["early_stopping"]
         stopper.misses_ = schedule.misses
