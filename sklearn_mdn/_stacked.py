@@ -33,21 +33,34 @@ from ._fused_loss import _nll_and_grad
 from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import _UNFITTED, fused_adam_available
 
-_aten = torch.ops.aten
 _torch = torch_private()
+
+
+def _relu_backward(grad, out, pre):
+    return _torch.threshold_backward(grad, out, 0, grad_input=torch.empty_like(out))
+
+
+def _tanh_backward(grad, out, pre):
+    return _torch.tanh_backward(grad, out, grad_input=torch.empty_like(out))
+
+
+def _sigmoid_backward(grad, out, pre):
+    return _torch.sigmoid_backward(grad, out, grad_input=torch.empty_like(out))
+
+
+def _silu_backward(grad, out, pre):
+    return _torch.silu_backward(grad, pre, grad_input=torch.empty_like(pre))
+
 
 # The activations whose backward pass the stacked step runs by hand, with
 # autograd's formula: ``(forward_, backward(grad, output, input))``. ReLU,
 # tanh and the sigmoid run in place and differentiate from their output;
 # SiLU differentiates from its input, which is kept.
 _BACKWARD = {
-    torch.nn.ReLU: (torch.relu_, lambda g, y, z: _aten.threshold_backward(g, y, 0)),
-    torch.nn.Tanh: (torch.tanh_, lambda g, y, z: _aten.tanh_backward(g, y)),
-    torch.nn.Sigmoid: (torch.sigmoid_, lambda g, y, z: _aten.sigmoid_backward(g, y)),
-    torch.nn.SiLU: (
-        torch.nn.functional.silu,
-        lambda g, y, z: _aten.silu_backward(g, z),
-    ),
+    torch.nn.ReLU: (torch.relu_, _relu_backward),
+    torch.nn.Tanh: (torch.tanh_, _tanh_backward),
+    torch.nn.Sigmoid: (torch.sigmoid_, _sigmoid_backward),
+    torch.nn.SiLU: (torch.nn.functional.silu, _silu_backward),
     torch.nn.Identity: (None, None),
 }
 _SUPPORTED = {"relu", "tanh", "logistic", "silu", "identity"}
