@@ -29,7 +29,7 @@ PARAMS = {
     "random_state": 0,
     "n_networks": 1,
     # The early-stopped network alone: unchanged by the refit's arrival
-    # (tests/test_refit.py covers the refit).
+    # (tests/estimators/test_refit.py covers the refit).
     "refit": False,
 }
 

@@ -36,6 +36,7 @@ from .._nn._schedule import learning_rate, set_learning_rate
 from .._nn._state import copy_weights, restore, snapshot, without_hold_out
 from .._nn._training import build_net, check_device, run_epochs
 from ..distribution._checks import _random_state
+from ._networks import warn_if_not_converged
 from ._plan import AUTO_BATCH, AUTO_COMPONENTS, LR_FACTOR_INV, make_plan
 from ._preprocessing import input_bounds, validate_fit_data
 
@@ -352,7 +353,7 @@ def warm_fit(estimator, X, y, sample_weight):
     bounds = input_bounds(X, estimator.x_scale_)
     old_bounds = estimator.input_bounds_
     vars(estimator).pop("_partial_fit_state_", None)
-    estimator._warn_if_not_converged([net], plan)
+    warn_if_not_converged(estimator, [net], plan)
     estimator._set_fitted_state([net], [], dataset, plan)
     estimator.fit_plan_ = plan
     estimator.n_steps_ = int(sum(net.history[:, "train_batch_count"]))

@@ -1,16 +1,13 @@
 """Mixture density network regressor."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._nn._data import (
     DEVICE_TYPE,
-    Seeds,
     TensorDataset,
     standardised_dataset,
     to_numpy,
@@ -18,18 +15,15 @@ from .._nn._data import (
 from .._nn._held_out import held_out_rows
 from .._nn._module import ACTIVATIONS, StackedMixture, row_work, to_distribution
 from .._nn._prediction import all_finite, forward, iter_mixtures
-from .._nn._schedule import stopped_schedule
 from .._nn._training import CHUNK_ROWS, NetworkTrainer, check_device
 from .._utils._compat import Interval, StrOptions, _fit_context
 from .._utils._persistence import add_version, pop_version
-from .._utils._warnings import find_stack_level
-from ..distribution._checks import _random_state
 from ._base import DistributionRegressorMixin
 from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
-from ._components import choose_components
 from ._fit_plan import FitPlan
 from ._incremental import partial_fit as _partial_fit
 from ._incremental import warm_fit
+from ._networks import train_networks, warn_if_not_converged
 from ._plan import AUTO_COMPONENTS, make_plan
 from ._preprocessing import (
     _weighted_moments,
@@ -37,7 +31,6 @@ from ._preprocessing import (
     validate_fit_data,
     warn_out_of_domain,
 )
-from ._selection import eliminate_features
 
 # Rows predicted at once (tests patch it here).
 _CHUNK_ROWS = CHUNK_ROWS
@@ -586,12 +579,12 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         train_network = NetworkTrainer(
             self, plan, dataset, hidden=hidden, device=device
         )
-        plan, nets, refits = self._train_networks(plan, train_network)
+        plan, nets, refits = train_networks(self, plan, train_network)
         self.fit_plan_ = plan
         self.support_ = np.array(plan.support)
         self.n_components_ = plan.components
         self.refit_ = plan.refit
-        self._warn_if_not_converged(nets, plan)
+        warn_if_not_converged(self, nets, plan)
         self._set_fitted_state(nets, refits, dataset, plan)
         self.n_steps_ = train_network.n_steps
         return self
@@ -605,94 +598,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             X.shape[1], y2.shape[1], n_components, hidden, self.covariance_type
         )
         return make_plan(self, *X.shape, y2.shape[1], row_work=work)
-
-    def _train_networks(self, plan, train_network):
-        """Train the plan's networks, the first one's held-out choices and
-        the refits; the plan with those choices, the networks and refits."""
-        support = np.ones(plan.n_features, dtype=bool)
-        n_components = plan.n_components
-        nets, refits = [], []
-        all_seeds = Seeds.draw_networks(
-            _random_state(self.random_state), plan.n_networks
-        )
-        for fold, seeds in enumerate(all_seeds):
-            if self.verbose and plan.n_networks > 1:
-                print(f"Network {fold + 1} of {plan.n_networks}", flush=True)
-            net = train_network(seeds, fold, support, n_components)
-            if fold == 0:
-                net, plan = self._held_out_choices(net, plan, train_network, seeds)
-                support, n_components = np.array(plan.support), plan.components
-            nets.append(net)
-            if plan.refit:
-                schedule = stopped_schedule(net)
-                if self.verbose:
-                    print(
-                        f"Refit on all {plan.n_samples} rows for {len(schedule)} "
-                        "epochs",
-                        flush=True,
-                    )
-                refits.append(
-                    train_network(seeds, fold, support, n_components, schedule)
-                )
-        return plan, nets, refits
-
-    def _held_out_choices(self, net, plan, train_network, seeds):
-        """The features and the components that the first network's held-out
-        rows choose, where the plan says so; the network kept and the plan
-        with the choices."""
-        dataset = train_network.dataset
-        features = components = None
-        support = np.ones(plan.n_features, dtype=bool)
-        if plan.select_features:
-            net, support, rule = eliminate_features(
-                net,
-                dataset,
-                lambda support: train_network(seeds, 0, support, plan.n_components),
-                self.n_threads,
-                seeds.split,
-                self.verbose,
-            )
-            features = (support, rule)
-        if plan.choose_components:
-            net, n_components, rule = choose_components(
-                net,
-                dataset,
-                lambda n_components: train_network(seeds, 0, support, n_components),
-                self.n_threads,
-                self.verbose,
-            )
-            components = (n_components, rule)
-        plan = plan.with_outcomes(features=features, components=components)
-        if self.verbose:
-            for decision in plan.decisions:
-                if decision.name in ("features kept", "components kept"):
-                    print(
-                        f"{decision.name.capitalize()}: {decision.value}: "
-                        f"{decision.rule}",
-                        flush=True,
-                    )
-        return net, plan
-
-    def _warn_if_not_converged(self, nets, plan):
-        """A ``ConvergenceWarning`` where ``max_iter`` ended a network's
-        training before early stopping did: its held-out likelihood had
-        improved within the last ``n_iter_no_change`` epochs."""
-        if not plan.early_stopping:
-            return  # a fixed budget: without a hold-out nothing else ends it
-        stoppers = [dict(net.callbacks_)["early_stopping"] for net in nets]
-        running = sum(stopper.misses_ < stopper.patience for stopper in stoppers)
-        if running:
-            cap = f"max_iter={self.max_iter!r}"
-            if self.max_iter == "auto":
-                cap += f" ({plan.max_iter} epochs here)"
-            networks = f"{running} of {len(nets)} networks" if len(nets) > 1 else ""
-            warnings.warn(
-                f"Training {networks and networks + ' '}stopped at {cap} while "
-                "the held-out negative log-likelihood was still improving: a "
-                "larger max_iter may fit better.",
-                ConvergenceWarning,
-                stacklevel=find_stack_level(),
-            )
 
     def _check_hidden_layer_sizes(self) -> tuple:
         hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))

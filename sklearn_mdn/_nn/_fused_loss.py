@@ -93,8 +93,12 @@ def _strict_lower(d: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     return rows, cols
 
 
-def _nll_and_grad(blocks, y, weight, min_scale, full, wants_grad):
+def _nll_and_grad(blocks, y, weight, min_scale, full, wants_grad, groups=1):
     """The loss of :func:`head_nll` and, if ``wants_grad``, its gradient.
+
+    With ``groups > 1`` the rows are that many equal blocks (the networks of
+    :mod:`~sklearn_mdn._stacked`): the loss is each block's mean, shape
+    ``(groups,)``, and the gradient that of their sum.
 
     ``blocks`` are the head's output blocks of
     :meth:`~sklearn_mdn._nn._module.MixtureDensityModule.split_head`, transposed.
@@ -117,30 +121,31 @@ def _nll_and_grad(blocks, y, weight, min_scale, full, wants_grad):
     Python floats are kept out of tensor arithmetic (each costs a
     conversion).
     """
-    n, d = y.shape
+    n_all, d = y.shape
+    n = n_all // groups  # rows per block: the means' denominator
     logits, means, raw, offdiag = blocks
     K, n_scale = len(logits), len(raw) // len(logits)
     dtype, device = logits.dtype, logits.device
-    means = means.reshape(K, d, n)
-    raw = raw.reshape(K, n_scale, n)
+    means = means.reshape(K, d, n_all)
+    raw = raw.reshape(K, n_scale, n_all)
     scale = F.softplus(raw).add_(_scalar(min_scale, dtype, device))
     diff = y.t() - means
     u = diff / scale
     z = u
     if full:
         rows, cols = _strict_lower(d, device)
-        offdiag = offdiag.reshape(K, -1, n)
+        offdiag = offdiag.reshape(K, -1, n_all)
         diff_rows = diff.index_select(1, rows)
         z = u.index_add(1, cols, diff_rows * offdiag)
     log_scale = scale.log()
     if d == 1:
-        z = z.reshape(K, n)
-        comp = torch.addcmul(logits - log_scale.reshape(K, n), z, z, value=-0.5)
+        z = z.reshape(K, n_all)
+        comp = torch.addcmul(logits - log_scale.reshape(K, n_all), z, z, value=-0.5)
     else:
         if n_scale == d:
             log_det = log_scale.sum(1)
         else:
-            log_det = torch.add(log_scale, log_scale, alpha=d - 1).reshape(K, n)
+            log_det = torch.add(log_scale, log_scale, alpha=d - 1).reshape(K, n_all)
         comp = torch.add(logits - log_det, (z * z).sum(1), alpha=-0.5)
     # Normalisers of the joint and of the weights, in one pass.
     both = torch.stack([comp, logits])
@@ -150,7 +155,13 @@ def _nll_and_grad(blocks, y, weight, min_scale, full, wants_grad):
     log_norm = total.log().add_(top)
     log_prob = log_norm[0, 0] - log_norm[1, 0]
     const = _scalar(0.5 * d * _LOG_2PI, dtype, device)
-    if weight is None:
+    if groups > 1:
+        log_prob = log_prob.view(groups, n)
+        if weight is not None:
+            log_prob = (log_prob - const).mul_(weight.view(groups, n))
+            const = _scalar(0.0, dtype, device)
+        loss = torch.add(const, log_prob.sum(1), alpha=-1.0 / n)
+    elif weight is None:
         loss = torch.add(const, log_prob.sum(), alpha=-1.0 / n)
     else:
         weighted = (log_prob - const).mul_(weight).sum()
@@ -167,17 +178,17 @@ def _nll_and_grad(blocks, y, weight, min_scale, full, wants_grad):
         neg_resp = (resp * row_weight).neg_()
         d_logits = torch.addcmul(neg_resp, weights, row_weight)
     neg_resp = neg_resp.unsqueeze(1)
-    rz = neg_resp * z.reshape(K, d, n)
+    rz = neg_resp * z.reshape(K, d, n_all)
     d_means = rz / scale
     d_raw = (rz * u).sub_(neg_resp).div_(scale)
     if n_scale != d:
         d_raw = d_raw.sum(1, keepdim=True)
     d_raw = d_raw.mul_(torch.sigmoid(raw))
-    grads = [d_logits, d_means.reshape(-1, n), d_raw.reshape(-1, n)]
+    grads = [d_logits, d_means.reshape(-1, n_all), d_raw.reshape(-1, n_all)]
     if full:
         rz_cols = rz.index_select(1, cols)
         d_means.index_add_(1, rows, rz_cols * offdiag)
-        grads.append((rz_cols * diff_rows).neg_().reshape(-1, n))
+        grads.append((rz_cols * diff_rows).neg_().reshape(-1, n_all))
     return loss, torch.cat(grads)
 
 

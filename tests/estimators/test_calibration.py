@@ -92,7 +92,7 @@ def test_estimator_scales_only_the_spread():
 
 def test_estimator_factor_fits_held_out_rows():
     """The factor is the best one for the rows held out for early stopping
-    (with refit, for the early-stopped network: tests/test_refit.py)."""
+    (with refit, for the early-stopped network: tests/estimators/test_refit.py)."""
     X, y = sine_data(400, noise=0.3)
     reg = MDNRegressor(**FAST, refit=False).fit(X, y)
     n = len(X)

@@ -27,12 +27,14 @@ def test_auto_networks_follow_the_rows(n, expected):
 
 
 def test_first_network_is_the_single_fit():
+    # The same network up to rounding: the networks train together, in
+    # batched products (_stacked.py) that sum in another order.
     X, y = linear_data(120)
     stacked = tiny_mdn(n_networks=3, refit=False).fit(X, y)
     single = tiny_mdn(n_networks=1, refit=False).fit(X, y)
     first = stacked.net_.module_.members[0].state_dict()
     for name, value in single.net_.module_.state_dict().items():
-        assert torch.equal(first[name], value), name
+        torch.testing.assert_close(first[name], value, rtol=1e-5, atol=1e-6)
     assert stacked.n_iter_ == single.n_iter_
     assert stacked.n_steps_ > single.n_steps_
 

@@ -9,6 +9,7 @@ from _helpers import sine_data, tiny_mdn
 from numpy.testing import assert_array_equal
 
 from sklearn_mdn._nn import _threads
+from sklearn_mdn._nn._stacked import StackedRun
 from sklearn_mdn._nn._threads import WORK_PER_THREAD
 from sklearn_mdn._nn._training import MixtureNet
 
@@ -25,6 +26,14 @@ def _record_threads(monkeypatch):
         return partial_fit(self, *args, **kwargs)
 
     monkeypatch.setattr(MixtureNet, "partial_fit", recording)
+    # Networks trained together (_stacked.py): one entry per network.
+    train = StackedRun._train
+
+    def recording_stacked(self, *args, **kwargs):
+        seen.extend([torch.get_num_threads()] * len(self.nets))
+        return train(self, *args, **kwargs)
+
+    monkeypatch.setattr(StackedRun, "_train", recording_stacked)
     return seen
 
 

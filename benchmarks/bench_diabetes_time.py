@@ -1,0 +1,46 @@
+"""CPU seconds of one default fit on scikit-learn's diabetes set (331 rows).
+
+One fit in this (fresh) process, so the first fit's one-time costs are
+included, as a new user pays them; prints one JSON line.
+
+Usage::
+
+    python benchmarks/bench_diabetes_time.py SEED
+"""
+
+import json
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.datasets import load_diabetes
+
+import sklearn_mdn
+from sklearn_mdn import MDNRegressor
+
+
+def main():
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore")
+    X, y = load_diabetes(return_X_y=True)
+    seed = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    perm = np.random.RandomState(seed).permutation(len(y))
+    train, test = perm[:331], perm[331:]
+    start = time.process_time()
+    reg = MDNRegressor(random_state=seed).fit(X[train], y[train])
+    cpu = time.process_time() - start
+    nll = float(-reg.predict_dist(X[test]).log_prob(y[test]).mean())
+    record = {
+        "package": sklearn_mdn.__file__,
+        "seed": seed,
+        "cpu": round(cpu, 2),
+        "nll": round(nll, 4),
+        "steps": int(reg.n_steps_),
+    }
+    print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""The networks of a fit: trained as the plan says, one after another or
+stacked, the first one's held-out choices (features, components), the
+refits, and the warning where ``max_iter`` ended a network early."""
+
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from .._nn._data import Seeds
+from .._nn._schedule import stopped_schedule
+from .._nn._stacked import stacked_supported, train_stacked
+from .._utils._warnings import find_stack_level
+from ..distribution._checks import _random_state
+from ._components import choose_components
+from ._selection import eliminate_features
+
+
+def train_networks(estimator, plan, train_network):
+    """Train the plan's networks, the first one's held-out choices and
+    the refits; the plan with those choices, the networks and refits."""
+    support = np.ones(plan.n_features, dtype=bool)
+    n_components = plan.n_components
+    nets, refits = [], []
+    all_seeds = Seeds.draw_networks(
+        _random_state(estimator.random_state), plan.n_networks
+    )
+    if stacked_supported(estimator, plan):
+        return _train_stacked(estimator, plan, train_network, all_seeds)
+    for fold, seeds in enumerate(all_seeds):
+        if estimator.verbose and plan.n_networks > 1:
+            print(f"Network {fold + 1} of {plan.n_networks}", flush=True)
+        net = train_network(seeds, fold, support, n_components)
+        if fold == 0:
+            net, plan = held_out_choices(estimator, net, plan, train_network, seeds)
+            support, n_components = np.array(plan.support), plan.components
+        nets.append(net)
+        if plan.refit:
+            schedule = stopped_schedule(net)
+            if estimator.verbose:
+                print(
+                    f"Refit on all {plan.n_samples} rows for {len(schedule)} epochs",
+                    flush=True,
+                )
+            refits.append(train_network(seeds, fold, support, n_components, schedule))
+    return plan, nets, refits
+
+
+def _train_stacked(estimator, plan, trainer, all_seeds):
+    """:func:`train_networks` with the networks trained
+    together: all of them first, then the first one's held-out choices; where
+    those change the features or components, the others are trained again,
+    together, with them. Refits (``refit=True``) follow one by one."""
+    support = np.ones(plan.n_features, dtype=bool)
+    n_components = plan.n_components
+    nets = train_stacked(trainer, all_seeds, support, n_components)
+    net, plan = held_out_choices(estimator, nets[0], plan, trainer, all_seeds[0])
+    new_support = np.array(plan.support)
+    if plan.components != n_components or not new_support.all():
+        nets[1:] = train_stacked(
+            trainer,
+            all_seeds[1:],
+            new_support,
+            plan.components,
+            folds=range(1, len(all_seeds)),
+        )
+    nets[0] = net
+    refits = []
+    if plan.refit:
+        for fold, (seeds, net) in enumerate(zip(all_seeds, nets)):
+            refits.append(
+                trainer(
+                    seeds,
+                    fold,
+                    new_support,
+                    plan.components,
+                    stopped_schedule(net),
+                )
+            )
+    return plan, nets, refits
+
+
+def held_out_choices(estimator, net, plan, train_network, seeds):
+    """The features and the components that the first network's held-out
+    rows choose, where the plan says so; the network kept and the plan
+    with the choices."""
+    dataset = train_network.dataset
+    features = components = None
+    support = np.ones(plan.n_features, dtype=bool)
+    if plan.select_features:
+        net, support, rule = eliminate_features(
+            net,
+            dataset,
+            lambda support: train_network(seeds, 0, support, plan.n_components),
+            estimator.n_threads,
+            seeds.split,
+            estimator.verbose,
+        )
+        features = (support, rule)
+    if plan.choose_components:
+        net, n_components, rule = choose_components(
+            net,
+            dataset,
+            lambda n_components: train_network(seeds, 0, support, n_components),
+            estimator.n_threads,
+            estimator.verbose,
+        )
+        components = (n_components, rule)
+    plan = plan.with_outcomes(features=features, components=components)
+    if estimator.verbose:
+        for decision in plan.decisions:
+            if decision.name in ("features kept", "components kept"):
+                print(
+                    f"{decision.name.capitalize()}: {decision.value}: {decision.rule}",
+                    flush=True,
+                )
+    return net, plan
+
+
+def warn_if_not_converged(estimator, nets, plan):
+    """A ``ConvergenceWarning`` where ``max_iter`` ended a network's
+    training before early stopping did: its held-out likelihood had
+    improved within the last ``n_iter_no_change`` epochs."""
+    if not plan.early_stopping:
+        return  # a fixed budget: without a hold-out nothing else ends it
+    stoppers = [dict(net.callbacks_)["early_stopping"] for net in nets]
+    running = sum(stopper.misses_ < stopper.patience for stopper in stoppers)
+    if running:
+        cap = f"max_iter={estimator.max_iter!r}"
+        if estimator.max_iter == "auto":
+            cap += f" ({plan.max_iter} epochs here)"
+        networks = f"{running} of {len(nets)} networks" if len(nets) > 1 else ""
+        warnings.warn(
+            f"Training {networks and networks + ' '}stopped at {cap} while "
+            "the held-out negative log-likelihood was still improving: a "
+            "larger max_iter may fit better.",
+            ConvergenceWarning,
+            stacklevel=find_stack_level(),
+        )
