@@ -35,10 +35,17 @@ from .._nn._module import row_work
 from .._nn._schedule import learning_rate, set_learning_rate
 from .._nn._state import copy_weights, restore, snapshot, without_hold_out
 from .._nn._training import build_net, check_device, run_epochs
+from .._utils._compat import _fit_context
 from ..distribution._checks import _random_state
-from ._networks import warn_if_not_converged
+from ._networks import set_fitted_state, warn_if_not_converged
 from ._plan import AUTO_BATCH, AUTO_COMPONENTS, LR_FACTOR_INV, make_plan
-from ._preprocessing import input_bounds, validate_fit_data
+from ._preprocessing import (
+    check_hidden_layer_sizes,
+    input_bounds,
+    standardise,
+    training_dataset,
+    validate_fit_data,
+)
 
 # Smallest change of the learning rate that the schedule applies (as
 # torch's ReduceLROnPlateau's eps).
@@ -89,7 +96,7 @@ class PartialFitState:
         return int(sequence.generate_state(1)[0])
 
 
-def partial_fit(estimator, X, y, sample_weight):
+def run_partial_fit(estimator, X, y, sample_weight):
     """One epoch of ``estimator`` over the rows ``X, y`` (see the module)."""
     if not hasattr(estimator, "net_"):
         try:
@@ -149,12 +156,12 @@ def _plateau(estimator, plan) -> Plateau:
 def _first_call(estimator, X, y, sample_weight):
     """The first ``partial_fit`` of an unfitted estimator."""
     _refuse_under_partial_fit(estimator)
-    hidden = estimator._check_hidden_layer_sizes()
+    hidden = check_hidden_layer_sizes(estimator.hidden_layer_sizes)
     X, y, y2, sample_weight = validate_fit_data(estimator, X, y, sample_weight)
     device = check_device(estimator.device)
     seeds = Seeds.draw(_random_state(estimator.random_state))
     plan = _call_plan(estimator, len(y2), X.shape[1], y2.shape[1])
-    dataset = estimator._standardise(X, y, y2, sample_weight, device)
+    dataset = standardise(estimator, X, y, y2, sample_weight, device)
     n_components = estimator.n_components
     if n_components == "auto":
         n_components = AUTO_COMPONENTS
@@ -200,7 +207,7 @@ def _next_call(estimator, X, y, sample_weight):
     if state is None:
         _check_trainable(estimator, "partial_fit")
     device = estimator.net_.device
-    dataset = estimator._dataset(X, y2, sample_weight, device)
+    dataset = training_dataset(estimator, X, y2, sample_weight, device)
     if state is None:
         state = _continue_fitted(estimator, len(y2))
     _train_call(
@@ -285,7 +292,7 @@ def _widen_input_bounds(estimator, bounds) -> None:
 # ----------------------------------------------------------------------
 # fit with warm_start=True
 # ----------------------------------------------------------------------
-def warm_fit(estimator, X, y, sample_weight):
+def run_warm_fit(estimator, X, y, sample_weight):
     """``fit`` from the fitted network's weights (see the module)."""
     _check_trainable(estimator, "warm_start=True")
     if estimator.n_networks_ > 1 or estimator.refit_:
@@ -296,7 +303,7 @@ def warm_fit(estimator, X, y, sample_weight):
             "warm_start=True from the start (n_networks and refit then mean 1 "
             "and False), or set warm_start=False."
         )
-    hidden = estimator._check_hidden_layer_sizes()
+    hidden = check_hidden_layer_sizes(estimator.hidden_layer_sizes)
     fitted = estimator.net_
     for name, value in {
         "hidden_layer_sizes": hidden,
@@ -332,7 +339,7 @@ def warm_fit(estimator, X, y, sample_weight):
     if estimator.verbose:
         print(plan, flush=True)
     device = check_device(estimator.device)
-    dataset = estimator._dataset(X, y2, sample_weight, device)
+    dataset = training_dataset(estimator, X, y2, sample_weight, device)
     net = build_net(
         estimator,
         plan,
@@ -354,9 +361,91 @@ def warm_fit(estimator, X, y, sample_weight):
     old_bounds = estimator.input_bounds_
     vars(estimator).pop("_partial_fit_state_", None)
     warn_if_not_converged(estimator, [net], plan)
-    estimator._set_fitted_state([net], [], dataset, plan)
+    set_fitted_state(estimator, [net], [], dataset, plan)
     estimator.fit_plan_ = plan
     estimator.n_steps_ = int(sum(net.history[:, "train_batch_count"]))
     estimator.input_bounds_ = old_bounds
     _widen_input_bounds(estimator, bounds)
     return estimator
+
+
+class IncrementalMixin:
+    """``partial_fit``, and ``fit`` with ``warm_start``, of
+    :class:`~sklearn_mdn.MDNRegressor`."""
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _warm_fit(self, X, y, sample_weight):
+        return run_warm_fit(self, X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch over the given rows, continuing the model.
+
+        As :meth:`sklearn.neural_network.MLPRegressor.partial_fit`: one pass
+        over the rows, shuffled, in mini-batches, from where the previous
+        call (or :meth:`fit`) left the network and its Adam optimizer. It
+        trains on data larger than memory, block by block
+        (:func:`sklearn_mdn.dask.fit_incremental` does so over a Dask array).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs: the same columns (number and names) at every
+            call.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: the same number at every call.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, scaled to a mean of 1 within
+            each call.
+
+        Returns
+        -------
+        self : MDNRegressor
+            The estimator, trained one more epoch.
+
+        Raises
+        ------
+        ValueError
+            If the rows have other columns or targets than the first call's
+            (or the fit's), or if a parameter that needs held-out rows is set
+            explicitly (below). The model is left as it was.
+
+        Notes
+        -----
+        The first call on an unfitted estimator fixes, from its rows alone,
+        the standardisation of inputs and targets (so they should be a fair
+        sample of all the data), the features and targets, the network and
+        the parameters below; later calls read no parameter again. Nothing is
+        held out, so:
+
+        - ``early_stopping``, ``validation_fraction`` and ``max_iter`` do not
+          apply: each call is one epoch, and the caller decides how many;
+        - ``n_components="auto"`` means 5 (the screen for one component needs
+          held-out rows), ``select_features="auto"`` keeps every feature,
+          ``refit="auto"`` means False and ``n_networks="auto"`` 1;
+        - ``calibrate=True`` fits no spread factor (``spread_factor_`` is 1);
+        - ``n_networks > 1``, ``select_features=True``, ``refit=True`` and
+          ``calibrate="conformal"`` raise a ``ValueError``.
+
+        ``batch_size="auto"`` and ``noise="auto"`` are set at the first call
+        as ``fit`` sets them for its rows (at least 32 rows a step). With
+        ``learning_rate="adaptive"`` the rate is divided by 5 when the
+        training loss has not improved on its best by ``tol`` for a third of
+        ``n_iter_no_change`` calls in a row (``"auto"``: about 500 steps,
+        at least 5 calls). ``n_threads`` is resolved at each call.
+
+        On a model fitted by :meth:`fit`, its network trains on with its
+        optimizer, or, where ``n_networks`` or ``refit`` stacked several,
+        all of them together on their averaged mixture's likelihood, with a
+        new optimizer; its spread factor is dropped (1), and a model
+        calibrated with ``calibrate="conformal"`` raises.
+
+        The same sequence of calls with an int ``random_state`` gives the
+        same model, bit for bit, in threads, on Dask workers and across a
+        pickle between calls, which keeps the optimizer's state.
+        ``loss_curve_`` and ``n_iter_`` count the calls; ``input_bounds_``
+        spans every call's rows.
+        """
+        return run_partial_fit(self, X, y, sample_weight)

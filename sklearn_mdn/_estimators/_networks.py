@@ -1,17 +1,22 @@
 """The networks of a fit: trained as the plan says, one after another or
 stacked, the first one's held-out choices (features, components), the
-refits, and the warning where ``max_iter`` ended a network early."""
+refits, the warning where ``max_iter`` ended a network early, and the
+fitted state they leave (their averaged module, curves, calibration)."""
 
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .._nn._data import Seeds
+from .._nn._data import Seeds, to_numpy
+from .._nn._held_out import held_out_rows
+from .._nn._module import StackedMixture, to_distribution
+from .._nn._prediction import all_finite, forward
 from .._nn._schedule import stopped_schedule
 from .._nn._stacked import stacked_supported, train_stacked
 from .._utils._warnings import find_stack_level
 from ..distribution._checks import _random_state
+from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._components import choose_components
 from ._selection import eliminate_features
 
@@ -137,3 +142,49 @@ def warn_if_not_converged(estimator, nets, plan):
             ConvergenceWarning,
             stacklevel=find_stack_level(),
         )
+
+
+def set_fitted_state(estimator, nets, refits, dataset, plan):
+    """The fitted attributes of the trained ``nets``, calibration included.
+
+    Several nets, or a net and its refit on all the rows (``refits``), are
+    stacked into the first one's module (:class:`StackedMixture`); the
+    spread factor of a single net is fitted before its refit joins it.
+    """
+    net = estimator.net_ = nets[0]
+    history = net.history
+    log_scale = float(np.log(estimator.y_scale_).sum())
+    estimator.loss_curve_ = [v + log_scale for v in history[:, "train_loss"]]
+    estimator.validation_loss_curve_ = (
+        [v + log_scale for v in history[:, "valid_loss"]]
+        if plan.early_stopping
+        else None
+    )
+    estimator.n_iter_ = len(history)
+    estimator.n_networks_ = len(nets)
+    estimator.spread_factor_ = 1.0
+    estimator.conformal_ = None
+    if estimator.calibrate == "conformal":
+        # Without held-out rows, no scores: every interval is the line.
+        estimator.conformal_ = ConformalCalibration(np.empty((0, 1)), np.empty(0))
+    if plan.calibrate != "off":
+        _calibrate(estimator, net, dataset)
+    modules = [n.module_ for n in nets + refits]
+    if len(modules) > 1:
+        net.module_ = StackedMixture(modules)
+
+
+def _calibrate(estimator, net, dataset):
+    """Fit the spread factor or the conformal scores on the rows that
+    ``net`` held out."""
+    # The held-out rows' mixtures, in standardised units.
+    valid = held_out_rows(net, dataset)
+    params = forward(net.module_, valid.X, estimator.n_threads)
+    if not all_finite(params):
+        return
+    dist = to_distribution(params, (estimator.n_outputs_,))
+    y, w = to_numpy(valid.y), to_numpy(valid.sample_weight)
+    if estimator.calibrate == "conformal":
+        estimator.conformal_ = fit_conformal(dist, y, w)
+    else:
+        estimator.spread_factor_ = fit_spread_factor(dist, y, w)

@@ -1,10 +1,12 @@
 """Validation and standardisation of training data; the input domain."""
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils.validation import validate_data
 
+from .._nn._data import standardised_dataset
 from .._utils._compat import _check_sample_weight
 from .._utils._warnings import OutOfDomainWarning, find_stack_level
 
@@ -139,3 +141,43 @@ def warn_out_of_domain(X, bounds) -> None:
             OutOfDomainWarning,
             stacklevel=find_stack_level(),
         )
+
+
+def standardise(estimator, X, y, y2, sample_weight, device):
+    """Record the standardisation of ``X`` and ``y``; the training tensors."""
+    estimator.x_mean_, estimator.x_scale_ = _weighted_moments(
+        X.astype(np.float64), sample_weight
+    )
+    estimator.y_mean_, estimator.y_scale_ = _weighted_moments(
+        y2, sample_weight, collapse_constant=True
+    )
+    estimator.input_bounds_ = input_bounds(X, estimator.x_scale_)
+    estimator.n_outputs_ = y2.shape[1]
+    estimator._y_ndim = y.ndim
+    return training_dataset(estimator, X, y2, sample_weight, device)
+
+
+def training_dataset(estimator, X, y2, sample_weight, device):
+    """The training tensors of ``X`` and ``y2`` under the recorded
+    standardisation, the weights scaled to a mean of 1."""
+    moments = (
+        estimator.x_mean_,
+        estimator.x_scale_,
+        estimator.y_mean_,
+        estimator.y_scale_,
+    )
+    return standardised_dataset(X, y2, sample_weight, moments, device)
+
+
+def check_hidden_layer_sizes(hidden_layer_sizes) -> tuple:
+    """``hidden_layer_sizes`` as a tuple of positive ints; a ValueError if not."""
+    hidden = np.atleast_1d(np.asarray(hidden_layer_sizes, dtype=object))
+    if hidden.ndim != 1 or not all(
+        isinstance(h, Integral | np.integer) and not isinstance(h, bool) and h > 0
+        for h in hidden.tolist()
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be a sequence of positive integers, got "
+            f"{hidden_layer_sizes!r}."
+        )
+    return tuple(int(h) for h in hidden)

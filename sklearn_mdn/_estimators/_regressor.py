@@ -8,26 +8,20 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._nn._data import (
     DEVICE_TYPE,
-    TensorDataset,
-    standardised_dataset,
-    to_numpy,
 )
-from .._nn._held_out import held_out_rows
-from .._nn._module import ACTIVATIONS, StackedMixture, row_work, to_distribution
-from .._nn._prediction import all_finite, forward, iter_mixtures
+from .._nn._module import ACTIVATIONS, row_work
+from .._nn._prediction import iter_mixtures
 from .._nn._training import CHUNK_ROWS, NetworkTrainer, check_device
 from .._utils._compat import Interval, StrOptions, _fit_context
 from .._utils._persistence import add_version, pop_version
 from ._base import DistributionRegressorMixin
-from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._fit_plan import FitPlan
-from ._incremental import partial_fit as _partial_fit
-from ._incremental import warm_fit
-from ._networks import train_networks, warn_if_not_converged
+from ._incremental import IncrementalMixin
+from ._networks import set_fitted_state, train_networks, warn_if_not_converged
 from ._plan import AUTO_COMPONENTS, make_plan
 from ._preprocessing import (
-    _weighted_moments,
-    input_bounds,
+    check_hidden_layer_sizes,
+    standardise,
     validate_fit_data,
     warn_out_of_domain,
 )
@@ -36,7 +30,9 @@ from ._preprocessing import (
 _CHUNK_ROWS = CHUNK_ROWS
 
 
-class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
+class MDNRegressor(
+    IncrementalMixin, DistributionRegressorMixin, RegressorMixin, BaseEstimator
+):
     """Mixture density network: a neural network predicting a Gaussian mixture.
 
     For every input row the network predicts the weights, means and
@@ -86,19 +82,14 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     input_l1 : float, default=0.0
         Strength of an L1 penalty on the first layer's weights that switches
-        input features off (a proximal step of ``input_l1 * learning_rate``
-        after every step). With early stopping, a second phase then trains
-        the features kept without the penalty (the relaxed lasso), and is
-        kept only if it improves the held-out likelihood. Compare it by
-        cross-validation.
+        input features off; with early stopping, the features kept are then
+        trained without it (the relaxed lasso) if that helps on the hold-out.
 
     select_features : bool or "auto", default="auto"
         Whether to drop, by backward elimination on the held-out rows, the
-        input features whose shuffling does not raise the held-out negative
-        log-likelihood, retraining the first network without them.
-        ``"auto"`` does so up to 100,000 rows. It needs at least 30 held-out
-        rows and ``input_l1=0`` (``True`` otherwise warns). The features kept
-        are ``support_``.
+        features whose shuffling does not raise the held-out NLL (kept:
+        ``support_``). ``"auto"`` does so up to 100,000 rows; it needs 30
+        held-out rows and ``input_l1=0``.
 
     batch_size : int or "auto", default="auto"
         Rows per gradient step. ``"auto"`` uses
@@ -141,13 +132,10 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         per row, that counts as an improvement.
 
     refit : bool or "auto", default="auto"
-        Whether to train each network again on all the rows, held-out ones
-        included, for the epochs early stopping chose, and to average it
-        with the early-stopped network (the mixture has twice the
-        components). ``"auto"`` refits a single network on up to 100,000
-        rows. Not applied without early stopping, with ``input_l1 > 0``,
-        ``calibrate="conformal"`` or ``warm_start=True`` (``True`` then
-        warns).
+        Whether to train each network again on all the rows for the epochs
+        early stopping chose, and average it with the early-stopped one.
+        ``"auto"`` refits a single network on up to 100,000 rows; see
+        :ref:`fit_plan` for when it does not apply.
 
     calibrate : bool or "conformal", default=True
         How to use the held-out rows once training ends. ``True`` fits one
@@ -168,12 +156,10 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         ``min(0.2, 1 / sqrt(n_train))``.
 
     n_networks : int or "auto", default="auto"
-        Number of networks trained, each from its own seeds and holding out
-        its own block of the rows, whose mixtures are averaged with equal
-        weights. ``"auto"`` trains ``min(5, 1000 // n_samples)`` networks
-        (at least one; one with ``calibrate="conformal"`` or
-        ``warm_start=True``). A fit costs about ``n_networks`` fits, and
-        predictions run every network.
+        Number of networks, each with its own seeds and held-out block,
+        whose mixtures are averaged with equal weights. ``"auto"`` trains
+        ``min(5, 1000 // n_samples)`` (one with ``calibrate="conformal"`` or
+        ``warm_start=True``).
 
     point_estimate : {"mean", "top", "mode"}, default="mean"
         What :meth:`predict` returns: the mixture mean, the mean of the
@@ -196,12 +182,10 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         touched.
 
     n_threads : int, "auto" or None, default="auto"
-        Torch threads of fitting and predicting, set for each call and
-        restored afterwards. ``"auto"`` uses one thread per ``1e7``
-        multiply-adds of a step, at most the cores that other processes
-        leave idle. An int sets the count (``-1``: all CPUs, ``-2``: all but
-        one); None leaves torch's setting alone. The count does not change
-        the results.
+        Torch threads of each call, restored afterwards. ``"auto"``: one per
+        ``1e7`` multiply-adds of a step, at most the idle cores; ``-1``: all
+        CPUs, ``-2``: all but one; None leaves torch's setting alone. The
+        count does not change the results.
 
     verbose : int, default=0
         Print the fit plan, then one line per epoch when positive (below a
@@ -209,12 +193,9 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
 
     warm_start : bool, default=False
         When True, ``fit`` on a fitted model starts from its network's
-        weights: a new fit on the rows given, planned afresh
-        (``fit_plan_``), that keeps the standardisation, the features and
-        ``n_components_``. It continues one network (``n_networks="auto"``
-        means 1, ``refit="auto"`` False); other columns or targets, or
-        another network, raise a ValueError and keep the fit. See
-        :meth:`partial_fit` for one epoch at a time.
+        weights, planned afresh, keeping the standardisation, the features
+        and ``n_components_`` (one network). See :meth:`partial_fit` for one
+        epoch at a time.
 
     Attributes
     ----------
@@ -289,32 +270,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
     --------
     sklearn.neural_network.MLPRegressor : Point predictions from an MLP.
     sklearn.mixture.GaussianMixture : Unconditional Gaussian mixtures.
-
-    Notes
-    -----
-    *Threads.* ``n_threads="auto"`` never exceeds the process's own
-    setting, which joblib's loky workers (``n_jobs=k``: ``OMP_NUM_THREADS =
-    max(n_cpus // k, 1)``) and Dask ``distributed`` workers (one thread)
-    lower, so parallel searches do not oversubscribe the cores. Torch's
-    thread count is process-wide: fits running concurrently in threads
-    share one setting.
-
-    *Persistence.* A pickled model records the sklearn-mdn version and warns
-    with :class:`~sklearn_mdn.InconsistentVersionWarning` when loaded by
-    another version. A model fitted on CUDA loads and predicts on a machine
-    without it: its network moves to the CPU, ``device`` keeps its value.
-
-    *Extrapolation.* Far from the training inputs the network extrapolates
-    its last linear pieces without limit, and its predicted spread follows
-    no data: a row at 1e6 in a model fitted on inputs in [-2, 2] can get an
-    interval hundreds of times narrower than in-range rows. Every
-    prediction method warns with :class:`~sklearn_mdn.OutOfDomainWarning`,
-    counting such rows, when a row lies outside ``input_bounds_``.
-
-    *Divergence.* If the training loss or the weights stop being finite,
-    ``fit`` raises ``FloatingPointError`` and leaves the estimator unfitted
-    (a ``fit`` with ``warm_start`` and ``partial_fit`` leave it as it was
-    before the call; the first ``partial_fit`` leaves it unfitted).
 
     References
     ----------
@@ -488,92 +443,15 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         vars(self).pop("_partial_fit_state_", None)
         return self._guarded_fit(X, y, sample_weight)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def _warm_fit(self, X, y, sample_weight):
-        return warm_fit(self, X, y, sample_weight)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Train for one epoch over the given rows, continuing the model.
-
-        As :meth:`sklearn.neural_network.MLPRegressor.partial_fit`: one pass
-        over the rows, shuffled, in mini-batches, from where the previous
-        call (or :meth:`fit`) left the network and its Adam optimizer. It
-        trains on data larger than memory, block by block
-        (:func:`sklearn_mdn.dask.fit_incremental` does so over a Dask array).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs: the same columns (number and names) at every
-            call.
-
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets: the same number at every call.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the rows, scaled to a mean of 1 within
-            each call.
-
-        Returns
-        -------
-        self : MDNRegressor
-            The estimator, trained one more epoch.
-
-        Raises
-        ------
-        ValueError
-            If the rows have other columns or targets than the first call's
-            (or the fit's), or if a parameter that needs held-out rows is set
-            explicitly (below). The model is left as it was.
-
-        Notes
-        -----
-        The first call on an unfitted estimator fixes, from its rows alone,
-        the standardisation of inputs and targets (so they should be a fair
-        sample of all the data), the features and targets, the network and
-        the parameters below; later calls read no parameter again. Nothing is
-        held out, so:
-
-        - ``early_stopping``, ``validation_fraction`` and ``max_iter`` do not
-          apply: each call is one epoch, and the caller decides how many;
-        - ``n_components="auto"`` means 5 (the screen for one component needs
-          held-out rows), ``select_features="auto"`` keeps every feature,
-          ``refit="auto"`` means False and ``n_networks="auto"`` 1;
-        - ``calibrate=True`` fits no spread factor (``spread_factor_`` is 1);
-        - ``n_networks > 1``, ``select_features=True``, ``refit=True`` and
-          ``calibrate="conformal"`` raise a ``ValueError``.
-
-        ``batch_size="auto"`` and ``noise="auto"`` are set at the first call
-        as ``fit`` sets them for its rows (at least 32 rows a step). With
-        ``learning_rate="adaptive"`` the rate is divided by 5 when the
-        training loss has not improved on its best by ``tol`` for a third of
-        ``n_iter_no_change`` calls in a row (``"auto"``: about 500 steps,
-        at least 5 calls). ``n_threads`` is resolved at each call.
-
-        On a model fitted by :meth:`fit`, its network trains on with its
-        optimizer, or, where ``n_networks`` or ``refit`` stacked several,
-        all of them together on their averaged mixture's likelihood, with a
-        new optimizer; its spread factor is dropped (1), and a model
-        calibrated with ``calibrate="conformal"`` raises.
-
-        The same sequence of calls with an int ``random_state`` gives the
-        same model, bit for bit, in threads, on Dask workers and across a
-        pickle between calls, which keeps the optimizer's state.
-        ``loss_curve_`` and ``n_iter_`` count the calls; ``input_bounds_``
-        spans every call's rows.
-        """
-        return _partial_fit(self, X, y, sample_weight)
-
     # Parameters are validated inside the try of fit, so that invalid ones
     # also leave the estimator unfitted.
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, y, sample_weight):
-        hidden = self._check_hidden_layer_sizes()
+        hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
         X, y, y2, sample_weight = validate_fit_data(self, X, y, sample_weight)
         plan = self._make_plan(X, y2, hidden)
         device = check_device(self.device)
-        dataset = self._standardise(X, y, y2, sample_weight, device)
+        dataset = standardise(self, X, y, y2, sample_weight, device)
         if self.verbose:
             print(plan, flush=True)
         train_network = NetworkTrainer(
@@ -585,7 +463,7 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
         self.n_components_ = plan.components
         self.refit_ = plan.refit
         warn_if_not_converged(self, nets, plan)
-        self._set_fitted_state(nets, refits, dataset, plan)
+        set_fitted_state(self, nets, refits, dataset, plan)
         self.n_steps_ = train_network.n_steps
         return self
 
@@ -598,81 +476,6 @@ class MDNRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstimator):
             X.shape[1], y2.shape[1], n_components, hidden, self.covariance_type
         )
         return make_plan(self, *X.shape, y2.shape[1], row_work=work)
-
-    def _check_hidden_layer_sizes(self) -> tuple:
-        hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))
-        if hidden.ndim != 1 or not all(
-            isinstance(h, Integral | np.integer) and not isinstance(h, bool) and h > 0
-            for h in hidden.tolist()
-        ):
-            raise ValueError(
-                "hidden_layer_sizes must be a sequence of positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
-        return tuple(int(h) for h in hidden)
-
-    def _standardise(self, X, y, y2, sample_weight, device) -> TensorDataset:
-        """Record the standardisation of ``X`` and ``y``; the training tensors."""
-        self.x_mean_, self.x_scale_ = _weighted_moments(
-            X.astype(np.float64), sample_weight
-        )
-        self.y_mean_, self.y_scale_ = _weighted_moments(
-            y2, sample_weight, collapse_constant=True
-        )
-        self.input_bounds_ = input_bounds(X, self.x_scale_)
-        self.n_outputs_ = y2.shape[1]
-        self._y_ndim = y.ndim
-        return self._dataset(X, y2, sample_weight, device)
-
-    def _dataset(self, X, y2, sample_weight, device) -> TensorDataset:
-        """The training tensors of ``X`` and ``y2`` under the recorded
-        standardisation, the weights scaled to a mean of 1."""
-        moments = (self.x_mean_, self.x_scale_, self.y_mean_, self.y_scale_)
-        return standardised_dataset(X, y2, sample_weight, moments, device)
-
-    def _set_fitted_state(self, nets, refits, dataset, plan):
-        """The fitted attributes of the trained ``nets``, calibration included.
-
-        Several nets, or a net and its refit on all the rows (``refits``), are
-        stacked into the first one's module (:class:`StackedMixture`); the
-        spread factor of a single net is fitted before its refit joins it.
-        """
-        net = self.net_ = nets[0]
-        history = net.history
-        log_scale = float(np.log(self.y_scale_).sum())
-        self.loss_curve_ = [v + log_scale for v in history[:, "train_loss"]]
-        self.validation_loss_curve_ = (
-            [v + log_scale for v in history[:, "valid_loss"]]
-            if plan.early_stopping
-            else None
-        )
-        self.n_iter_ = len(history)
-        self.n_networks_ = len(nets)
-        self.spread_factor_ = 1.0
-        self.conformal_ = None
-        if self.calibrate == "conformal":
-            # Without held-out rows, no scores: every interval is the line.
-            self.conformal_ = ConformalCalibration(np.empty((0, 1)), np.empty(0))
-        if plan.calibrate != "off":
-            self._calibrate(net, dataset)
-        modules = [n.module_ for n in nets + refits]
-        if len(modules) > 1:
-            net.module_ = StackedMixture(modules)
-
-    def _calibrate(self, net, dataset):
-        """Fit the spread factor or the conformal scores on the rows that
-        ``net`` held out."""
-        # The held-out rows' mixtures, in standardised units.
-        valid = held_out_rows(net, dataset)
-        params = forward(net.module_, valid.X, self.n_threads)
-        if not all_finite(params):
-            return
-        dist = to_distribution(params, (self.n_outputs_,))
-        y, w = to_numpy(valid.y), to_numpy(valid.sample_weight)
-        if self.calibrate == "conformal":
-            self.conformal_ = fit_conformal(dist, y, w)
-        else:
-            self.spread_factor_ = fit_spread_factor(dist, y, w)
 
     # -------------------------------------------------------------- predict
     def _iter_dists(self, X, check_domain=True):

@@ -175,9 +175,9 @@ def test_an_integer_is_used_as_given(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("no choice expected")
 
-    import sklearn_mdn._estimators._regressor as regressor_module
+    import sklearn_mdn._estimators._networks as networks_module
 
-    monkeypatch.setattr(regressor_module, "choose_components", fail)
+    monkeypatch.setattr(networks_module, "choose_components", fail)
     X, y = _gaussian_data()
     assert _fit(X, y, n_components=2).n_components_ == 2
     # Without a hold-out of 30 rows, "auto" means AUTO_COMPONENTS.
