@@ -687,15 +687,15 @@ def test_a_failed_fit_keeps_the_previous_model(model, workdir, capsys, monkeypat
     # A bad target column: refused before any training.
     assert main([*argv[:3], "nope", *argv[4:]]) == 2
     # An error once training has run.
-    import sklearn_mdn._nn._training as training_module
+    import sklearn_mdn._estimators._regressor as regressor_module
 
-    train = training_module.train
+    train_networks = regressor_module.train_networks
 
     def diverge(*args, **kwargs):
-        train(*args, **kwargs)
+        train_networks(*args, **kwargs)
         raise FloatingPointError("Training diverged: simulated")
 
-    monkeypatch.setattr(training_module, "train", diverge)
+    monkeypatch.setattr(regressor_module, "train_networks", diverge)
     assert main(argv) == 2
     assert "fitting failed: Training diverged: simulated" in capsys.readouterr().err
     monkeypatch.undo()
