@@ -10,6 +10,7 @@ from ._compose import (
     predict_quantiles,
     sample,
 )
+from ._embeddings import PiecewiseLinearEncoder
 from ._persistence import InconsistentVersionWarning
 from ._safe_format import load_model, save_model
 from ._warnings import OutOfDomainWarning
@@ -23,6 +24,7 @@ __all__ = [
     "MDNRegressor",
     "NormalMixture",
     "OutOfDomainWarning",
+    "PiecewiseLinearEncoder",
     "__version__",
     "load_model",
     "metrics",
