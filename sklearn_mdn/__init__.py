@@ -10,6 +10,7 @@ from ._estimators._compose import (
     predict_quantiles,
     sample,
 )
+from ._estimators._embeddings import PiecewiseLinearEncoder
 from ._io._safe_format import load_model, save_model
 from ._utils._persistence import InconsistentVersionWarning
 from ._utils._warnings import OutOfDomainWarning
@@ -22,6 +23,7 @@ __all__ = [
     "MDNRegressor",
     "NormalMixture",
     "OutOfDomainWarning",
+    "PiecewiseLinearEncoder",
     "__version__",
     "load_model",
     "metrics",
