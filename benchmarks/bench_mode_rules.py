@@ -77,7 +77,7 @@ def fit_all(folder, truths, scale, draws, seeds):
                 print(f"{t} draw {draw} seed {seed}: {cpu:.1f} cpu s", flush=True)
 
 
-def every_mode(dist):
+def every_mode(dist, min_dip):
     """Modes (n, M, d), masses, log peaks and log saddles, nothing merged."""
     from sklearn_mdn.distribution._modes import _mixture_branches
     from sklearn_mdn.distribution._prominence import (
@@ -93,7 +93,7 @@ def every_mode(dist):
         return modes[..., None], masses, peaks, saddles
     half_log_det = dist._half_log_det()
     modes, masses = _mixture_branches(w, mu, L, half_log_det)
-    return (modes, masses) + segment_saddles(w, mu, L, half_log_det, modes)
+    return (modes, masses) + segment_saddles(w, mu, L, half_log_det, modes, min_dip)
 
 
 def apply_rule(raw, y_scale, min_dip, sep):
@@ -145,7 +145,9 @@ def score(folder, rules):
     out = {}
     for fit in _fits(folder):
         truth, X = bs.TRUTHS[fit["truth"]], fit["X_test"]
-        dist, raw = fit["dist"], every_mode(fit["dist"])
+        # saddles searched as for the largest min_dip: exact for every smaller
+        dist = fit["dist"]
+        raw = every_mode(dist, max(rule[0] for rule in rules))
         y_scale = np.atleast_1d(fit["y_scale"])
         phantom = None
         if isinstance(truth, bs.BranchTruth):

@@ -168,7 +168,12 @@ class _MultimodalMixin:
             )
             if min_dip > 0:
                 peaks, saddles = segment_saddles(
-                    self._weights, self._means, self._scale_tril, half_log_det, modes
+                    self._weights,
+                    self._means,
+                    self._scale_tril,
+                    half_log_det,
+                    modes,
+                    min_dip,
                 )
         elif min_dip > 0:
             modes, masses, peaks, saddles = univariate_modes_and_saddles(

@@ -23,12 +23,12 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ._checks import _SOLVER_CHUNK_ELEMENTS
-from ._density import _gaussian_log_density, _log_weights
+from ._density import _LOG_2PI, _log_weights, _precisions
 from ._hdr import _basin_masses, _chunks, _critical_points, _Mixtures, _pad_concat
 
 # Points (ends included) at which the segment between two modes is searched
 # for its lowest density, several targets only.
-_SEGMENT_POINTS = 65
+_SEGMENT_POINTS = 33
 
 
 def univariate_modes_and_saddles(w, mu, sig):
@@ -60,22 +60,28 @@ def univariate_modes_and_saddles(w, mu, sig):
     return modes, masses, peaks, saddles
 
 
-def segment_saddles(weights, means, L, half_log_det, modes):
+def segment_saddles(weights, means, L, half_log_det, modes, min_dip):
     """Log density at each of ``modes`` (n, M) and the lowest log density on
     the segment between each pair (n, M, M), closed over paths through other
-    modes; ``modes`` (n, M, d) is NaN padded and gives -inf."""
+    modes; ``modes`` (n, M, d) is NaN padded and gives -inf.
+
+    A pair whose midpoint is already lower than ``1 - min_dip`` times the
+    density of the lower mode is given -inf without searching the segment:
+    it joins no mode to another, directly or on a path (the merges and the
+    higher modes they join are the same as with the exact lowest point).
+    """
     n, M, d = modes.shape
     K = means.shape[1]
-    log_w = _log_weights(weights)
+    prec, _ = _precisions(L, means)
+    # log w_k + log N(0; 0, Sigma_k): the component's log density at its mean
+    log_top = _log_weights(weights) - half_log_det - 0.5 * d * _LOG_2PI
     present = ~np.isnan(modes).any(axis=2)
     x = np.nan_to_num(modes)
 
-    def log_p(rows, y):  # y (r, ..., d) -> (r, ...)
-        extra = y.ndim - 2
-        shape = (slice(None),) + (None,) * extra
-        diff = y[..., None, :] - means[rows][shape]
-        comp = _gaussian_log_density(diff, L[rows][shape], half_log_det[rows][shape])
-        return logsumexp(log_w[rows][shape] + comp, axis=-1)
+    def log_p(rows, y):  # y (r, G, d) -> (r, G)
+        diff = y[:, :, None, :] - means[rows][:, None]
+        quad = np.einsum("rgki,rkij,rgkj->rgk", diff, prec[rows], diff)
+        return logsumexp(log_top[rows][:, None] - 0.5 * quad, axis=-1)
 
     peaks = np.full((n, M), -np.inf)
     saddles = np.full((n, M, M), -np.inf)
@@ -87,6 +93,13 @@ def segment_saddles(weights, means, L, half_log_det, modes):
     for start in range(0, n, step):
         rows = slice(start, start + step)
         peaks[rows] = np.where(present[rows], log_p(rows, x[rows]), -np.inf)
+    mid = np.empty(row.size)
+    for start in range(0, row.size, step):
+        r, a, b = (v[start : start + step] for v in (row, i, j))
+        mid[start : start + step] = log_p(r, 0.5 * (x[r, a] + x[r, b])[:, None])[:, 0]
+    lower = np.minimum(peaks[row, i], peaks[row, j])
+    search = mid >= lower + np.log1p(-min_dip)
+    row, i, j = row[search], i[search], j[search]
     for start in range(0, row.size, step):
         r, a, b = (v[start : start + step] for v in (row, i, j))
         seg = x[r, a][:, None] + t * (x[r, b] - x[r, a])[:, None]
