@@ -173,6 +173,12 @@ class DistributionRegressorMixin:
             out, but the heaviest is always listed; 0 lists every mode.
             Masses are not renormalised. See :ref:`multimodal`.
 
+        min_dip : float, default=0.5
+            Smallest relative fall of the density, in [0, 1), between a listed
+            mode and every higher one: shallower modes (shoulders, a branch
+            placed twice by pooled networks) are merged into the higher mode,
+            with their mass, before ``min_mass`` applies; 0 lists every mode.
+
         Returns
         -------
         modes : ndarray of shape (n_samples, M) or (n_samples, M, n_outputs)

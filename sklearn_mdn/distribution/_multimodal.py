@@ -132,12 +132,25 @@ class _MultimodalMixin:
         when the components are well inside their basins. A mode that no
         component climbs to is not listed.
 
+        *Shallow modes.* A mode whose density does not fall by ``min_dip``
+        (relative) on the way to a higher mode is merged into it: the lowest
+        point between two modes is the local minimum (one target) or the
+        lowest point of the segment joining them, or of a path through
+        other modes (several targets); see ``distribution/_prominence.py``.
+
         Parameters
         ----------
         min_mass : float, default=0.02
             Smallest mass of a listed branch, in [0, 1); the heaviest branch
             is always listed, and 0 lists every mode. The masses are not
             renormalised: they sum to one less the mass left out.
+
+        min_dip : float, default=0.5
+            Smallest relative fall of the density, in [0, 1), between a listed
+            mode and every higher one; a shallower mode (a shoulder, a branch
+            placed twice) is merged into the higher mode across its lowest
+            dip, which gets its mass. Applied before ``min_mass``; 0 lists
+            every mode. See :ref:`multimodal`.
 
         Returns
         -------
