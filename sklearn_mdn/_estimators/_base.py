@@ -173,7 +173,7 @@ class DistributionRegressorMixin:
             out, but the heaviest is always listed; 0 lists every mode.
             Masses are not renormalised. See :ref:`multimodal`.
 
-        min_dip : float, default=0.5
+        min_dip : float, default=0.3
             Smallest relative fall of the density, in [0, 1), between a listed
             mode and every higher one: shallower modes (shoulders, a branch
             placed twice by pooled networks) are merged into the higher mode,

@@ -41,7 +41,7 @@ _MIN_MASS = 0.02
 
 # Default smallest dip between a listed mode and every higher one: see
 # _prominence.py and docs/multimodal.rst (benchmarks/results/mode_dips.md).
-_MIN_DIP = 0.5
+_MIN_DIP = 0.3
 
 # Draws per row behind the Monte Carlo density levels of multi-output regions.
 _HDR_LEVEL_SAMPLES = 10_000
@@ -145,7 +145,7 @@ class _MultimodalMixin:
             is always listed, and 0 lists every mode. The masses are not
             renormalised: they sum to one less the mass left out.
 
-        min_dip : float, default=0.5
+        min_dip : float, default=0.3
             Smallest relative fall of the density, in [0, 1), between a listed
             mode and every higher one; a shallower mode (a shoulder, a branch
             placed twice) is merged into the higher mode across its lowest

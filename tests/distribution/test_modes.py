@@ -214,10 +214,11 @@ def test_predict_modes_lists_the_two_branches_of_a_fit():
         np.sort(modes, axis=1), np.c_[-1 - X[:20], 1 + X[:20]], atol=0.3
     )
     assert np.all(masses > 0.3)
-    # The light bump is a shoulder: its mass joins a branch (min_dip); without
-    # merging, the two branches hold what they hold among every mode.
+    # Where the light bump is a shoulder its mass joins a branch (min_dip);
+    # without merging, the two branches hold what they hold among every mode.
     assert np.all(masses >= every.masses[:, :2] - 1e-12)
-    np.testing.assert_allclose(masses.sum(axis=1), 1.0, atol=1e-6)
+    assert np.all(masses.sum(axis=1) <= 1.0 + 1e-9)
+    assert np.any(masses.sum(axis=1) > every.masses[:, :2].sum(axis=1) + 1e-6)
     unmerged = reg.predict_modes(X[:20], min_dip=0)
     np.testing.assert_allclose(unmerged.masses, every.masses[:, :2])
     dist = reg.predict_dist(X[:20])
