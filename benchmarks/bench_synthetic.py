@@ -961,7 +961,8 @@ PHANTOM_DRAWS = 100
 
 
 def _all_modes(dist):
-    """Every mode of each row with its mass, whatever its mass: (n, M, d), (n, M)."""
+    """Every mode of each row with its mass, whatever its mass, shallow modes
+    merged as ``modes``' default ``min_dip`` merges them: (n, M, d), (n, M)."""
     modes, masses, _ = dist.modes(min_mass=0)
     return modes.reshape(len(dist), masses.shape[1], -1), masses
 
@@ -1351,7 +1352,8 @@ def _branch_markdown(records, models):
             f"where the modes of mass >= {mm} (`predict_modes`' default) are "
             "all within the radius of a solution and every solution has one "
             "(solutions closer than twice the radius, near a fold, may share "
-            "one); *count right*: share of rows whose number of such modes is "
+            "one; shallow modes merged by `min_dip`'s default); *count right*: "
+            "share of rows whose number of such modes is "
             "the truth's. Mean ± sd over all fits; *worst draw*: the largest "
             "over training draws of the mean over that draw's seeds. *The truth "
             "itself*: the measures of the true mixture (scale 1e-4 noise-free, "

@@ -9,12 +9,13 @@ from .._utils._warnings import find_stack_level
 from ..distribution._checks import (
     _check_coverage,
     _check_levels,
+    _check_min_dip,
     _check_min_mass,
     _random_state,
 )
 from ..distribution._hdr import _pad_concat, univariate_hdr
 from ..distribution._mixture import NormalMixture
-from ..distribution._multimodal import _MIN_MASS, HDRResult, ModesResult
+from ..distribution._multimodal import _MIN_DIP, _MIN_MASS, HDRResult, ModesResult
 
 
 class DistributionRegressorMixin:
@@ -158,7 +159,7 @@ class DistributionRegressorMixin:
 
         return self._map_chunks(X, interval)
 
-    def predict_modes(self, X, min_mass=_MIN_MASS):
+    def predict_modes(self, X, min_mass=_MIN_MASS, min_dip=_MIN_DIP):
         """The branches of each row's predictive distribution.
 
         Parameters
@@ -171,6 +172,12 @@ class DistributionRegressorMixin:
             (bumps a fitted mixture has where the data have none) are left
             out, but the heaviest is always listed; 0 lists every mode.
             Masses are not renormalised. See :ref:`multimodal`.
+
+        min_dip : float, default=0.3
+            Smallest relative fall of the density, in [0, 1), between a listed
+            mode and every higher one: shallower modes (shoulders, a branch
+            placed twice by pooled networks) are merged into the higher mode,
+            with their mass, before ``min_mass`` applies; 0 lists every mode.
 
         Returns
         -------
@@ -185,7 +192,10 @@ class DistributionRegressorMixin:
             Number of modes listed for each row.
         """
         min_mass = _check_min_mass(min_mass)
-        return self._map_padded(X, lambda dist: dist.modes(min_mass), ModesResult)
+        min_dip = _check_min_dip(min_dip)
+        return self._map_padded(
+            X, lambda dist: dist.modes(min_mass, min_dip), ModesResult
+        )
 
     def predict_hdr(self, X, coverage=0.9):
         """Highest-density region of each row (a single target only).

@@ -132,6 +132,20 @@ def _check_min_mass(min_mass) -> float:
     return float(min_mass)
 
 
+def _check_min_dip(min_dip) -> float:
+    """A relative depth of the dip between two modes in [0, 1), as a float."""
+    if (
+        not isinstance(min_dip, numbers.Real)
+        or isinstance(min_dip, bool)
+        or not 0.0 <= min_dip < 1.0
+    ):
+        raise ValueError(
+            f"min_dip must be a float in [0, 1): the smallest relative fall of "
+            f"the density between a listed mode and a higher one, got {min_dip!r}."
+        )
+    return float(min_dip)
+
+
 def _check_row_index(index, n: int):
     """A row selection for ``n`` rows: a slice, or a 1-D integer or boolean array.
 

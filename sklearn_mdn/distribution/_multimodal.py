@@ -12,7 +12,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import _check_coverage, _check_min_mass, _check_n_samples, _random_state
+from ._checks import (
+    _check_coverage,
+    _check_min_dip,
+    _check_min_mass,
+    _check_n_samples,
+    _random_state,
+)
 from ._hdr import (
     monte_carlo_hpd_mass,
     monte_carlo_log_level,
@@ -21,12 +27,21 @@ from ._hdr import (
     univariate_modes,
 )
 from ._modes import _mixture_branches, _mixture_modes
+from ._prominence import (
+    merge_shallow_modes,
+    segment_saddles,
+    univariate_modes_and_saddles,
+)
 
 # Default smallest mass of a branch listed by ``modes``: the bumps that fitted
 # mixtures have where the data have none hold 1e-4 to 1e-3 (median), real
 # branches of the branch truths 0.03 and more; docs/multimodal.rst has the
 # measurement (benchmarks/results/synthetic_branches.md).
 _MIN_MASS = 0.02
+
+# Default smallest dip between a listed mode and every higher one: see
+# _prominence.py and docs/multimodal.rst (benchmarks/results/mode_dips.md).
+_MIN_DIP = 0.3
 
 # Draws per row behind the Monte Carlo density levels of multi-output regions.
 _HDR_LEVEL_SAMPLES = 10_000
@@ -89,7 +104,7 @@ class _MultimodalMixin:
         )
         return self._to_event(modes)
 
-    def modes(self, min_mass=_MIN_MASS) -> ModesResult:
+    def modes(self, min_mass=_MIN_MASS, min_dip=_MIN_DIP) -> ModesResult:
         """The modes of each row's distribution, with the mass of each branch.
 
         The name follows :meth:`mode` (the highest mode only); the result
@@ -117,12 +132,25 @@ class _MultimodalMixin:
         when the components are well inside their basins. A mode that no
         component climbs to is not listed.
 
+        *Shallow modes.* A mode whose density does not fall by ``min_dip``
+        (relative) on the way to a higher mode is merged into it: the lowest
+        point between two modes is the local minimum (one target) or the
+        lowest point of the segment joining them, or of a path through
+        other modes (several targets); see ``distribution/_prominence.py``.
+
         Parameters
         ----------
         min_mass : float, default=0.02
             Smallest mass of a listed branch, in [0, 1); the heaviest branch
             is always listed, and 0 lists every mode. The masses are not
             renormalised: they sum to one less the mass left out.
+
+        min_dip : float, default=0.3
+            Smallest relative fall of the density, in [0, 1), between a listed
+            mode and every higher one; a shallower mode (a shoulder, a branch
+            placed twice) is merged into the higher mode across its lowest
+            dip, which gets its mass. Applied before ``min_mass``; 0 lists
+            every mode. See :ref:`multimodal`.
 
         Returns
         -------
@@ -145,15 +173,33 @@ class _MultimodalMixin:
         [[ 1.9994 -1.9968]] [[0.705 0.295]] [2]
         """
         min_mass = _check_min_mass(min_mass)
+        min_dip = _check_min_dip(min_dip)
         if self._event_shape:
+            half_log_det = self._half_log_det()
             modes, masses = _mixture_branches(
-                self._weights, self._means, self._scale_tril, self._half_log_det()
+                self._weights, self._means, self._scale_tril, half_log_det
             )
+            if min_dip > 0:
+                peaks, saddles = segment_saddles(
+                    self._weights,
+                    self._means,
+                    self._scale_tril,
+                    half_log_det,
+                    modes,
+                    min_dip,
+                )
+        elif min_dip > 0:
+            modes, masses, peaks, saddles = univariate_modes_and_saddles(
+                self._weights, self._means[:, :, 0], self._scale_tril[:, :, 0, 0]
+            )
+            modes = modes[..., None]
         else:
             modes, masses = univariate_modes(
                 self._weights, self._means[:, :, 0], self._scale_tril[:, :, 0, 0]
             )
             modes = modes[..., None]
+        if min_dip > 0:
+            modes, masses = merge_shallow_modes(modes, masses, peaks, saddles, min_dip)
         order = np.argsort(np.where(np.isnan(masses), np.inf, -masses), axis=1)
         masses = np.take_along_axis(masses, order, axis=1)
         modes = np.take_along_axis(modes, order[..., None], axis=1)
