@@ -97,8 +97,9 @@ print(f"mean mass of the branch nearest to the truth: {branch_mass.mean():.2f}")
 # (marker area proportional to the branch's mass). The band also covers the
 # empty gaps between the branches; the HDR follows the data. The right panel
 # shows the branches that hold at least 2% of the probability
-# (``predict_modes``' ``min_mass``): lighter bumps of the mixture's tails are
-# left out.
+# (``predict_modes``' ``min_mass``) and are separated from a higher one by a
+# dip of the density of at least 30% (``min_dip``): lighter bumps of the
+# mixture's tails are left out, shoulders merged into their branch.
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharey=True)
 # The density is evaluated, and the y axes drawn, over the range of the data.
 y_lim = (y_train.min() - 0.1, y_train.max() + 0.1)
@@ -125,7 +126,8 @@ plt.show()
 # ------------------------
 # At ``x = 0.5`` the three answers are ``y = 0.21, 0.5`` and ``0.79``;
 # ``predict_modes`` lists the branches that hold at least ``min_mass=0.02``
-# of the probability, with their masses.
+# of the probability (after merging shallow bumps, ``min_dip=0.3``), with
+# their masses.
 modes, masses, n_modes = mdn.predict_modes([[0.5]])
 hdr, n_intervals = mdn.predict_hdr([[0.5]], coverage)
 print("branches at x = 0.5:", np.round(modes[0, : n_modes[0]], 3))
