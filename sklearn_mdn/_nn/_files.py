@@ -13,6 +13,7 @@ from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
 from .._utils._warnings import find_stack_level
+from ._adam import Adam
 from ._module import ACTIVATIONS
 from ._training import MixtureNet
 
@@ -89,6 +90,8 @@ def usable_device(name: str) -> torch.device:
 def prediction_net(module, device, history) -> MixtureNet:
     """An initialised net of ``module`` on ``device``, with the training
     ``history`` (a list of epochs' dicts)."""
-    net = MixtureNet(module, device=device).initialize()
+    # A loaded net never trains; its optimizer is the fit's Adam rather than
+    # skorch's default SGD, whose construction imports torch._dynamo.
+    net = MixtureNet(module, device=device, optimizer=Adam).initialize()
     net.history = History(history)
     return net

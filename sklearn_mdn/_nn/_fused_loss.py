@@ -19,6 +19,7 @@ from .._utils._compat import (
     torch_private,
     wrapped_by_lr_scheduler,
 )
+from ._adam import Adam
 from ._loss import _LOG_2PI
 
 # torch's private kernels, through _compat.
@@ -353,9 +354,10 @@ def _set_grad(param, grad, a, kind):
         torch.sum(grad, 1, out=old)
 
 
-# torch's own Adam, as imported: a subclass (or a class patched in its place
-# later) has a step of its own, which adam_step must not bypass.
-_ADAM = torch.optim.Adam
+# torch's own Adam, as imported, and ours (the same step, unwrapped): another
+# subclass (or a class patched in its place later) has a step of its own,
+# which adam_step must not bypass.
+_ADAMS = (torch.optim.Adam, Adam)
 
 
 def adam_step(optimizer) -> bool:
@@ -370,7 +372,7 @@ def adam_step(optimizer) -> bool:
     caller steps the optimizer as usual.
     """
     if (
-        type(optimizer) is not _ADAM
+        type(optimizer) not in _ADAMS
         or optimizer_has_hooks(optimizer)
         or getattr(optimizer, "grad_scale", None) is not None
         or getattr(optimizer, "found_inf", None) is not None

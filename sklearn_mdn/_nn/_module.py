@@ -31,8 +31,14 @@ def _inverse_softplus(value: float) -> float:
 
 
 def _linear(n_in: int, n_out: int) -> nn.Linear:
-    """An ``nn.Linear`` with uninitialised weights (no random draw)."""
-    return nn.utils.skip_init(nn.Linear, n_in, n_out)
+    """An ``nn.Linear`` with uninitialised weights (no random draw).
+
+    ``nn.utils.skip_init`` does the same, but its ``to_empty`` runs torch's
+    Python ``empty_like``, whose first call imports sympy (0.3 s)."""
+    layer = nn.Linear(n_in, n_out, device="meta")
+    layer.weight = nn.Parameter(torch.empty(n_out, n_in))
+    layer.bias = nn.Parameter(torch.empty(n_out))
+    return layer
 
 
 def _init_linear(layer: nn.Linear, generator: torch.Generator) -> None:

@@ -24,6 +24,7 @@ from skorch.callbacks import EpochTimer, PassthroughScoring
 from skorch.utils import TeeGenerator
 
 from .._utils._compat import optimizers_of
+from ._adam import Adam
 from ._data import HoldOut, TensorBatches
 from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
 from ._loss import MixtureNLLLoss
@@ -325,7 +326,7 @@ def build_net(
         module__min_scale=math.sqrt(estimator.reg_covar),
         module__seed=seeds.init,
         criterion__allow_missing=estimator.missing_targets == "marginalize",
-        optimizer=torch.optim.Adam,
+        optimizer=Adam,
         # MLPRegressor's scale: alpha / (2 b) ||W||^2 added to the mean loss
         # of a batch of b rows.
         optimizer__weight_decay=estimator.alpha / plan.batch_size,

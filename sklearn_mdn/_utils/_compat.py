@@ -25,10 +25,14 @@ autograd's own kernels (``torch.ops.aten``), and steps a fused Adam through
 its kernel (``torch._fused_adam_``) without ``Adam.step``'s Python, where
 the optimizer's private hook registries say nothing else would have run.
 :func:`torch_private` loads them with torch, on first use, so that this
-module imports without torch (the numpy layers import it).
+module imports without torch (the numpy layers import it). torch wraps the
+optimizer methods named in :data:`TORCH_DYNAMO_WRAPPED_METHODS` in wrappers
+that import ``torch._dynamo`` on first call; :func:`undecorated` reads the
+methods they wrap (``__wrapped__``), which ``_nn/_adam.py`` calls instead.
 """
 
 import functools
+import inspect
 from types import SimpleNamespace
 
 from sklearn.base import _fit_context
@@ -45,6 +49,24 @@ SKLEARN_PRIVATE_STATE = {
 
 # NeuralNet methods, private in skorch, that MixtureNet calls.
 SKORCH_PRIVATE_METHODS = ("_set_training", "_zero_grad_optimizer")
+
+
+# Methods of torch.optim.Adam that torch wraps in ``torch._disable_dynamo``
+# (``step``: in ``_use_grad_for_differentiable``); each wrapper imports
+# torch._dynamo on its first call.
+TORCH_DYNAMO_WRAPPED_METHODS = (
+    "add_param_group",
+    "zero_grad",
+    "state_dict",
+    "load_state_dict",
+    "step",
+)
+
+
+def undecorated(cls, name: str):
+    """The function that ``cls.name`` wraps (through ``__wrapped__``, as
+    ``functools.wraps`` records it), or ``cls.name`` itself if unwrapped."""
+    return inspect.unwrap(getattr(cls, name))
 
 
 def optimizers_of(net) -> list:
@@ -109,6 +131,7 @@ def has_forward_hooks(module) -> bool:
 __all__ = [
     "SKLEARN_PRIVATE_STATE",
     "SKORCH_PRIVATE_METHODS",
+    "TORCH_DYNAMO_WRAPPED_METHODS",
     "HasMethods",
     "Interval",
     "StrOptions",
@@ -120,5 +143,6 @@ __all__ = [
     "optimizer_has_hooks",
     "optimizers_of",
     "torch_private",
+    "undecorated",
     "wrapped_by_lr_scheduler",
 ]

@@ -15,6 +15,7 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_mdn import MDNRegressor, OutOfDomainWarning
 from sklearn_mdn._estimators import _regressor as regressor_module
+from sklearn_mdn._nn import _training
 from sklearn_mdn._nn._module import MixtureParams, to_distribution
 
 
@@ -188,7 +189,7 @@ class _AdamBreakingLastStep(torch.optim.Adam):
 def test_non_finite_weights_after_last_step_are_caught(monkeypatch):
     """No loss is computed after the last step: the weights are checked."""
     X, y = sine_data(30, freq=2.0, inputs="normal")
-    monkeypatch.setattr(torch.optim, "Adam", _AdamBreakingLastStep)
+    monkeypatch.setattr(_training, "Adam", _AdamBreakingLastStep)
     _AdamBreakingLastStep.calls = 0
     reg = tiny_mdn(SMALL, max_iter=30, batch_size=30, early_stopping=False)
     with pytest.raises(FloatingPointError, match="weights are not finite"):

@@ -83,6 +83,16 @@ def test_torch_private_functions_exist():
     assert torch.equal(names.silu_backward(grad, x, grad_input=out), pre.grad)
 
 
+def test_torch_dynamo_wrapped_methods_unwrap():
+    """Each optimizer method that _nn/_adam.py unwraps is there, and unwraps
+    to the function of its name."""
+    for name in _compat.TORCH_DYNAMO_WRAPPED_METHODS:
+        function = _compat.undecorated(torch.optim.Adam, name)
+        assert callable(function), f"torch {torch.__version__}: Adam.{name}"
+        assert function.__name__ == name
+        assert not hasattr(function, "__wrapped__")
+
+
 def test_torch_private_attributes_exist():
     layer = torch.nn.Linear(2, 1)
     optimizer = torch.optim.Adam(layer.parameters())
