@@ -103,7 +103,7 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_out : ndarray of shape (n_samples, n_features_out_)
+        X_out : ndarray of shape (n_samples, `n_features_out_`)
             Each feature's columns, side by side in feature order.
         """
         check_is_fitted(self)
