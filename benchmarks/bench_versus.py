@@ -186,15 +186,21 @@ elif kind == "skpro":
                          event_shape=())
     package = "skpro"
 else:
+    import importlib
     import sklearn_mdn
-    import sklearn_mdn._estimators._plan
     from sklearn_mdn import MDNRegressor
     params = dict(params)
     transform = params.pop("transform", None)
-    for name, value in params.pop("plan", {{}}).items():
-        if not hasattr(sklearn_mdn._estimators._plan, name):
-            raise SystemExit(f"sklearn_mdn._estimators._plan has no constant {{name}}")
-        setattr(sklearn_mdn._estimators._plan, name, value)
+    constants = params.pop("plan", {{}})
+    if constants:
+        try:
+            plan = importlib.import_module("sklearn_mdn._estimators._plan")
+        except ImportError:  # a checkout from before the layered layout
+            plan = importlib.import_module("sklearn_mdn._plan")
+    for name, value in constants.items():
+        if not hasattr(plan, name):
+            raise SystemExit(f"{{plan.__name__}} has no constant {{name}}")
+        setattr(plan, name, value)
     reg = MDNRegressor(**params, random_state=split)
     if transform is not None:
         from sklearn.pipeline import make_pipeline
