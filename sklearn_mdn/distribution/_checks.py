@@ -118,32 +118,33 @@ def _check_coverage(coverage) -> float:
     return float(coverage)
 
 
+def _check_fraction(value, name: str, meaning: str) -> float:
+    """``value`` as a float in [0, 1); a ValueError naming ``name`` and what it
+    means otherwise."""
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not 0.0 <= value < 1.0
+    ):
+        raise ValueError(f"{name} must be a float in [0, 1): {meaning}, got {value!r}.")
+    return float(value)
+
+
 def _check_min_mass(min_mass) -> float:
     """A branch probability threshold in [0, 1), as a float."""
-    if (
-        not isinstance(min_mass, numbers.Real)
-        or isinstance(min_mass, bool)
-        or not 0.0 <= min_mass < 1.0
-    ):
-        raise ValueError(
-            f"min_mass must be a float in [0, 1): the smallest probability of a "
-            f"reported branch, got {min_mass!r}."
-        )
-    return float(min_mass)
+    return _check_fraction(
+        min_mass, "min_mass", "the smallest probability of a reported branch"
+    )
 
 
 def _check_min_dip(min_dip) -> float:
     """A relative depth of the dip between two modes in [0, 1), as a float."""
-    if (
-        not isinstance(min_dip, numbers.Real)
-        or isinstance(min_dip, bool)
-        or not 0.0 <= min_dip < 1.0
-    ):
-        raise ValueError(
-            f"min_dip must be a float in [0, 1): the smallest relative fall of "
-            f"the density between a listed mode and a higher one, got {min_dip!r}."
-        )
-    return float(min_dip)
+    return _check_fraction(
+        min_dip,
+        "min_dip",
+        "the smallest relative fall of the density between a listed mode and "
+        "a higher one",
+    )
 
 
 def _check_row_index(index, n: int):
