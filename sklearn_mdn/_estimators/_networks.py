@@ -41,13 +41,7 @@ def train_networks(estimator, plan, train_network):
             support, n_components = np.array(plan.support), plan.components
         nets.append(net)
         if plan.refit:
-            schedule = stopped_schedule(net)
-            if estimator.verbose:
-                print(
-                    f"Refit on all {plan.n_samples} rows for {len(schedule)} epochs",
-                    flush=True,
-                )
-            refits.append(train_network(seeds, fold, support, n_components, schedule))
+            refits.append(_refit(estimator, plan, train_network, seeds, fold, net))
     return plan, nets, refits
 
 
@@ -73,16 +67,22 @@ def _train_stacked(estimator, plan, trainer, all_seeds):
     refits = []
     if plan.refit:
         for fold, (seeds, net) in enumerate(zip(all_seeds, nets)):
-            refits.append(
-                trainer(
-                    seeds,
-                    fold,
-                    new_support,
-                    plan.components,
-                    stopped_schedule(net),
-                )
-            )
+            refits.append(_refit(estimator, plan, trainer, seeds, fold, net))
     return plan, nets, refits
+
+
+def _refit(estimator, plan, train_network, seeds, fold, net):
+    """``net`` trained again, from its seeds, on every row for the epochs
+    early stopping kept (their learning rates replayed), on the plan's
+    features and components."""
+    schedule = stopped_schedule(net)
+    if estimator.verbose:
+        print(
+            f"Refit on all {plan.n_samples} rows for {len(schedule)} epochs",
+            flush=True,
+        )
+    support = np.array(plan.support)
+    return train_network(seeds, fold, support, plan.components, schedule)
 
 
 def held_out_choices(estimator, net, plan, train_network, seeds):

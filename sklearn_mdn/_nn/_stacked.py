@@ -454,20 +454,10 @@ def train_stacked(trainer, all_seeds, support, n_components, folds=None):
     """The networks of ``all_seeds`` (blocks ``folds``, default 0, 1, ...)
     trained together by :class:`StackedRun`, as skorch nets; the steps are
     counted on ``trainer`` (a :class:`~sklearn_mdn._nn._training.NetworkTrainer`)."""
-    from ._training import build_net
-
     folds = range(len(all_seeds)) if folds is None else folds
     nets = []
     for seeds, fold in zip(all_seeds, folds):
-        net = build_net(
-            trainer.estimator,
-            trainer.plan,
-            seeds=seeds,
-            n_components=n_components,
-            hidden=trainer.hidden,
-            device=trainer.device,
-            fold=fold,
-        )
+        net = trainer.build(seeds, fold, n_components)
         net.initialize()
         nets.append(net)
     trainer.n_steps += StackedRun(

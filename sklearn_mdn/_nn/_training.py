@@ -377,11 +377,10 @@ class NetworkTrainer:
         self.device = device
         self.n_steps = 0
 
-    def __call__(self, seeds, fold, support, n_components, schedule=None):
-        """A network trained from ``seeds`` on block ``fold``'s training rows
-        (all the rows with ``schedule``), reading the features ``support``
-        marks, with ``n_components`` components."""
-        net = build_net(
+    def build(self, seeds, fold, n_components, schedule=None):
+        """The untrained net of ``seeds`` for block ``fold`` (all the rows
+        with ``schedule``), with ``n_components`` components."""
+        return build_net(
             self.estimator,
             self.plan,
             seeds=seeds,
@@ -391,6 +390,12 @@ class NetworkTrainer:
             fold=fold,
             schedule=schedule,
         )
+
+    def __call__(self, seeds, fold, support, n_components, schedule=None):
+        """A network trained from ``seeds`` on block ``fold``'s training rows
+        (all the rows with ``schedule``), reading the features ``support``
+        marks, with ``n_components`` components."""
+        net = self.build(seeds, fold, n_components, schedule)
         train(net, self.dataset, self.estimator.n_threads, support)
         self.n_steps += int(sum(net.history[:, "train_batch_count"]))
         return net
