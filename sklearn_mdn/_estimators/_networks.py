@@ -37,7 +37,9 @@ def train_networks(estimator, plan, train_network):
             print(f"Network {fold + 1} of {plan.n_networks}", flush=True)
         net = train_network(seeds, fold, support, n_components)
         if fold == 0:
-            net, plan = held_out_choices(estimator, net, plan, train_network, seeds)
+            net, plan = held_out_choices(
+                estimator, net, plan, train_network, seeds, train_network.dataset
+            )
             support, n_components = np.array(plan.support), plan.components
         nets.append(net)
         if plan.refit:
@@ -46,16 +48,24 @@ def train_networks(estimator, plan, train_network):
 
 
 def _train_stacked(estimator, plan, trainer, all_seeds):
-    """:func:`train_networks` with the networks trained
-    together: all of them first, then the first one's held-out choices; where
-    those change the features or components, the others are trained again,
-    together, with them. Refits (``refit=True``) follow one by one."""
+    """:func:`train_networks` with the networks trained together
+    (:class:`~sklearn_mdn._nn._stacked.StackedRun`): all of them first,
+    then the first one's held-out choices (each network these train, alone,
+    on the same loop); where those change the features or components, the
+    others are trained again, together, with them. Refits
+    (``refit=True``) follow one by one."""
+
+    def train_one(seeds, fold, support, n_components):
+        return train_stacked(trainer, [seeds], support, n_components, [fold])[0]
+
     support = np.ones(plan.n_features, dtype=bool)
     n_components = plan.n_components
     nets = train_stacked(trainer, all_seeds, support, n_components)
-    net, plan = held_out_choices(estimator, nets[0], plan, trainer, all_seeds[0])
+    net, plan = held_out_choices(
+        estimator, nets[0], plan, train_one, all_seeds[0], trainer.dataset
+    )
     new_support = np.array(plan.support)
-    if plan.components != n_components or not new_support.all():
+    if len(nets) > 1 and (plan.components != n_components or not new_support.all()):
         nets[1:] = train_stacked(
             trainer,
             all_seeds[1:],
@@ -85,11 +95,11 @@ def _refit(estimator, plan, train_network, seeds, fold, net):
     return train_network(seeds, fold, support, plan.components, schedule)
 
 
-def held_out_choices(estimator, net, plan, train_network, seeds):
+def held_out_choices(estimator, net, plan, train_network, seeds, dataset):
     """The features and the components that the first network's held-out
-    rows choose, where the plan says so; the network kept and the plan
-    with the choices."""
-    dataset = train_network.dataset
+    rows choose, where the plan says so (``train_network(seeds, fold,
+    support, n_components)`` trains the candidates on ``dataset``); the
+    network kept and the plan with the choices."""
     features = components = None
     support = np.ones(plan.n_features, dtype=bool)
     if plan.select_features:

@@ -68,13 +68,13 @@ _SUPPORTED = {"relu", "tanh", "logistic", "silu", "identity"}
 
 def stacked_supported(estimator, plan) -> bool:
     """Whether the networks of a fit that follows ``plan`` can be trained
-    stacked: several networks stopped early on held-out rows, the plain
+    stacked (a single one too: the loop is leaner than skorch's): networks
+    stopped early on held-out rows, the plain
     likelihood without missing targets, no L1 penalty on the inputs (whose
     relaxed second phase restarts one network), and an activation whose
     backward pass it runs by hand; on the CPU, with torch's fused Adam."""
     return (
-        plan.n_networks > 1
-        and plan.early_stopping
+        plan.early_stopping
         and estimator.input_l1 == 0
         and estimator.missing_targets != "marginalize"
         and estimator.activation in _SUPPORTED
@@ -274,6 +274,14 @@ class StackedRun:
 
         active = list(range(k))
         best = [self._snapshot(weights, biases, i) for i in range(k)]
+        # Adam's state of each network where it stopped: its step and moments.
+        adam = [None] * k
+
+        def keep_adam(j, i):
+            """Adam's state of network ``i``, member ``j`` of the stack."""
+            moments = [[t[j] for t in ts] for ts in state[4:]]
+            adam[i] = (step_count.clone(), *moments)
+
         records = [[] for _ in range(k)]
         n_steps = 0
         for epoch in range(1, max_epochs + 1):
@@ -387,7 +395,9 @@ class StackedRun:
                 improved, stop = schedules[i].end_epoch(epoch, valid_loss[j])
                 if improved:
                     best[i] = self._snapshot(weights, biases, j)
-                if not stop:
+                if stop:
+                    keep_adam(j, i)
+                else:
                     keep.append(j)
             if len(keep) < ka:
                 active = [active[j] for j in keep]
@@ -396,8 +406,10 @@ class StackedRun:
                 index = torch.tensor(keep, device=device)
                 state = [[t.index_select(0, index) for t in ts] for ts in state]
                 data = [t.index_select(0, index) for t in data]
+        for j, i in enumerate(active):  # stopped by max_epochs
+            keep_adam(j, i)
         for i, net in enumerate(nets):
-            self._write_back(net, best[i], records[i], schedules[i])
+            self._write_back(net, best[i], records[i], schedules[i], adam[i])
         return n_steps
 
     @staticmethod
@@ -405,8 +417,9 @@ class StackedRun:
         return [t[j].clone() for t in weights], [t[j].clone() for t in biases]
 
     @staticmethod
-    def _write_back(net, best, records, schedule):
-        """The best weights, history and early-stopping state of one network
+    def _write_back(net, best, records, schedule, adam):
+        """The best weights, history, early-stopping state and Adam's state
+        (``adam``: the step and the moments where it stopped) of one network
         into its net, as training it alone would have left them."""
         weights, biases = best
         if not all(torch.isfinite(t).all() for t in weights + biases):
@@ -414,10 +427,21 @@ class StackedRun:
                 "Training diverged: the network's weights are not finite after "
                 f"the last step. {_UNFITTED}; try a smaller learning_rate_init."
             )
+        step, m_w, m_b, v_w, v_b = adam
+        optimizer_state = net.optimizer_.state
         with torch.no_grad():
-            for lin, weight, bias in zip(_linears(net.module_), weights, biases):
+            for lin, weight, bias, *moments in zip(
+                _linears(net.module_), weights, biases, m_w, m_b, v_w, v_b
+            ):
                 lin.weight.copy_(weight)
                 lin.bias.copy_(bias.squeeze(1))
+                mw, mb, vw, vb = moments
+                for param, m, v in ((lin.weight, mw, vw), (lin.bias, mb, vb)):
+                    optimizer_state[param] = {
+                        "step": step.clone(),
+                        "exp_avg": m.reshape(param.shape).clone(),
+                        "exp_avg_sq": v.reshape(param.shape).clone(),
+                    }
         best_train = best_valid = math.inf
         history = net.history
         for epoch, losses, sizes, dur, valid, lr, n_valid in records:

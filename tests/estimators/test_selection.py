@@ -150,17 +150,28 @@ def test_missing_targets_and_conformal_with_selection():
     assert reg.conformal_.n_calibration == 80
 
 
-def test_a_diverging_retrain_keeps_the_best_so_far(monkeypatch):
+@pytest.mark.parametrize("stacked", [True, False])
+def test_a_diverging_retrain_keeps_the_best_so_far(stacked, monkeypatch):
+    import sklearn_mdn._estimators._networks as networks_module
+    import sklearn_mdn._nn._stacked as stacked_module
     import sklearn_mdn._nn._training as training_module
 
-    train = training_module.train
+    train, run = training_module.train, stacked_module.StackedRun.run
 
     def diverge_when_masked(net, dataset, n_threads, support=None):
         if support is not None and not support.all():
             raise FloatingPointError("Training diverged: test")
         return train(net, dataset, n_threads, support)
 
+    def run_diverging_when_masked(self):
+        if self.support is not None and not self.support.all():
+            raise FloatingPointError("Training diverged: test")
+        return run(self)
+
     monkeypatch.setattr(training_module, "train", diverge_when_masked)
+    monkeypatch.setattr(stacked_module.StackedRun, "run", run_diverging_when_masked)
+    if not stacked:
+        monkeypatch.setattr(networks_module, "stacked_supported", lambda e, p: False)
     reg = _fit(*_noise_data())
     assert reg.support_.all()
 

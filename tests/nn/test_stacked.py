@@ -38,14 +38,17 @@ def _fit(stacked, monkeypatch, X, y, sample_weight=None, **params):
 
 
 def _members(est):
-    return list(est.net_.module_.members)
+    module = est.net_.module_
+    return list(getattr(module, "members", [module]))
 
 
+@pytest.mark.parametrize("n_networks", [1, 2])
 @pytest.mark.parametrize("activation", ["silu", "relu", "tanh", "logistic"])
-def test_stacked_networks_match_one_after_another(activation, monkeypatch):
+def test_stacked_networks_match_one_after_another(activation, n_networks, monkeypatch):
     X, y = sine_data(90, p=2)
-    a = _fit(True, monkeypatch, X, y, activation=activation)
-    b = _fit(False, monkeypatch, X, y, activation=activation)
+    params = {"activation": activation, "n_networks": n_networks, "refit": False}
+    a = _fit(True, monkeypatch, X, y, **params)
+    b = _fit(False, monkeypatch, X, y, **params)
     assert a.n_steps_ == b.n_steps_
     assert a.n_iter_ == b.n_iter_
     np.testing.assert_allclose(
@@ -123,7 +126,6 @@ def test_grouped_loss_is_each_block_on_its_own():
 def test_stacked_not_used_where_it_does_not_apply():
     X, y = sine_data(60)
     for params in (
-        {"n_networks": 1},
         {"input_l1": 0.01},
         {"activation": "gelu"},
         {"early_stopping": False},
@@ -132,5 +134,6 @@ def test_stacked_not_used_where_it_does_not_apply():
         est = MDNRegressor(**params)
         plan = est._make_plan(X, y[:, None], (8,))
         assert not _stacked.stacked_supported(est, plan), params
-    est = MDNRegressor(n_networks=2)
-    assert _stacked.stacked_supported(est, est._make_plan(X, y[:, None], (8,)))
+    for n_networks in (1, 2):
+        est = MDNRegressor(n_networks=n_networks)
+        assert _stacked.stacked_supported(est, est._make_plan(X, y[:, None], (8,)))
