@@ -52,11 +52,11 @@ def _train_stacked(estimator, plan, trainer, all_seeds):
     (:class:`~sklearn_mdn._nn._stacked.StackedRun`): all of them first,
     then the first one's held-out choices (each network these train, alone,
     on the same loop); where those change the features or components, the
-    others are trained again, together, with them. Refits
-    (``refit=True``) follow one by one."""
+    others are trained again, together, with them. Refits follow one by
+    one, on the same loop."""
 
-    def train_one(seeds, fold, support, n_components):
-        return train_stacked(trainer, [seeds], support, n_components, [fold])[0]
+    def train_one(seeds, fold, support, n_components, rates=None):
+        return train_stacked(trainer, [seeds], support, n_components, [fold], rates)[0]
 
     support = np.ones(plan.n_features, dtype=bool)
     n_components = plan.n_components
@@ -77,7 +77,7 @@ def _train_stacked(estimator, plan, trainer, all_seeds):
     refits = []
     if plan.refit:
         for fold, (seeds, net) in enumerate(zip(all_seeds, nets)):
-            refits.append(_refit(estimator, plan, trainer, seeds, fold, net))
+            refits.append(_refit(estimator, plan, train_one, seeds, fold, net))
     return plan, nets, refits
 
 

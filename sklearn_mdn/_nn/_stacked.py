@@ -131,6 +131,23 @@ class _Schedule:
         return improved, self.misses == self.stop_patience
 
 
+class _Replay:
+    """A refit's schedule: the learning rate of each epoch from a list
+    (:func:`~sklearn_mdn._nn._schedule.stopped_schedule`), no hold-out to
+    stop on; every epoch counts as the best, so the last one is kept."""
+
+    factor = None
+
+    def __init__(self, rates):
+        self.rates = list(rates)
+        self.lr = self.rates[0]
+
+    def end_epoch(self, epoch: int, score) -> tuple[bool, bool]:
+        if epoch < len(self.rates):
+            self.lr = self.rates[epoch]
+        return True, epoch == len(self.rates)
+
+
 def _recipe(net):
     """What a stacked run reads from one initialised ``net``: its schedule,
     Adam's settings and its weight-decay per parameter."""
@@ -168,13 +185,19 @@ class StackedRun:
     n_threads : int or "auto"
     support : ndarray of bool or None
         The features every network reads (None: all).
+    rates : list of float, default=None
+        With a learning rate per epoch, the nets are refits: they hold
+        nothing out and train for those epochs at those rates, keeping
+        their last weights (:class:`_Replay`), as skorch's loop replays them
+        (:class:`~sklearn_mdn._nn._schedule.ReplaySchedule`).
     """
 
-    def __init__(self, nets, dataset, n_threads, support=None):
+    def __init__(self, nets, dataset, n_threads, support=None, rates=None):
         self.nets = nets
         self.dataset = dataset
         self.n_threads = n_threads
         self.support = support
+        self.rates = rates
 
     def run(self):
         """Train; return the total number of steps taken."""
@@ -218,7 +241,12 @@ class StackedRun:
         # state: weights, biases, grad w, grad b, m w, m b, v w, v b
         step_count = torch.zeros((), dtype=torch.float32, device=device)
 
-        splits = [net.train_split(self.dataset) for net in nets]
+        replay = self.rates is not None
+        if replay:  # all the rows train; no held-out rows
+            nothing = self.dataset.subset(torch.zeros(0, dtype=torch.long))
+            splits = [(self.dataset, nothing) for _ in nets]
+        else:
+            splits = [net.train_split(self.dataset) for net in nets]
         # Training X and y, held-out X and y (and the weights of both), of
         # the networks still training: (k, rows, ...).
         data = [
@@ -243,7 +271,7 @@ class StackedRun:
             )
             for net in nets
         ]
-        schedules = [_recipe(net) for net in nets]
+        schedules = [_Replay(self.rates) if replay else _recipe(net) for net in nets]
         noise = float(net0.noise)
         lr0 = float(net0.lr)
         batch_size = net0.batch_size
@@ -368,17 +396,20 @@ class StackedRun:
             losses = torch.stack(batch_losses, 1)  # (ka, batches)
             train_loss = (losses @ losses.new_tensor(sizes) / n_train).tolist()
             losses = losses.tolist()
-            _, _, h = forward(data[2])
-            valid_loss, _ = _nll_and_grad(
-                split_head(head_t(h), dim=0),
-                data[3].reshape(-1, d),
-                data[5].reshape(-1) if weighted else None,
-                min_scale,
-                full,
-                False,
-                ka,
-            )
-            valid_loss = valid_loss.reshape(-1).tolist()
+            if replay:
+                valid_loss = [None] * ka
+            else:
+                _, _, h = forward(data[2])
+                valid_loss, _ = _nll_and_grad(
+                    split_head(head_t(h), dim=0),
+                    data[3].reshape(-1, d),
+                    data[5].reshape(-1) if weighted else None,
+                    min_scale,
+                    full,
+                    False,
+                    ka,
+                )
+                valid_loss = valid_loss.reshape(-1).tolist()
             dur = (time.perf_counter() - tic) / ka
             bad = next((x for x in train_loss if not math.isfinite(x)), None)
             if bad is not None:
@@ -451,40 +482,47 @@ class StackedRun:
                 history.new_batch()
                 history.record_batch("train_loss", loss)
                 history.record_batch("train_batch_size", size)
-            history.new_batch()
-            history.record_batch("valid_loss", valid)
-            history.record_batch("valid_batch_size", n_valid)
+            if valid is not None:
+                history.new_batch()
+                history.record_batch("valid_loss", valid)
+                history.record_batch("valid_batch_size", n_valid)
             train = float(np.average(losses, weights=sizes))
             history.record("train_batch_count", len(sizes))
-            history.record("valid_batch_count", 1)
+            if valid is not None:
+                history.record("valid_batch_count", 1)
             history.record("dur", dur)
             history.record("train_loss", train)
             history.record("train_loss_best", bool(train < best_train))
-            history.record("valid_loss", valid)
-            history.record("valid_loss_best", bool(valid < best_valid))
+            if valid is not None:
+                history.record("valid_loss", valid)
+                history.record("valid_loss_best", bool(valid < best_valid))
+                best_valid = min(best_valid, valid)
             if schedule.factor is not None:  # a plateau schedule records it
                 history.record("event_lr", lr)
-            best_train, best_valid = min(best_train, train), min(best_valid, valid)
-        stopper = dict(net.callbacks_)["early_stopping"]
-        stopper.misses_ = schedule.misses
-        stopper.best_epoch_ = schedule.best_epoch
-        stopper.dynamic_threshold_ = schedule.dynamic_threshold
-        stopper.best_model_weights_ = None
+            best_train = min(best_train, train)
+        stopper = dict(net.callbacks_).get("early_stopping")
+        if stopper is not None:
+            stopper.misses_ = schedule.misses
+            stopper.best_epoch_ = schedule.best_epoch
+            stopper.dynamic_threshold_ = schedule.dynamic_threshold
+            stopper.best_model_weights_ = None
         for group in net.optimizer_.param_groups:
             group["lr"] = schedule.lr
 
 
-def train_stacked(trainer, all_seeds, support, n_components, folds=None):
+def train_stacked(trainer, all_seeds, support, n_components, folds=None, rates=None):
     """The networks of ``all_seeds`` (blocks ``folds``, default 0, 1, ...)
-    trained together by :class:`StackedRun`, as skorch nets; the steps are
+    trained together by :class:`StackedRun`, as skorch nets (refits on all
+    the rows with ``rates``, a learning rate per epoch); the steps are
     counted on ``trainer`` (a :class:`~sklearn_mdn._nn._training.NetworkTrainer`)."""
     folds = range(len(all_seeds)) if folds is None else folds
     nets = []
     for seeds, fold in zip(all_seeds, folds):
-        net = trainer.build(seeds, fold, n_components)
+        net = trainer.build(seeds, fold, n_components, rates)
         net.initialize()
         nets.append(net)
-    trainer.n_steps += StackedRun(
-        nets, trainer.dataset, trainer.estimator.n_threads, support
-    ).run()
+    if rates is None or len(rates):
+        trainer.n_steps += StackedRun(
+            nets, trainer.dataset, trainer.estimator.n_threads, support, rates
+        ).run()
     return nets
