@@ -19,7 +19,13 @@ fits the data best is chosen by early stopping.
 The refit on all the rows (``refit``) has no hold-out to stop on: it replays
 the early-stopped run, epoch by epoch up to the one kept, at the learning
 rate each had (:func:`stopped_schedule`, :class:`ReplaySchedule`).
+
+The stacked loop (:mod:`sklearn_mdn._nn._stacked`) keeps the same schedules
+as plain numbers, one per network: :class:`PlateauStop` and
+:class:`ReplayRates`.
 """
+
+import math
 
 import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
@@ -111,3 +117,83 @@ def set_learning_rate(net, lr: float) -> None:
 def learning_rate(net) -> float:
     """The learning rate of the first parameter group of ``net``'s optimizer."""
     return net.optimizer_.param_groups[0]["lr"]
+
+
+class PlateauStop:
+    """One network's plateau schedule and early stopping, as plain numbers,
+    for the stacked loop (:mod:`sklearn_mdn._nn._stacked`).
+
+    The learning rate is divided by ``1 / factor`` once the monitored loss
+    has not improved on its best by ``threshold`` for more than ``patience``
+    epochs (torch's ``ReduceLROnPlateau``, absolute threshold, no cooldown);
+    training stops after ``stop_patience`` such epochs (skorch's
+    ``EarlyStopping``), keeping the best epoch's weights.
+    """
+
+    def __init__(self, lr, factor, patience, lr_threshold, stop_patience, threshold):
+        self.lr = lr
+        self.factor = factor
+        self.patience = patience
+        self.lr_threshold = lr_threshold
+        self.lr_best = math.inf
+        self.bad_epochs = 0
+        self.stop_patience = stop_patience
+        self.threshold = threshold
+        self.dynamic_threshold = math.inf
+        self.misses = 0
+        self.best_epoch = 0
+
+    def end_epoch(self, epoch: int, score: float) -> tuple[bool, bool]:
+        """Update after ``epoch`` with held-out loss ``score``: whether it is
+        the best epoch so far, and whether training stops."""
+        if self.factor is not None:
+            if score < self.lr_best - self.lr_threshold:
+                self.lr_best, self.bad_epochs = score, 0
+            else:
+                self.bad_epochs += 1
+            if self.bad_epochs > self.patience:
+                new_lr = self.lr * self.factor
+                if self.lr - new_lr > 1e-8:
+                    self.lr = new_lr
+                self.bad_epochs = 0
+        improved = score < self.dynamic_threshold
+        if improved:
+            self.misses = 0
+            self.dynamic_threshold = score - self.threshold
+            self.best_epoch = epoch
+        else:
+            self.misses += 1
+        return improved, self.misses == self.stop_patience
+
+    @classmethod
+    def of(cls, net):
+        """The schedule of one initialised skorch ``net``: its learning rate,
+        its plateau schedule's and its early stopping's settings."""
+        callbacks = dict(net.callbacks_)
+        plateau = callbacks.get("lr_schedule")
+        stopper = callbacks["early_stopping"]
+        return cls(
+            lr=float(net.lr),
+            factor=None if plateau is None else plateau.kwargs["factor"],
+            patience=None if plateau is None else plateau.kwargs["patience"],
+            lr_threshold=None if plateau is None else plateau.kwargs["threshold"],
+            stop_patience=stopper.patience,
+            threshold=stopper.threshold,
+        )
+
+
+class ReplayRates:
+    """A refit's schedule: the learning rate of each epoch from a list
+    (:func:`stopped_schedule`), no hold-out to
+    stop on; every epoch counts as the best, so the last one is kept."""
+
+    factor = None
+
+    def __init__(self, rates):
+        self.rates = list(rates)
+        self.lr = self.rates[0]
+
+    def end_epoch(self, epoch: int, score) -> tuple[bool, bool]:
+        if epoch < len(self.rates):
+            self.lr = self.rates[epoch]
+        return True, epoch == len(self.rates)

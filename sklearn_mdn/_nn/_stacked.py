@@ -17,9 +17,14 @@ its learning rate, plateau schedule and early stopping are its own, with the
 semantics of skorch's ``EarlyStopping`` and torch's ``ReduceLROnPlateau``
 (absolute threshold); a network that stops leaves the stack, and its
 best-epoch weights are kept. The results are written back into each net
-(weights, history, early-stopping state), so the rest of a fit sees skorch
-nets as before. Rounding differs from the one-by-one path (batched products
-sum in another order): the same recipe, not the same bits.
+(weights, history, early-stopping and Adam's state), so the rest of a fit
+sees skorch nets as before. Rounding differs from the one-by-one path
+(batched products sum in another order): the same recipe, not the same bits.
+
+A single network trains on this loop too (its Python is leaner than
+skorch's epoch loop, ``benchmarks/results/loops.md``), bit for bit as on
+skorch's, and so does a refit, which replays its network's epochs on all
+the rows (``rates``).
 """
 
 import math
@@ -30,6 +35,7 @@ import torch
 
 from .._utils._compat import torch_private
 from ._fused_loss import _nll_and_grad
+from ._schedule import PlateauStop, ReplayRates
 from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import _UNFITTED, fused_adam_available
 
@@ -85,85 +91,6 @@ def stacked_supported(estimator, plan) -> bool:
     )
 
 
-class _Schedule:
-    """One network's plateau schedule and early stopping, as plain numbers.
-
-    The learning rate is divided by ``1 / factor`` once the monitored loss
-    has not improved on its best by ``threshold`` for more than ``patience``
-    epochs (torch's ``ReduceLROnPlateau``, absolute threshold, no cooldown);
-    training stops after ``stop_patience`` such epochs (skorch's
-    ``EarlyStopping``), keeping the best epoch's weights.
-    """
-
-    def __init__(self, lr, factor, patience, lr_threshold, stop_patience, threshold):
-        self.lr = lr
-        self.factor = factor
-        self.patience = patience
-        self.lr_threshold = lr_threshold
-        self.lr_best = math.inf
-        self.bad_epochs = 0
-        self.stop_patience = stop_patience
-        self.threshold = threshold
-        self.dynamic_threshold = math.inf
-        self.misses = 0
-        self.best_epoch = 0
-
-    def end_epoch(self, epoch: int, score: float) -> tuple[bool, bool]:
-        """Update after ``epoch`` with held-out loss ``score``: whether it is
-        the best epoch so far, and whether training stops."""
-        if self.factor is not None:
-            if score < self.lr_best - self.lr_threshold:
-                self.lr_best, self.bad_epochs = score, 0
-            else:
-                self.bad_epochs += 1
-            if self.bad_epochs > self.patience:
-                new_lr = self.lr * self.factor
-                if self.lr - new_lr > 1e-8:
-                    self.lr = new_lr
-                self.bad_epochs = 0
-        improved = score < self.dynamic_threshold
-        if improved:
-            self.misses = 0
-            self.dynamic_threshold = score - self.threshold
-            self.best_epoch = epoch
-        else:
-            self.misses += 1
-        return improved, self.misses == self.stop_patience
-
-
-class _Replay:
-    """A refit's schedule: the learning rate of each epoch from a list
-    (:func:`~sklearn_mdn._nn._schedule.stopped_schedule`), no hold-out to
-    stop on; every epoch counts as the best, so the last one is kept."""
-
-    factor = None
-
-    def __init__(self, rates):
-        self.rates = list(rates)
-        self.lr = self.rates[0]
-
-    def end_epoch(self, epoch: int, score) -> tuple[bool, bool]:
-        if epoch < len(self.rates):
-            self.lr = self.rates[epoch]
-        return True, epoch == len(self.rates)
-
-
-def _recipe(net):
-    """What a stacked run reads from one initialised ``net``: its schedule,
-    Adam's settings and its weight-decay per parameter."""
-    callbacks = dict(net.callbacks_)
-    plateau = callbacks.get("lr_schedule")
-    stopper = callbacks["early_stopping"]
-    return _Schedule(
-        lr=float(net.lr),
-        factor=None if plateau is None else plateau.kwargs["factor"],
-        patience=None if plateau is None else plateau.kwargs["patience"],
-        lr_threshold=None if plateau is None else plateau.kwargs["threshold"],
-        stop_patience=stopper.patience,
-        threshold=stopper.threshold,
-    )
-
-
 def _linears(module):
     return (*module.trunk[::2], module.head)
 
@@ -188,7 +115,8 @@ class StackedRun:
     rates : list of float, default=None
         With a learning rate per epoch, the nets are refits: they hold
         nothing out and train for those epochs at those rates, keeping
-        their last weights (:class:`_Replay`), as skorch's loop replays them
+        their last weights (:class:`~sklearn_mdn._nn._schedule.ReplayRates`),
+        as skorch's loop replays them
         (:class:`~sklearn_mdn._nn._schedule.ReplaySchedule`).
     """
 
@@ -271,7 +199,9 @@ class StackedRun:
             )
             for net in nets
         ]
-        schedules = [_Replay(self.rates) if replay else _recipe(net) for net in nets]
+        schedules = [
+            ReplayRates(self.rates) if replay else PlateauStop.of(net) for net in nets
+        ]
         noise = float(net0.noise)
         lr0 = float(net0.lr)
         batch_size = net0.batch_size
