@@ -183,9 +183,10 @@ class PlateauStop:
 
 
 class ReplayRates:
-    """A refit's schedule: the learning rate of each epoch from a list
-    (:func:`stopped_schedule`), no hold-out to
-    stop on; every epoch counts as the best, so the last one is kept."""
+    """A refit's schedule, as plain numbers: the learning rate of each epoch
+    from a list (:func:`stopped_schedule`, as :class:`ReplaySchedule` sets
+    it), no hold-out to stop on; every epoch counts as the best, so the
+    last one is kept."""
 
     factor = None
 
@@ -194,6 +195,8 @@ class ReplayRates:
         self.lr = self.rates[0]
 
     def end_epoch(self, epoch: int, score) -> tuple[bool, bool]:
+        """After ``epoch`` (``score`` is None: nothing held out): the next
+        epoch's rate; always the best so far; stops after the last rate."""
         if epoch < len(self.rates):
             self.lr = self.rates[epoch]
         return True, epoch == len(self.rates)
