@@ -137,3 +137,41 @@ def test_stacked_not_used_where_it_does_not_apply():
     for n_networks in (1, 2):
         est = MDNRegressor(n_networks=n_networks)
         assert _stacked.stacked_supported(est, est._make_plan(X, y[:, None], (8,)))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"noise": 0.1},
+        {"select_features": True},
+        {"covariance_type": "full", "targets": 2},
+    ],
+)
+def test_one_network_and_its_refit_match_skorchs_loop(params, monkeypatch):
+    # A single network, the networks the held-out choices try and the refit
+    # train on the stacked loop; with one member its products are skorch's.
+    params = dict(params)
+    rng = np.random.RandomState(3)
+    X = rng.uniform(-1, 1, (150, 4))
+    y = np.sin(3 * X[:, 0]) + 0.1 * rng.randn(150)
+    if params.pop("targets", 1) == 2:
+        y = np.column_stack([y, X[:, 1] + 0.1 * rng.randn(150)])
+    w = rng.uniform(0.5, 2.0, 150)
+    params = {
+        "n_networks": 1,
+        "refit": True,
+        "max_iter": 30,
+        "n_iter_no_change": 6,
+        "learning_rate_init": 0.01,
+        **params,
+    }
+    a = _fit(True, monkeypatch, X, y, sample_weight=w, **params)
+    b = _fit(False, monkeypatch, X, y, sample_weight=w, **params)
+    assert a.refit_ and len(_members(a)) == 2
+    assert a.n_steps_ == b.n_steps_
+    if params.get("select_features"):  # masked candidates, masked refit
+        assert not a.support_.all()
+    for ma, mb in zip(_members(a), _members(b)):
+        for pa, pb in zip(ma.parameters(), mb.parameters()):
+            np.testing.assert_array_equal(pa.detach(), pb.detach())
