@@ -185,8 +185,7 @@ class PlateauStop:
 class ReplayRates:
     """A refit's schedule, as plain numbers: the learning rate of each epoch
     from a list (:func:`stopped_schedule`, as :class:`ReplaySchedule` sets
-    it), no hold-out to stop on; every epoch counts as the best, so the
-    last one is kept."""
+    it), no hold-out to stop on; the last epoch is the one kept."""
 
     factor = None
 
@@ -196,7 +195,8 @@ class ReplayRates:
 
     def end_epoch(self, epoch: int, score) -> tuple[bool, bool]:
         """After ``epoch`` (``score`` is None: nothing held out): the next
-        epoch's rate; always the best so far; stops after the last rate."""
+        epoch's rate; the last epoch is both the one kept and the stop."""
         if epoch < len(self.rates):
             self.lr = self.rates[epoch]
-        return True, epoch == len(self.rates)
+        last = epoch == len(self.rates)
+        return last, last

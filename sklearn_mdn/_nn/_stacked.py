@@ -75,10 +75,10 @@ _SUPPORTED = {"relu", "tanh", "logistic", "silu", "identity"}
 def stacked_supported(estimator, plan) -> bool:
     """Whether the networks of a fit that follows ``plan`` can be trained
     stacked (a single one too: the loop is leaner than skorch's): networks
-    stopped early on held-out rows, the plain
-    likelihood without missing targets, no L1 penalty on the inputs (whose
-    relaxed second phase restarts one network), and an activation whose
-    backward pass it runs by hand; on the CPU, with torch's fused Adam."""
+    stopped early on held-out rows, the plain likelihood without missing
+    targets, no L1 penalty on the inputs (whose relaxed second phase
+    restarts one network), and an activation whose backward pass it runs by
+    hand; on the CPU, with torch's fused Adam."""
     return (
         plan.early_stopping
         and estimator.input_l1 == 0
