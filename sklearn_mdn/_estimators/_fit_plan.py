@@ -44,6 +44,8 @@ class FitPlan:
     decisions: tuple[Decision, ...]
     features_kept: tuple[bool, ...] | None = None
     components_kept: int | None = None
+    # Last, with a default: files written before it existed lack it.
+    overfit_stop: bool = False
 
     @property
     def n_train(self) -> int:

@@ -135,11 +135,15 @@ def held_out_choices(estimator, net, plan, train_network, seeds, dataset):
 def warn_if_not_converged(estimator, nets, plan):
     """A ``ConvergenceWarning`` where ``max_iter`` ended a network's
     training before early stopping did: its held-out likelihood had
-    improved within the last ``n_iter_no_change`` epochs."""
+    improved within the last ``n_iter_no_change`` epochs, and it was not
+    stopped for overfitting."""
     if not plan.early_stopping:
         return  # a fixed budget: without a hold-out nothing else ends it
     stoppers = [dict(net.callbacks_)["early_stopping"] for net in nets]
-    running = sum(stopper.misses_ < stopper.patience for stopper in stoppers)
+    running = sum(
+        stopper.misses_ < stopper.patience and not getattr(stopper, "overfit_", False)
+        for stopper in stoppers
+    )
     if running:
         cap = f"max_iter={estimator.max_iter!r}"
         if estimator.max_iter == "auto":

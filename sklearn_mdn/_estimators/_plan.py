@@ -22,6 +22,7 @@ import math
 import warnings
 
 from .._nn._data import n_holdout
+from .._nn._schedule import OVERFIT_RISE, OVERFIT_TREND
 from .._nn._threads import WORK_PER_THREAD, threads_by_work
 from .._utils._warnings import find_stack_level
 from ._fit_plan import Decision, FitPlan, _count, _mixture_decision, _sci
@@ -104,11 +105,11 @@ def make_plan(
     batch_size = decide("batch_size", *_batch_size(est, n_train))
     n_batches = math.ceil(n_train / batch_size)
     max_iter = decide("max_iter", *_max_iter(est, n_batches))
-    lr_patience, stop_patience, patience_rule = _patience(est, n_batches)
+    lr_patience, stop_patience, overfit_stop, patience_rule = _patience(
+        est, n_batches, use_valid
+    )
     lr_factor, relaxed_lr, rule = _learning_rate(est, lr_patience)
     decide("learning_rate", est.learning_rate, rule)
-    if not use_valid:
-        patience_rule += "; without early stopping it only times the cuts"
     decide("n_iter_no_change", stop_patience, patience_rule)
     noise = decide("noise", *_noise(est, n_train))
     if est.input_l1 > 0:
@@ -144,6 +145,7 @@ def make_plan(
         lr_factor=lr_factor,
         lr_patience=lr_patience,
         n_iter_no_change=stop_patience,
+        overfit_stop=overfit_stop,
         relaxed_lr=relaxed_lr,
         noise=noise,
         n_networks=n_networks,
@@ -207,21 +209,35 @@ def _max_iter(est, n_batches) -> tuple:
     )
 
 
-def _patience(est, n_batches) -> tuple:
+def _patience(est, n_batches, use_valid) -> tuple:
     """Epochs without improvement before a cut of the learning rate and
-    before stopping, with the rule."""
+    before stopping, whether an overfitting network stops at its first cut,
+    and the rule."""
     if est.n_iter_no_change == "auto":
         lr_patience = max(MIN_PATIENCE, math.ceil(PATIENCE_STEPS / n_batches))
         cuts = AUTO_STOP_AFTER_CUTS
+        stop_patience = (cuts + 1) * lr_patience
         rule = (
             f"'auto': {cuts + 1} x {lr_patience} epochs ({PATIENCE_STEPS} "
             f"steps, at least {MIN_PATIENCE} epochs, between cuts of the rate): "
             f"stops after {_count(cuts, 'cut')} that did not help"
         )
-        return lr_patience, (cuts + 1) * lr_patience, rule
-    stop_patience = est.n_iter_no_change
-    lr_patience = max(1, stop_patience // (STOP_AFTER_CUTS + 1))
-    return lr_patience, stop_patience, "as given"
+        overfit_stop = use_valid and est.learning_rate == "adaptive"
+        if overfit_stop:
+            rule += (
+                f", or at the first cut where the best epoch came within the "
+                f"first {lr_patience} and the held-out loss has since risen "
+                f"steadily (rank correlation with the epoch {OVERFIT_TREND:g} or "
+                f"more) and {OVERFIT_RISE:.0%} of the way back to the first "
+                "epoch's"
+            )
+    else:
+        stop_patience = est.n_iter_no_change
+        lr_patience = max(1, stop_patience // (STOP_AFTER_CUTS + 1))
+        overfit_stop, rule = False, "as given"
+    if not use_valid:
+        rule += "; without early stopping it only times the cuts"
+    return lr_patience, stop_patience, overfit_stop, rule
 
 
 def _learning_rate(est, lr_patience) -> tuple:

@@ -108,10 +108,12 @@ class _Reader:
         """A ``fit_plan_``: its fields, and decisions as triples of strings."""
         from .._estimators._fit_plan import Decision, FitPlan
 
-        if not isinstance(fields, dict) or set(fields) != {
-            *_plan_fields(),
-            "decisions",
-        }:
+        # Files written before a field with a default existed lack it.
+        if not isinstance(fields, dict) or not (
+            {*_plan_fields(required=True), "decisions"}
+            <= set(fields)
+            <= {*_plan_fields(), "decisions"}
+        ):
             raise _MalformedError("a fit plan with other fields than FitPlan's")
         decisions = _typed(fields["decisions"], list, "fit plan")
         if not all(

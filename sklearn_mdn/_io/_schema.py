@@ -65,10 +65,16 @@ _SUPPORTED = (
 )
 
 
-def _plan_fields() -> list:
-    """The fields of a ``fit_plan_`` but its decisions, as a file stores them."""
+def _plan_fields(required=False) -> list:
+    """The fields of a ``fit_plan_`` but its decisions, as a file stores them
+    (``required``: only those without a default)."""
     import dataclasses
 
     from .._estimators._fit_plan import FitPlan
 
-    return [f.name for f in dataclasses.fields(FitPlan) if f.name != "decisions"]
+    return [
+        f.name
+        for f in dataclasses.fields(FitPlan)
+        if f.name != "decisions"
+        and not (required and f.default is not dataclasses.MISSING)
+    ]

@@ -527,6 +527,8 @@ def test_a_file_written_before_the_layered_layout_loads():
     path = Path(__file__).parents[1] / "data" / "model_0.1.0.dev0_flat_layout.mdn"
     model = load_model(path)
     assert type(model) is MDNRegressor
+    # Its fit plan lacks the fields added since, which take their defaults.
+    assert model.fit_plan_.overfit_stop is False
     X = np.random.RandomState(0).uniform(-1, 1, size=(5, 2))
     interval = model.predict_interval(X)
     assert interval.shape == (5, 2) and np.isfinite(interval).all()

@@ -12,7 +12,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mdn import MDNRegressor
+from sklearn_mdn._estimators import _networks, _plan
 from sklearn_mdn._estimators._plan import make_plan
+from sklearn_mdn._nn._schedule import overfitting
 
 X, Y = sine_data(400)
 
@@ -36,6 +38,71 @@ def test_explicit_patience_and_noise_are_used():
     budget = make_plan(MDNRegressor(n_iter_no_change=30, noise=0.05), 1000)
     assert (budget.lr_patience, budget.n_iter_no_change) == (10, 30)
     assert budget.noise == 0.05
+
+
+def test_overfitting_needs_an_early_best_then_a_steady_far_rise():
+    first, best = 2.0, 1.0
+    rising = [first, 1.5, best, *np.linspace(1.1, 1.6, 10)]  # best: epoch 3
+    assert overfitting(rising, 3, 10)
+    assert not overfitting(rising, 3, 2)  # best after the first 2 epochs
+    # Oscillating about a level as far above the best: no steady rise.
+    swings = [first, 1.5, best, *([1.6, 1.1] * 5)]
+    assert not overfitting(swings, 3, 10)
+    # Rising steadily, but less than a quarter of the way back to epoch 1.
+    creeping = [first, 1.5, best, *np.linspace(1.01, 1.2, 10)]
+    assert not overfitting(creeping, 3, 10)
+    assert not overfitting([first, best, *[np.nan] * 10], 2, 10)
+    assert not overfitting([first, best, *[best] * 10], 2, 10)
+
+
+def test_a_network_that_overfits_stops_at_its_first_cut(monkeypatch):
+    # Noisy rows, a wide network: the held-out loss is best after a few
+    # epochs and then rises steadily. It stops where the first cut of the
+    # rate would come, with no ConvergenceWarning, on skorch's loop as on
+    # the stacked one, bit for bit.
+    monkeypatch.setattr(_plan, "PATIENCE_STEPS", 60)  # 20 epochs here
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 6))
+    y = X[:, 0] + rng.normal(size=120)
+    params = {
+        "hidden_layer_sizes": (64, 64),
+        "n_networks": 1,
+        "select_features": False,
+        "n_components": 2,
+        "random_state": 0,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg = MDNRegressor(**params).fit(X, y)
+        with monkeypatch.context() as patch:
+            patch.setattr(_networks, "stacked_supported", lambda est, plan: False)
+            skorch_loop = MDNRegressor(**params).fit(X, y)
+    stopper = dict(reg.net_.callbacks_)["early_stopping"]
+    patience = reg.fit_plan_.lr_patience
+    assert reg.fit_plan_.overfit_stop and stopper.overfit_
+    assert stopper.best_epoch_ <= patience
+    assert reg.n_iter_ == stopper.best_epoch_ + patience < 2 * patience
+    assert len(set(reg.net_.history[:, "event_lr"])) == 1  # no cut
+    assert dict(skorch_loop.net_.callbacks_)["early_stopping"].overfit_
+    assert skorch_loop.n_iter_ == reg.n_iter_
+    for a, b in zip(
+        reg.net_.module_.parameters(), skorch_loop.net_.module_.parameters()
+    ):
+        assert_array_equal(a.detach(), b.detach())
+    # A given n_iter_no_change is followed to its end.
+    given = MDNRegressor(**params, n_iter_no_change=2 * patience).fit(X, y)
+    assert not given.fit_plan_.overfit_stop
+    assert given.n_iter_ > reg.n_iter_
+
+
+def test_overfit_stop_is_planned_for_auto_adaptive_early_stopping():
+    assert make_plan(MDNRegressor(), 1000).overfit_stop
+    for params in (
+        {"n_iter_no_change": 20},
+        {"learning_rate": "constant"},
+        {"early_stopping": False},
+    ):
+        assert not make_plan(MDNRegressor(**params), 1000).overfit_stop, params
 
 
 def test_adaptive_learning_rate_is_divided_by_five_on_plateaus():
