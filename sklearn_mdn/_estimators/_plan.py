@@ -225,11 +225,10 @@ def _patience(est, n_batches, use_valid) -> tuple:
         overfit_stop = use_valid and est.learning_rate == "adaptive"
         if overfit_stop:
             rule += (
-                f", or at the first cut where the best epoch came within the "
-                f"first {lr_patience} and the held-out loss has since risen "
-                f"steadily (rank correlation with the epoch {OVERFIT_TREND:g} or "
-                f"more) and {OVERFIT_RISE:.0%} of the way back to the first "
-                "epoch's"
+                f", or at the first where the held-out loss, best within the "
+                f"first {lr_patience} epochs, has since risen steadily (rank "
+                f"correlation {OVERFIT_TREND:g} or more) {OVERFIT_RISE:.0%} of the "
+                "way back to epoch 1's"
             )
     else:
         stop_patience = est.n_iter_no_change
