@@ -93,8 +93,8 @@ def fits(args):
         from sklearn.datasets import load_diabetes
 
         X, y = load_diabetes(return_X_y=True)
-        for seed in range(5):
-            yield f"diabetes (seed {seed})", X, y, seed
+        for seed in range(5):  # 331 rows, as bench_diabetes_time.py
+            yield f"diabetes (seed {seed})", X[:331], y[:331], seed
 
 
 def main():
