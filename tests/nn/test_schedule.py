@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn_mdn import MDNRegressor
 from sklearn_mdn._estimators import _networks, _plan
 from sklearn_mdn._estimators._plan import make_plan
+from sklearn_mdn._nn import _schedule
 from sklearn_mdn._nn._schedule import overfitting
 
 X, Y = sine_data(400)
@@ -88,6 +89,14 @@ def test_a_network_that_overfits_stops_at_its_first_cut(monkeypatch):
     for a, b in zip(
         reg.net_.module_.parameters(), skorch_loop.net_.module_.parameters()
     ):
+        assert_array_equal(a.detach(), b.detach())
+    # Without the stop it trains 2 x lr_patience epochs past the same best
+    # epoch, whose weights it keeps: the same fit, at a higher cost.
+    with monkeypatch.context() as patch:
+        patch.setattr(_schedule, "overfitting", lambda *args: False)
+        full = MDNRegressor(**params).fit(X, y)
+    assert full.n_iter_ == stopper.best_epoch_ + 2 * patience
+    for a, b in zip(reg.net_.module_.parameters(), full.net_.module_.parameters()):
         assert_array_equal(a.detach(), b.detach())
     # A given n_iter_no_change is followed to its end.
     given = MDNRegressor(**params, n_iter_no_change=2 * patience).fit(X, y)
