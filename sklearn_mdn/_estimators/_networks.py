@@ -141,7 +141,7 @@ def warn_if_not_converged(estimator, nets, plan):
         return  # a fixed budget: without a hold-out nothing else ends it
     stoppers = [dict(net.callbacks_)["early_stopping"] for net in nets]
     running = sum(
-        stopper.misses_ < stopper.patience and not getattr(stopper, "overfit_", False)
+        stopper.misses_ < stopper.patience and not stopper.overfit_
         for stopper in stoppers
     )
     if running:

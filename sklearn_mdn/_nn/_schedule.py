@@ -263,7 +263,9 @@ class PlateauStop:
             self.misses += 1
         self.scores.append(score)
         if self.misses == self.overfit_patience:
-            self.overfit = overfitting(self.scores, self.best_epoch, self.misses)
+            self.overfit = overfitting(
+                self.scores, self.best_epoch, self.overfit_patience
+            )
         return improved, self.misses == self.stop_patience or self.overfit
 
     @classmethod
@@ -280,7 +282,7 @@ class PlateauStop:
             lr_threshold=None if plateau is None else plateau.kwargs["threshold"],
             stop_patience=stopper.patience,
             threshold=stopper.threshold,
-            overfit_patience=getattr(stopper, "overfit_patience", None),
+            overfit_patience=stopper.overfit_patience,
         )
 
 

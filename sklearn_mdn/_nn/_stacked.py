@@ -436,7 +436,7 @@ class StackedRun:
             stopper.best_epoch_ = schedule.best_epoch
             stopper.dynamic_threshold_ = schedule.dynamic_threshold
             stopper.best_model_weights_ = None
-            stopper.overfit_ = getattr(schedule, "overfit", False)
+            stopper.overfit_ = schedule.overfit
         for group in net.optimizer_.param_groups:
             group["lr"] = schedule.lr
 
