@@ -44,8 +44,9 @@ class FitPlan:
     decisions: tuple[Decision, ...]
     features_kept: tuple[bool, ...] | None = None
     components_kept: int | None = None
-    # Last, with a default: files written before it existed lack it.
+    # Last, with defaults: files written before they existed lack them.
     overfit_stop: bool = False
+    refits_kept: int | None = None
 
     @property
     def n_train(self) -> int:
@@ -62,10 +63,19 @@ class FitPlan:
         """Components of each network: those kept, or the first network's."""
         return self.components_kept or self.n_components
 
-    def with_outcomes(self, *, features=None, components=None) -> "FitPlan":
+    @property
+    def n_refits(self) -> int:
+        """Refits in the predicted mixture: those kept, or one a network."""
+        if self.refits_kept is not None:
+            return self.refits_kept
+        return self.n_networks if self.refit else 0
+
+    def with_outcomes(
+        self, *, features=None, components=None, refits=None
+    ) -> "FitPlan":
         """The plan with the choices made on the held-out rows: ``features``
-        (the features kept, a boolean mask, and why) and ``components`` (the
-        number kept and why), each a pair or None."""
+        (the features kept, a boolean mask, and why), ``components`` and
+        ``refits`` (the number kept and why), each a pair or None."""
         changes, rows = {}, []
         if features is not None:
             support, rule = features
@@ -75,6 +85,9 @@ class FitPlan:
         if components is not None:
             changes["components_kept"], rule = int(components[0]), components[1]
             rows.append(Decision("components kept", str(components[0]), rule))
+        if refits is not None:
+            changes["refits_kept"], rule = int(refits[0]), refits[1]
+            rows.append(Decision("refits kept", str(refits[0]), rule))
         plan = dataclasses.replace(self, **changes)
         mixture = _mixture_decision(plan)
         decisions = [d for d in self.decisions if d.name != "mixture"]
@@ -115,10 +128,12 @@ def _sci(x: float) -> str:
 def _mixture_decision(plan: FitPlan) -> Decision:
     """The predicted mixture's size: networks, components and refits."""
     k = plan.n_components if plan.components_kept is None else plan.components_kept
-    n = plan.n_networks
+    n, r = plan.n_networks, plan.n_refits
     rule = "components: " + (f"{n} networks of {k}" if n > 1 else f"one network of {k}")
-    if plan.refit:
+    if r == n:
         rule += (", each averaged" if n > 1 else ", averaged") + " with its refit"
+    elif r:
+        rule += f", averaged with {_count(r, 'refit')}"
     if n > 1:
         rule += ", with equal weights"
-    return Decision("mixture", str(n * k * (2 if plan.refit else 1)), rule)
+    return Decision("mixture", str((n + r) * k), rule)

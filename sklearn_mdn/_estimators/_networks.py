@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .._nn._data import Seeds, to_numpy
-from .._nn._held_out import held_out_rows
+from .._nn._held_out import held_out_rows, held_out_threads, paired_t
 from .._nn._module import StackedMixture, to_distribution
 from .._nn._prediction import all_finite, forward
 from .._nn._schedule import stopped_schedule
@@ -18,6 +18,8 @@ from .._utils._warnings import find_stack_level
 from ..distribution._checks import _random_state
 from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._components import choose_components
+from ._fit_plan import _count
+from ._plan import REFIT_FAILED_Z
 from ._selection import eliminate_features
 
 
@@ -44,7 +46,7 @@ def train_networks(estimator, plan, train_network):
         nets.append(net)
         if plan.refit:
             refits.append(_refit(estimator, plan, train_network, seeds, fold, net))
-    return plan, nets, refits
+    return _keep_refits(estimator, plan, nets, refits, train_network.dataset)
 
 
 def _train_stacked(estimator, plan, trainer, all_seeds):
@@ -78,7 +80,7 @@ def _train_stacked(estimator, plan, trainer, all_seeds):
     if plan.refit:
         for fold, (seeds, net) in enumerate(zip(all_seeds, nets)):
             refits.append(_refit(estimator, plan, train_one, seeds, fold, net))
-    return plan, nets, refits
+    return _keep_refits(estimator, plan, nets, refits, trainer.dataset)
 
 
 def _refit(estimator, plan, train_network, seeds, fold, net):
@@ -93,6 +95,40 @@ def _refit(estimator, plan, train_network, seeds, fold, net):
         )
     support = np.array(plan.support)
     return train_network(seeds, fold, support, plan.components, schedule)
+
+
+def _keep_refits(estimator, plan, nets, refits, dataset):
+    """The plan, the networks and the refits kept: a refit is dropped where
+    it fails its network's held-out rows, on which it trained, by more than
+    ``REFIT_FAILED_Z`` standard errors against the network, which did not
+    (a refit has no held-out rows to stop on, and one that lands in a worse
+    optimum would spoil the average)."""
+    if not refits:
+        return plan, nets, refits
+    kept, worst = [], -np.inf
+    for net, refit in zip(nets, refits):
+        valid = held_out_rows(net, dataset)
+        with held_out_threads(net, valid, estimator.n_threads):
+            t = paired_t(refit, net, valid)
+        if t > REFIT_FAILED_Z:
+            worst = max(worst, t)
+        else:
+            kept.append(refit)
+    rows = f"the {plan.n_valid:,} rows its network held out (which it trained on)"
+    if len(kept) == len(refits):
+        rule = (
+            f"no refit's NLL on {rows} is above the network's by {REFIT_FAILED_Z:g} "
+            "standard errors"
+        )
+    else:
+        rule = (
+            f"{_count(len(refits) - len(kept), 'refit')} dropped, which failed: its "
+            f"NLL on {rows} was above the network's by {worst:.1f} standard errors"
+        )
+    plan = plan.with_outcomes(refits=(len(kept), rule))
+    if estimator.verbose:
+        print(f"Refits kept: {len(kept)}: {rule}", flush=True)
+    return plan, nets, kept
 
 
 def held_out_choices(estimator, net, plan, train_network, seeds, dataset):

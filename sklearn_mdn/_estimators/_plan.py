@@ -8,7 +8,8 @@ selects features, chooses the number of components and refits, how it
 calibrates, and how many threads a step may use. Each choice carries the rule
 that made it, in words, and the fitted estimator keeps the plan as
 ``fit_plan_``, with the choices made later on the held-out rows (the
-features and the components kept, :meth:`FitPlan.with_outcomes`).
+features, the components and the refits kept,
+:meth:`FitPlan.with_outcomes`).
 
 Every threshold of a default fit is a constant of this module (but the
 work a thread pays off, which the prediction path shares:
@@ -63,6 +64,10 @@ AUTO_COMPONENTS = 5
 # select_features="auto" and refit="auto": up to this many rows.
 MAX_SELECTION_ROWS = 100_000
 MAX_REFIT_ROWS = 100_000
+# A refit is dropped where its NLL on the rows its network held out (on which
+# the refit trained) is above the network's by more than this many standard
+# errors of the rows' paired differences.
+REFIT_FAILED_Z = 3.0
 
 
 def make_plan(

@@ -135,7 +135,10 @@ class MDNRegressor(
         Whether to train each network again on all the rows for the epochs
         early stopping chose, and average it with the early-stopped one.
         ``"auto"`` refits a single network on up to 100,000 rows; see
-        :ref:`fit_plan` for when it does not apply.
+        :ref:`fit_plan` for when it does not apply. A refit whose NLL on the
+        rows its network held out (which the refit trained on) is above the
+        network's by more than 3 standard errors has failed and is dropped
+        (``fit_plan_``, row "refits kept").
 
     calibrate : bool or "conformal", default=True
         How to use the held-out rows once training ends. ``True`` fits one
@@ -226,7 +229,10 @@ class MDNRegressor(
 
     refit_ : bool
         Whether each network was refitted on all the rows and averaged with
-        its refit (see ``refit``).
+        its refit (see ``refit``). False where the refit was dropped: its
+        NLL on the rows its network held out, which it trained on, was above
+        the network's by more than 3 standard errors (``fit_plan_``'s row
+        "refits kept").
 
     n_components_ : int
         Number of components of each network's mixture (see
@@ -461,7 +467,7 @@ class MDNRegressor(
         self.fit_plan_ = plan
         self.support_ = np.array(plan.support)
         self.n_components_ = plan.components
-        self.refit_ = plan.refit
+        self.refit_ = plan.n_refits > 0
         warn_if_not_converged(self, nets, plan)
         set_fitted_state(self, nets, refits, dataset, plan)
         self.n_steps_ = train_network.n_steps

@@ -169,3 +169,55 @@ def test_refit_integrates_out_missing_targets():
     assert reg.refit_
     assert reg.predict_dist(X[:3]).n_components == 2 * reg.n_components_
     assert np.isfinite(reg.predict(X)).all()
+
+
+def _spoiled_refits(monkeypatch, spoiled):
+    """Make the refits of the networks numbered in ``spoiled`` fail: their
+    weights are shaken after training."""
+    from sklearn_mdn._estimators import _networks
+
+    train_refit = _networks._refit
+
+    def refit(estimator, plan, train_network, seeds, fold, net):
+        out = train_refit(estimator, plan, train_network, seeds, fold, net)
+        if fold in spoiled:
+            g = torch.Generator().manual_seed(fold)
+            with torch.no_grad():
+                for p in out.module_.parameters():
+                    p.add_(torch.randn(p.shape, generator=g, dtype=p.dtype))
+        return out
+
+    monkeypatch.setattr(_networks, "_refit", refit)
+
+
+def test_a_failed_refit_is_dropped(monkeypatch):
+    X, y = sine_data(300)
+    plain = _fit(X, y, refit=False)
+    kept = _fit(X, y)
+    rows = {d.name: d for d in kept.fit_plan_.decisions}
+    assert rows["refits kept"].value == "1"
+    assert "no refit's NLL" in rows["refits kept"].rule
+    _spoiled_refits(monkeypatch, {0})
+    reg = _fit(X, y)
+    rows = {d.name: d for d in reg.fit_plan_.decisions}
+    assert rows["refits kept"].value == "0"
+    assert "1 refit dropped, which failed" in rows["refits kept"].rule
+    assert rows["mixture"].value == str(reg.n_components_)
+    assert reg.fit_plan_.n_refits == 0 and not reg.refit_
+    # What predicts is the network alone: the fit without a refit.
+    assert not isinstance(reg.net_.module_, StackedMixture)
+    assert_allclose(
+        reg.predict_dist(X[:20]).log_prob(y[:20]),
+        plain.predict_dist(X[:20]).log_prob(y[:20]),
+    )
+
+
+def test_only_the_failed_refit_of_several_networks_is_dropped(monkeypatch):
+    X, y = sine_data(300)
+    _spoiled_refits(monkeypatch, {1})
+    reg = _fit(X, y, n_networks=2, refit=True)
+    assert reg.fit_plan_.n_refits == 1 and reg.refit_
+    assert len(reg.net_.module_.members) == 3
+    rows = {d.name: d for d in reg.fit_plan_.decisions}
+    assert "2 networks of" in rows["mixture"].rule
+    assert "averaged with 1 refit" in rows["mixture"].rule
