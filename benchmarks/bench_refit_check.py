@@ -55,15 +55,6 @@ def _members(dist, n_members):
     ]
 
 
-def _count_right(truth, X, dist):
-    modes, masses, _ = dist.modes()
-    modes = modes.reshape(len(X), masses.shape[1], -1)
-    n_clusters, _, _ = bs.mode_match(truth, X, modes, masses)
-    _, w = truth.solutions(X)
-    n_modes = (~np.isnan(masses)).sum(axis=1)
-    return float(((n_modes >= n_clusters) & (n_modes <= (w > 0).sum(axis=1))).mean())
-
-
 def fit_one(X, y, X_test, y_test, seed, truth=None):
     """Fit the default with the check off; the refits' t statistics and the
     test scores with and without the first refit."""
@@ -97,7 +88,8 @@ def fit_one(X, y, X_test, y_test, seed, truth=None):
         rec = {"nll": float(-np.mean(dist.log_prob(y_test)))}
         if truth is not None and hasattr(truth, "solutions"):
             rec["phantom"] = float(np.mean(bs.phantom_mass(truth, dist, X_test)))
-            rec["count_right"] = _count_right(truth, X_test, dist)
+            measures = bs.mode_measures(truth, dist, X_test)
+            rec["count_right"] = measures["modes_count_ok"]["0.02"]
         data[name] = rec
     return {"t": ts, **data}
 

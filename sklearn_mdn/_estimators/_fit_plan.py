@@ -127,8 +127,7 @@ def _sci(x: float) -> str:
 
 def _mixture_decision(plan: FitPlan) -> Decision:
     """The predicted mixture's size: networks, components and refits."""
-    k = plan.n_components if plan.components_kept is None else plan.components_kept
-    n, r = plan.n_networks, plan.n_refits
+    k, n, r = plan.components, plan.n_networks, plan.n_refits
     rule = "components: " + (f"{n} networks of {k}" if n > 1 else f"one network of {k}")
     if r == n:
         rule += (", each averaged" if n > 1 else ", averaged") + " with its refit"
