@@ -47,6 +47,8 @@ class FitPlan:
     # Last, with defaults: files written before they existed lack them.
     overfit_stop: bool = False
     refits_kept: int | None = None
+    choose_encoding: bool = False
+    encoding_kept: str | None = None
 
     @property
     def n_train(self) -> int:
@@ -70,18 +72,28 @@ class FitPlan:
             return self.refits_kept
         return self.n_networks if self.refit else 0
 
+    @property
+    def encoding(self) -> str:
+        """How the networks read the features: ``"piecewise_linear"`` where
+        the held-out rows chose the encoding, else ``"none"``."""
+        return self.encoding_kept or "none"
+
     def with_outcomes(
-        self, *, features=None, components=None, refits=None
+        self, *, features=None, encoding=None, components=None, refits=None
     ) -> "FitPlan":
         """The plan with the choices made on the held-out rows: ``features``
-        (the features kept, a boolean mask, and why), ``components`` and
-        ``refits`` (the number kept and why), each a pair or None."""
+        (the features kept, a boolean mask, and why), ``encoding`` (the
+        inputs' encoding kept and why), ``components`` and ``refits`` (the
+        number kept and why), each a pair or None."""
         changes, rows = {}, []
         if features is not None:
             support, rule = features
             changes["features_kept"] = tuple(bool(s) for s in support)
             kept = f"{sum(changes['features_kept'])} of {len(support)}"
             rows.append(Decision("features kept", kept, rule))
+        if encoding is not None:
+            changes["encoding_kept"], rule = encoding
+            rows.append(Decision("encoding kept", encoding[0], rule))
         if components is not None:
             changes["components_kept"], rule = int(components[0]), components[1]
             rows.append(Decision("components kept", str(components[0]), rule))

@@ -24,6 +24,7 @@ that starts from the fitted network's weights: the data are planned afresh
 the kept standardisation, features and number of components.
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -42,6 +43,7 @@ from ._plan import AUTO_BATCH, AUTO_COMPONENTS, LR_FACTOR_INV, make_plan
 from ._preprocessing import (
     check_hidden_layer_sizes,
     input_bounds,
+    input_mask,
     standardise,
     training_dataset,
     validate_fit_data,
@@ -262,7 +264,7 @@ def _train_call(estimator, dataset, outcome, bounds=None) -> None:
     saved = snapshot(net)
     net.iterator_train__seed = state.call_seed()
     try:
-        run_epochs(net, dataset, estimator.n_threads, estimator.support_, 1, outcome)
+        run_epochs(net, dataset, estimator.n_threads, input_mask(estimator), 1, outcome)
     except BaseException:
         restore(net, saved)
         raise
@@ -340,9 +342,11 @@ def run_warm_fit(estimator, X, y, sample_weight):
         print(plan, flush=True)
     device = check_device(estimator.device)
     dataset = training_dataset(estimator, X, y2, sample_weight, device)
+    # The network reads the columns of the inputs' encoding, if any.
+    inputs = dataclasses.replace(plan, n_features=dataset.X.shape[1])
     net = build_net(
         estimator,
-        plan,
+        inputs,
         seeds=Seeds.draw(rng),
         n_components=estimator.n_components_,
         hidden=hidden,
@@ -354,7 +358,7 @@ def run_warm_fit(estimator, X, y, sample_weight):
         net,
         dataset,
         estimator.n_threads,
-        estimator.support_,
+        input_mask(estimator),
         outcome="The estimator keeps its previous fit",
     )
     bounds = input_bounds(X, estimator.x_scale_)

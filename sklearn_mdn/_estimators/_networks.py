@@ -16,16 +16,20 @@ from .._nn._schedule import stopped_schedule
 from .._nn._stacked import stacked_supported, train_stacked
 from .._utils._warnings import find_stack_level
 from ..distribution._checks import _random_state
+from . import _plan
 from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._components import choose_components
+from ._encoding import choose_encoding, encoded_dataset, fit_encoding
 from ._fit_plan import _count
 from ._plan import REFIT_FAILED_Z
 from ._selection import eliminate_features
 
 
-def train_networks(estimator, plan, train_network):
+def train_networks(estimator, plan, trainer):
     """Train the plan's networks, the first one's held-out choices and
-    the refits; the plan with those choices, the networks and refits."""
+    the refits on ``trainer`` (a :class:`NetworkTrainer`); the plan with
+    those choices, the networks, the refits and the trainer of the inputs
+    they read (another one where the held-out rows chose an encoding)."""
     support = np.ones(plan.n_features, dtype=bool)
     n_components = plan.n_components
     nets, refits = [], []
@@ -33,41 +37,52 @@ def train_networks(estimator, plan, train_network):
         _random_state(estimator.random_state), plan.n_networks
     )
     if stacked_supported(estimator, plan):
-        return _train_stacked(estimator, plan, train_network, all_seeds)
+        return _train_stacked(estimator, plan, trainer, all_seeds)
     for fold, seeds in enumerate(all_seeds):
         if estimator.verbose and plan.n_networks > 1:
             print(f"Network {fold + 1} of {plan.n_networks}", flush=True)
-        net = train_network(seeds, fold, support, n_components)
+        net = trainer(seeds, fold, support, n_components)
         if fold == 0:
-            net, plan = held_out_choices(
-                estimator, net, plan, train_network, seeds, train_network.dataset
+            net, plan, trainer = held_out_choices(
+                estimator, net, plan, trainer, _one_by_one, seeds
             )
             support, n_components = np.array(plan.support), plan.components
         nets.append(net)
         if plan.refit:
-            refits.append(_refit(estimator, plan, train_network, seeds, fold, net))
-    return _keep_refits(estimator, plan, nets, refits, train_network.dataset)
+            refits.append(_refit(estimator, plan, trainer, seeds, fold, net))
+    return (*_keep_refits(estimator, plan, nets, refits, trainer.dataset), trainer)
+
+
+def _one_by_one(trainer):
+    """``trainer`` itself: it trains one network a call."""
+    return trainer
+
+
+def _stacked_one(trainer):
+    """A ``train_network`` that trains one network on the stacked loop."""
+
+    def train_one(seeds, fold, support, n_components, rates=None):
+        return train_stacked(trainer, [seeds], support, n_components, [fold], rates)[0]
+
+    return train_one
 
 
 def _train_stacked(estimator, plan, trainer, all_seeds):
     """:func:`train_networks` with the networks trained together
     (:class:`~sklearn_mdn._nn._stacked.StackedRun`): all of them first,
     then the first one's held-out choices (each network these train, alone,
-    on the same loop); where those change the features or components, the
-    others are trained again, together, with them. Refits follow one by
-    one, on the same loop."""
-
-    def train_one(seeds, fold, support, n_components, rates=None):
-        return train_stacked(trainer, [seeds], support, n_components, [fold], rates)[0]
-
+    on the same loop); where those change the features, the inputs or the
+    components, the others are trained again, together, with them. Refits
+    follow one by one, on the same loop."""
     support = np.ones(plan.n_features, dtype=bool)
     n_components = plan.n_components
     nets = train_stacked(trainer, all_seeds, support, n_components)
-    net, plan = held_out_choices(
-        estimator, nets[0], plan, train_one, all_seeds[0], trainer.dataset
+    net, plan, trainer = held_out_choices(
+        estimator, nets[0], plan, trainer, _stacked_one, all_seeds[0]
     )
     new_support = np.array(plan.support)
-    if len(nets) > 1 and (plan.components != n_components or not new_support.all()):
+    changed = plan.components != n_components or not new_support.all()
+    if len(nets) > 1 and (changed or trainer.encoded is not None):
         nets[1:] = train_stacked(
             trainer,
             all_seeds[1:],
@@ -78,9 +93,10 @@ def _train_stacked(estimator, plan, trainer, all_seeds):
     nets[0] = net
     refits = []
     if plan.refit:
+        train_one = _stacked_one(trainer)
         for fold, (seeds, net) in enumerate(zip(all_seeds, nets)):
             refits.append(_refit(estimator, plan, train_one, seeds, fold, net))
-    return _keep_refits(estimator, plan, nets, refits, trainer.dataset)
+    return (*_keep_refits(estimator, plan, nets, refits, trainer.dataset), trainer)
 
 
 def _refit(estimator, plan, train_network, seeds, fold, net):
@@ -131,41 +147,64 @@ def _keep_refits(estimator, plan, nets, refits, dataset):
     return plan, nets, kept
 
 
-def held_out_choices(estimator, net, plan, train_network, seeds, dataset):
-    """The features and the components that the first network's held-out
-    rows choose, where the plan says so (``train_network(seeds, fold,
-    support, n_components)`` trains the candidates on ``dataset``); the
-    network kept and the plan with the choices."""
-    features = components = None
+def held_out_choices(estimator, net, plan, trainer, train_with, seeds):
+    """The features, the inputs' encoding and the components that the first
+    network's held-out rows choose, where the plan says so (the candidates
+    train from ``seeds`` with ``train_with(trainer)(seeds, fold, support,
+    n_components)``); the network kept, the plan with the choices and the
+    trainer of the inputs chosen."""
+    features = encoding = components = None
     support = np.ones(plan.n_features, dtype=bool)
+    train_network = train_with(trainer)
     if plan.select_features:
         net, support, rule = eliminate_features(
             net,
-            dataset,
+            trainer.dataset,
             lambda support: train_network(seeds, 0, support, plan.n_components),
             estimator.n_threads,
             seeds.split,
             estimator.verbose,
         )
         features = (support, rule)
+    if plan.choose_encoding:
+        fitted = fit_encoding(trainer.dataset, support, _plan.ENCODING_BINS)
+        encoded = trainer.reading(
+            encoded_dataset(trainer.dataset, support, fitted), fitted
+        )
+        candidate = train_with(encoded)(seeds, 0, support, plan.n_components)
+        net, keep, rule = choose_encoding(
+            net,
+            candidate,
+            trainer.dataset,
+            encoded.dataset,
+            _plan.ENCODING_Z,
+            estimator.n_threads,
+        )
+        encoding = ("piecewise_linear" if keep else "none", rule)
+        trainer.n_steps = encoded.n_steps
+        if keep:
+            trainer = encoded
+            train_network = train_with(trainer)
     if plan.choose_components:
         net, n_components, rule = choose_components(
             net,
-            dataset,
+            trainer.dataset,
             lambda n_components: train_network(seeds, 0, support, n_components),
             estimator.n_threads,
             estimator.verbose,
         )
         components = (n_components, rule)
-    plan = plan.with_outcomes(features=features, components=components)
+    plan = plan.with_outcomes(
+        features=features, encoding=encoding, components=components
+    )
     if estimator.verbose:
         for decision in plan.decisions:
-            if decision.name in ("features kept", "components kept"):
+            if decision.name in ("features kept", "encoding kept", "components kept"):
                 print(
                     f"{decision.name.capitalize()}: {decision.value}: {decision.rule}",
                     flush=True,
                 )
-    return net, plan
+    return net, plan, trainer
 
 
 def warn_if_not_converged(estimator, nets, plan):

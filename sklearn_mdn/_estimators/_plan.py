@@ -64,6 +64,12 @@ AUTO_COMPONENTS = 5
 # select_features="auto" and refit="auto": up to this many rows.
 MAX_SELECTION_ROWS = 100_000
 MAX_REFIT_ROWS = 100_000
+# input_encoding="auto": a network on the kept features, each encoded in
+# ENCODING_BINS piecewise-linear quantile bins, replaces the first network
+# where the t statistic of its held-out NLL minus the first network's, row
+# by row, is below ENCODING_Z (its held-out NLL is the lower).
+ENCODING_BINS = 16
+ENCODING_Z = 0.0
 # A refit is dropped where its NLL on the rows its network held out (on which
 # the refit trained) is above the network's by more than this many standard
 # errors of the rows' paired differences.
@@ -129,11 +135,13 @@ def make_plan(
     if warm:
         kept = "warm_start=True: those of the fitted network it continues"
         select_features = decide("select_features", False, kept)
+        choose_encoding = decide("input_encoding", False, kept)
         choose_components, n_components = False, est.n_components_
     else:
         select_features = decide(
             "select_features", *_select_features(est, n_samples, n_features, n_valid)
         )
+        choose_encoding = decide("input_encoding", *_input_encoding(est, n_valid))
         choose_components, n_components, kept = _n_components(est, n_valid)
     decide("n_components", n_components, kept)
     refit = decide("refit", *_refit(est, n_samples, n_networks, use_valid))
@@ -160,6 +168,7 @@ def make_plan(
         refit=refit,
         calibrate=calibrate,
         decisions=(),
+        choose_encoding=choose_encoding,
     )
     return dataclasses.replace(plan, decisions=(*decisions, _mixture_decision(plan)))
 
@@ -330,6 +339,26 @@ def _select_features(est, n_samples, n_features, n_valid) -> tuple:
     return True, (
         f"{given}: after the first network, drops the features whose shuffling "
         f"does not raise the NLL of the {n_valid:,} held-out rows"
+    )
+
+
+def _input_encoding(est, n_valid) -> tuple:
+    """Whether the held-out rows choose the piecewise-linear encoding of the
+    inputs, with the rule (the value shown is the parameter's)."""
+    if est.input_encoding == "none":
+        return False, "as given", "'none'"
+    if est.input_l1 > 0:
+        rule = "'auto', not applied: input_l1 > 0 selects the raw features"
+        return False, rule, "'auto'"
+    if n_valid < MIN_HELD_OUT:
+        rule = f"'auto': not tried below {MIN_HELD_OUT} held-out rows"
+        return False, rule, "'auto'"
+    return (
+        True,
+        f"'auto': the kept features, each in {ENCODING_BINS} piecewise-linear "
+        f"bins, where the {n_valid:,} held-out rows favour them (after the "
+        "first network)",
+        "'auto'",
     )
 
 

@@ -6,7 +6,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from .._nn._data import standardised_dataset
+from .._nn._data import encode_inputs, input_encoding, standardised_dataset
 from .._utils._compat import _check_sample_weight
 from .._utils._warnings import OutOfDomainWarning, find_stack_level
 
@@ -154,19 +154,43 @@ def standardise(estimator, X, y, y2, sample_weight, device):
     estimator.input_bounds_ = input_bounds(X, estimator.x_scale_)
     estimator.n_outputs_ = y2.shape[1]
     estimator._y_ndim = y.ndim
+    # A new fit reads the raw features until its held-out rows choose.
+    set_encoding(estimator, None)
     return training_dataset(estimator, X, y2, sample_weight, device)
+
+
+def set_encoding(estimator, encoding):
+    """Record the encoding ``(encoder, mean, scale)`` of the inputs, or None."""
+    (
+        estimator.input_encoder_,
+        estimator.encoded_mean_,
+        estimator.encoded_scale_,
+    ) = encoding or (None, None, None)
+
+
+def input_mask(estimator):
+    """The features mask of the fitted networks' first layer: ``support_``,
+    or None where they read an encoding (of the kept features only)."""
+    if getattr(estimator, "input_encoder_", None) is not None:
+        return None
+    return estimator.support_
 
 
 def training_dataset(estimator, X, y2, sample_weight, device):
     """The training tensors of ``X`` and ``y2`` under the recorded
-    standardisation, the weights scaled to a mean of 1."""
+    standardisation (and the inputs' encoding, once a fit has chosen one),
+    the weights scaled to a mean of 1."""
     moments = (
         estimator.x_mean_,
         estimator.x_scale_,
         estimator.y_mean_,
         estimator.y_scale_,
     )
-    return standardised_dataset(X, y2, sample_weight, moments, device)
+    dataset = standardised_dataset(X, y2, sample_weight, moments, device)
+    encoding = input_encoding(estimator)
+    if encoding is not None:
+        dataset.X = encode_inputs(dataset.X, estimator.support_, encoding)
+    return dataset
 
 
 def check_hidden_layer_sizes(hidden_layer_sizes) -> tuple:

@@ -15,6 +15,7 @@ _HEADER = "sklearn_mdn_header"
 _CLASSES = {
     "MDNRegressor": "sklearn_mdn",
     "MDNEnsembleRegressor": "sklearn_mdn",
+    "PiecewiseLinearEncoder": "sklearn_mdn",
     "TransformedTargetRegressor": "sklearn.compose",
     "FunctionTransformer": "sklearn.preprocessing",
 }

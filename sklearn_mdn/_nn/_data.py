@@ -178,6 +178,23 @@ def to_tensor(a, mean, scale, device) -> torch.Tensor:
     return torch.as_tensor(a, dtype=torch.float32).to(device)
 
 
+def encode_inputs(inputs, support, encoding) -> torch.Tensor:
+    """The standardised ``inputs`` (a tensor) as networks read them that
+    read the encoding ``(encoder, mean, scale)`` of the features
+    ``support``: ``(encoder.transform(inputs[:, support]) - mean) / scale``."""
+    encoder, mean, scale = encoding
+    X = inputs.cpu().numpy().astype(np.float64)[:, np.asarray(support, dtype=bool)]
+    return to_tensor(encoder.transform(X), mean, scale, inputs.device)
+
+
+def input_encoding(estimator):
+    """The fitted ``estimator``'s encoding of its inputs, or None."""
+    encoder = getattr(estimator, "input_encoder_", None)
+    if encoder is None:
+        return None
+    return encoder, estimator.encoded_mean_, estimator.encoded_scale_
+
+
 def standardised_dataset(X, y2, sample_weight, moments, device) -> TensorDataset:
     """The training tensors of ``X`` and ``y2`` standardised by ``moments``
     (``x_mean, x_scale, y_mean, y_scale``), the weights scaled to a mean of 1."""

@@ -57,13 +57,15 @@ def t_statistic(d: torch.Tensor) -> float:
     return math.inf if mean > 0 else (-math.inf if mean < 0 else 0.0)
 
 
-def paired_t(candidate, best, valid) -> float:
+def paired_t(candidate, best, valid, candidate_valid=None) -> float:
     """The t statistic of ``candidate``'s held-out NLL minus ``best``'s, row
-    by row (negative where ``candidate`` is better)."""
+    by row (negative where ``candidate`` is better); ``candidate`` reads the
+    rows as ``candidate_valid`` where given (an encoding of ``valid``)."""
     for net in (candidate, best):
         net.module_.eval()
+    theirs = valid if candidate_valid is None else candidate_valid
     with torch.inference_mode():
-        d = held_out_losses(candidate, valid.X, valid) - held_out_losses(
+        d = held_out_losses(candidate, theirs.X, theirs) - held_out_losses(
             best, valid.X, valid
         )
     return t_statistic(d)

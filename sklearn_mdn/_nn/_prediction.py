@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from ._data import to_tensor
+from ._data import encode_inputs, input_encoding, to_tensor
 from ._module import MixtureParams, to_distribution
 from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import CHUNK_ROWS
@@ -92,8 +92,11 @@ def iter_mixtures(estimator, X, event_shape, chunk_rows):
     module = estimator.net_.module_
     n_threads = getattr(estimator, "n_threads", "auto")
     chunk_rows = chunk_rows_for(module, chunk_rows)
+    encoding = input_encoding(estimator)
     for chunk in np.array_split(X, -(-len(X) // chunk_rows)):
         inputs = to_tensor(chunk, estimator.x_mean_, estimator.x_scale_, device)
+        if encoding is not None:
+            inputs = encode_inputs(inputs, estimator.support_, encoding)
         params = _forward_chunk(module, inputs, n_threads)
         if not all_finite(params):
             raise ValueError(_FAR_OFF)

@@ -454,6 +454,10 @@ def train_stacked(trainer, all_seeds, support, n_components, folds=None, rates=N
         nets.append(net)
     if rates is None or len(rates):
         trainer.n_steps += StackedRun(
-            nets, trainer.dataset, trainer.estimator.n_threads, support, rates
+            nets,
+            trainer.dataset,
+            trainer.estimator.n_threads,
+            trainer.mask(support),
+            rates,
         ).run()
     return nets

@@ -16,6 +16,7 @@ expose publicly. ``tests/utils/test_compat.py`` checks they exist on the
 installed skorch.
 """
 
+import dataclasses
 import math
 
 import torch
@@ -376,6 +377,25 @@ class NetworkTrainer:
         self.hidden = hidden
         self.device = device
         self.n_steps = 0
+        # The encoding of the kept features that the inputs are, if any
+        # (:meth:`reading`): the networks then read every column.
+        self.encoded = None
+
+    def reading(self, dataset, encoding):
+        """A trainer of the same fit whose networks read ``dataset``, the
+        ``encoding`` of the kept features (every column of it); it counts
+        on from this trainer's steps."""
+        plan = dataclasses.replace(self.plan, n_features=dataset.X.shape[1])
+        trainer = NetworkTrainer(
+            self.estimator, plan, dataset, hidden=self.hidden, device=self.device
+        )
+        trainer.n_steps, trainer.encoded = self.n_steps, encoding
+        return trainer
+
+    def mask(self, support):
+        """The features mask of the networks' inputs: ``support`` (of the
+        raw features), or None where the inputs are encoded."""
+        return None if self.encoded is not None else support
 
     def build(self, seeds, fold, n_components, schedule=None):
         """The untrained net of ``seeds`` for block ``fold`` (all the rows
@@ -396,7 +416,7 @@ class NetworkTrainer:
         (all the rows with ``schedule``), reading the features ``support``
         marks, with ``n_components`` components."""
         net = self.build(seeds, fold, n_components, schedule)
-        train(net, self.dataset, self.estimator.n_threads, support)
+        train(net, self.dataset, self.estimator.n_threads, self.mask(support))
         self.n_steps += int(sum(net.history[:, "train_batch_count"]))
         return net
 

@@ -428,6 +428,7 @@ INVALID_PARAMS = {
     "alpha": [-1e-4, "0", None],
     "input_l1": [-0.1, "0.1", None],
     "select_features": ["yes", 2, None, "always"],
+    "input_encoding": ["ple", None, True],
     "batch_size": [0, -5, 1.5, "all", None],
     "learning_rate_init": [0.0, -0.1, "1e-3", None],
     "learning_rate": ["invscaling", None, 1e-3],

@@ -151,6 +151,7 @@ def test_printed_plan_has_a_row_per_choice():
         "noise",
         "n_networks",
         "select_features",
+        "input_encoding",
         "n_components",
         "refit",
         "calibrate",

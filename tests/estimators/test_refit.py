@@ -15,7 +15,13 @@ from sklearn_mdn._nn._module import StackedMixture
 from sklearn_mdn._nn._schedule import ReplaySchedule, stopped_schedule
 
 # Enough epochs and patience for the adaptive schedule to cut the rate.
-PARAMS = {**SMALL, "max_iter": 60, "n_iter_no_change": 6, "n_networks": 1}
+PARAMS = {
+    **SMALL,
+    "max_iter": 60,
+    "n_iter_no_change": 6,
+    "n_networks": 1,
+    "input_encoding": "none",
+}
 
 
 def _fit(X, y, **params):

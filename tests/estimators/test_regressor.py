@@ -191,6 +191,7 @@ def test_auto_batch_grows_with_the_rows(n, early_stopping, steps):
         max_iter=1,
         early_stopping=early_stopping,
         select_features=False,
+        input_encoding="none",
         refit=False,
         random_state=0,
     ).fit(X, X[:, 0])

@@ -29,7 +29,13 @@ def _standardised(reg, X, y, sample_weight=None):
 
 
 def _fit(X, y, **params):
-    params = {"hidden_layer_sizes": (16,), "max_iter": 40, "n_networks": 1, **params}
+    params = {
+        "hidden_layer_sizes": (16,),
+        "max_iter": 40,
+        "n_networks": 1,
+        "input_encoding": "none",
+        **params,
+    }
     return tiny_mdn(SMALL, **params).fit(X, y)
 
 

@@ -52,7 +52,9 @@ def test_networks_hold_out_disjoint_blocks_of_one_permutation(monkeypatch):
 
     monkeypatch.setattr(training_module, "build_net", record)
     X, y = linear_data(150)
-    tiny_mdn(n_networks=4, select_features=False, refit=False).fit(X, y)
+    tiny_mdn(
+        n_networks=4, select_features=False, input_encoding="none", refit=False
+    ).fit(X, y)
     assert [(s.fold, s.n_folds) for s in splits] == [(0, 4), (1, 4), (2, 4), (3, 4)]
     assert len({s.seed for s in splits}) == 1
     held_out = [set(_rows(s(_index_dataset(150))[1])) for s in splits]
@@ -99,6 +101,7 @@ def test_prediction_is_the_equal_weight_average(targets):
         max_iter=5,
         n_networks=3,
         refit=False,
+        input_encoding="none",
         random_state=0,
     ).fit(X, y)
     members = reg.net_.module_.members

@@ -69,6 +69,7 @@ def test_a_network_that_overfits_stops_at_its_first_cut(monkeypatch):
         "hidden_layer_sizes": (64, 64),
         "n_networks": 1,
         "select_features": False,
+        "input_encoding": "none",
         "n_components": 2,
         "random_state": 0,
     }
@@ -180,6 +181,7 @@ def test_noise_follows_the_learning_rate_down(monkeypatch):
         noise=0.3,
         n_networks=1,
         select_features=False,
+        input_encoding="none",
         refit=False,
     ).fit(X, Y)
     lrs = np.array(reg.net_.history[:, "event_lr"])
@@ -221,6 +223,7 @@ def test_input_l1_switches_off_the_features_that_do_not_matter(activation, hidde
             learning_rate_init=1e-2,
             n_networks=1,
             select_features=False,
+            input_encoding="none",
             refit=False,
         ).fit(X6, Y6)
         module = reg.net_.module_

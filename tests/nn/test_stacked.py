@@ -25,6 +25,7 @@ def _fit(stacked, monkeypatch, X, y, sample_weight=None, **params):
                 "hidden_layer_sizes": (8,),
                 "n_networks": 2,
                 "select_features": False,
+                "input_encoding": "none",
                 "n_components": 2,
                 "max_iter": 12,
                 "n_iter_no_change": 4,

@@ -1,0 +1,138 @@
+"""The inputs' encoding that the held-out rows choose:
+``MDNRegressor(input_encoding="auto")``."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from _helpers import SMALL, sine_data, tiny_mdn
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sklearn_mdn import PiecewiseLinearEncoder, load_model, save_model
+from sklearn_mdn._estimators import _plan
+from sklearn_mdn._nn._module import StackedMixture
+from sklearn_mdn._nn._prediction import forward
+
+PARAMS = {**SMALL, "max_iter": 30, "n_iter_no_change": 6, "random_state": 0}
+
+
+def _fit(X, y, z=None, monkeypatch=None, **params):
+    """A fit whose encoding is always kept (``z=inf``) or never (``-inf``)."""
+    if z is not None:
+        monkeypatch.setattr(_plan, "ENCODING_Z", z)
+    return tiny_mdn({**PARAMS, **params}).fit(X, y)
+
+
+def _members(reg):
+    module = reg.net_.module_
+    return module.members if isinstance(module, StackedMixture) else [module]
+
+
+@pytest.mark.parametrize("n_networks", [1, 3])
+def test_a_kept_encoding_is_what_every_network_reads(monkeypatch, n_networks):
+    X, y = sine_data(300, p=3)
+    reg = _fit(X, y, np.inf, monkeypatch, n_networks=n_networks)
+    assert reg.fit_plan_.encoding == "piecewise_linear"
+    encoder = reg.input_encoder_
+    assert isinstance(encoder, PiecewiseLinearEncoder)
+    assert encoder.n_features_in_ == reg.support_.sum()
+    n_columns = encoder.n_features_out_
+    assert reg.encoded_mean_.shape == reg.encoded_scale_.shape == (n_columns,)
+    # Networks and refits alike read the encoded columns.
+    members = _members(reg)
+    assert len(members) == n_networks * (2 if reg.refit_ else 1)
+    assert all(m.trunk[0].in_features == n_columns for m in members)
+    # A prediction is the module's mixture of the encoded, standardised rows.
+    Xs = (X[:20] - reg.x_mean_) / reg.x_scale_
+    encoded = encoder.transform(Xs[:, reg.support_])
+    inputs = (encoded - reg.encoded_mean_) / reg.encoded_scale_
+    params = forward(reg.net_.module_, torch.as_tensor(inputs, dtype=torch.float32))
+    means = params.means[..., 0] * reg.y_scale_[0] + reg.y_mean_[0]
+    weights = np.exp(params.logits - params.logits.max(1, keepdims=True))
+    weights /= weights.sum(1, keepdims=True)
+    assert_allclose(reg.predict(X[:20]), (weights * means).sum(1), rtol=1e-5)
+
+
+def test_a_rejected_encoding_leaves_the_fit_on_the_raw_inputs(monkeypatch):
+    X, y = sine_data(300, p=3)
+    reg = _fit(X, y, -np.inf, monkeypatch, n_networks=1)
+    plain = _fit(X, y, input_encoding="none", n_networks=1)
+    assert reg.fit_plan_.encoding == "none" and reg.input_encoder_ is None
+    # The candidate draws from no generator the raw networks use: the fit is
+    # the one without an encoding, but for the candidate's steps.
+    assert_array_equal(reg.predict(X), plain.predict(X))
+    assert reg.n_steps_ > plain.n_steps_
+    rows = {d.name: d for d in reg.fit_plan_.decisions}
+    assert "not lower" in rows["encoding kept"].rule
+    assert "encoding kept" not in {d.name for d in plain.fit_plan_.decisions}
+    assert plain.fit_plan_.encoding == "none" and plain.input_encoder_ is None
+
+
+def test_the_encoding_is_chosen_on_the_held_out_rows():
+    # A target that is a step function of a feature with ten levels: the
+    # encoding's bins end at the levels, the raw input has to learn steps.
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.randint(0, 10, 600), rng.uniform(-1, 1, 600)])
+    table = rng.normal(size=10) * 2
+    y = table[X[:, 0].astype(int)] + 0.1 * rng.normal(size=600)
+    params = {"hidden_layer_sizes": (32, 32), "max_iter": 200, "random_state": 0}
+    reg = tiny_mdn(params, n_components=1, n_networks=1).fit(X, y)
+    rule = {d.name: d.rule for d in reg.fit_plan_.decisions}["encoding kept"]
+    assert reg.fit_plan_.encoding == "piecewise_linear", rule
+
+
+def test_an_encoded_fit_survives_files_and_pickles(monkeypatch, tmp_path):
+    X, y = sine_data(300, p=3)
+    reg = _fit(X, y, np.inf, monkeypatch, n_networks=1)
+    path = tmp_path / "model.mdn"
+    save_model(reg, path)
+    for other in (load_model(path), pickle.loads(pickle.dumps(reg))):
+        assert other.fit_plan_.encoding == "piecewise_linear"
+        assert_array_equal(other.predict(X), reg.predict(X))
+
+
+def test_partial_fit_and_warm_start_continue_on_the_encoding(monkeypatch):
+    X, y = sine_data(300, p=3)
+    reg = _fit(X, y, np.inf, monkeypatch, n_networks=1, refit=False)
+    encoder = reg.input_encoder_
+    reg.partial_fit(X, y)
+    assert reg.input_encoder_ is encoder
+    assert np.isfinite(reg.predict(X)).all()
+    warm = _fit(X, y, np.inf, monkeypatch, n_networks=1, refit=False)
+    warm.set_params(warm_start=True, max_iter=3).fit(X, y)
+    assert warm.input_encoder_ is not None
+    rows = {d.name: d for d in warm.fit_plan_.decisions}
+    assert rows["input_encoding"].value == "False"
+    assert np.isfinite(warm.predict(X)).all()
+
+
+def test_a_new_fit_forgets_the_previous_encoding(monkeypatch):
+    X, y = sine_data(300, p=3)
+    reg = _fit(X, y, np.inf, monkeypatch, n_networks=1)
+    reg.set_params(input_encoding="none").fit(X, y)
+    assert reg.input_encoder_ is None and reg.encoded_mean_ is None
+    assert all(m.trunk[0].in_features == X.shape[1] for m in _members(reg))
+
+
+@pytest.mark.parametrize(
+    "params, reason",
+    [
+        ({"input_l1": 0.01}, "input_l1"),
+        ({"validation_fraction": 0.05}, "held-out rows"),
+        ({"input_encoding": "none"}, "as given"),
+    ],
+)
+def test_when_the_encoding_is_not_tried(params, reason):
+    X, y = sine_data(300, p=3)
+    reg = tiny_mdn(PARAMS, n_networks=1, **params).fit(X, y)
+    rows = {d.name: d for d in reg.fit_plan_.decisions}
+    assert reason in rows["input_encoding"].rule
+    assert "encoding kept" not in rows
+    assert reg.input_encoder_ is None
+
+
+def test_the_encoding_is_validated():
+    X, y = sine_data(50)
+    with pytest.raises(ValueError, match="input_encoding"):
+        tiny_mdn(input_encoding="ple").fit(X, y)
