@@ -61,12 +61,12 @@ def fit_one(X, y, X_test, y_test, seed, truth=None):
     import torch
 
     from sklearn_mdn import MDNRegressor
-    from sklearn_mdn._estimators import _networks
+    from sklearn_mdn._estimators import _networks, _plan
     from sklearn_mdn._nn._held_out import held_out_rows, paired_t
 
     torch.set_num_threads(1)
     ts, data = [], {}
-    keep, threshold = _networks._keep_refits, _networks.REFIT_FAILED_Z
+    keep, threshold = _networks._keep_refits, _plan.REFIT_FAILED_Z
 
     def record(estimator, plan, nets, refits, dataset):
         for net, refit in zip(nets, refits):
@@ -74,12 +74,12 @@ def fit_one(X, y, X_test, y_test, seed, truth=None):
         return keep(estimator, plan, nets, refits, dataset)
 
     _networks._keep_refits = record
-    _networks.REFIT_FAILED_Z = math.inf
+    _plan.REFIT_FAILED_Z = math.inf
     try:
         est = MDNRegressor(random_state=seed).fit(X, y)
     finally:
         _networks._keep_refits = keep
-        _networks.REFIT_FAILED_Z = threshold
+        _plan.REFIT_FAILED_Z = threshold
     if not ts:
         return None
     pooled = est.predict_dist(X_test)

@@ -21,7 +21,6 @@ from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._components import choose_components
 from ._encoding import choose_encoding, encoded_dataset, fit_encoding
 from ._fit_plan import _count
-from ._plan import REFIT_FAILED_Z
 from ._selection import eliminate_features
 
 
@@ -126,15 +125,15 @@ def _keep_refits(estimator, plan, nets, refits, dataset):
         valid = held_out_rows(net, dataset)
         with held_out_threads(net, valid, estimator.n_threads):
             t = paired_t(refit, net, valid)
-        if t > REFIT_FAILED_Z:
+        if t > _plan.REFIT_FAILED_Z:
             worst = max(worst, t)
         else:
             kept.append(refit)
     rows = f"the {plan.n_valid:,} rows its network held out (which it trained on)"
     if len(kept) == len(refits):
         rule = (
-            f"no refit's NLL on {rows} is above the network's by {REFIT_FAILED_Z:g} "
-            "standard errors"
+            f"no refit's NLL on {rows} is above the network's by "
+            f"{_plan.REFIT_FAILED_Z:g} standard errors"
         )
     else:
         rule = (
