@@ -10,7 +10,7 @@ from _helpers import SMALL, sine_data, tiny_mdn
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_mdn import PiecewiseLinearEncoder, load_model, save_model
-from sklearn_mdn._estimators import _plan
+from sklearn_mdn._estimators import _networks, _plan
 from sklearn_mdn._nn._module import StackedMixture
 from sklearn_mdn._nn._prediction import forward
 
@@ -29,8 +29,11 @@ def _members(reg):
     return module.members if isinstance(module, StackedMixture) else [module]
 
 
+@pytest.mark.parametrize("stacked", [True, False])
 @pytest.mark.parametrize("n_networks", [1, 3])
-def test_a_kept_encoding_is_what_every_network_reads(monkeypatch, n_networks):
+def test_a_kept_encoding_is_what_every_network_reads(monkeypatch, n_networks, stacked):
+    if not stacked:  # skorch's loop, one network after another
+        monkeypatch.setattr(_networks, "stacked_supported", lambda est, plan: False)
     X, y = sine_data(300, p=3)
     reg = _fit(X, y, np.inf, monkeypatch, n_networks=n_networks)
     assert reg.fit_plan_.encoding == "piecewise_linear"
