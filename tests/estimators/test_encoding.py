@@ -139,3 +139,19 @@ def test_the_encoding_is_validated():
     X, y = sine_data(50)
     with pytest.raises(ValueError, match="input_encoding"):
         tiny_mdn(input_encoding="ple").fit(X, y)
+
+
+def test_weights_and_several_targets_go_through_the_encoding(monkeypatch):
+    X, y = sine_data(300, p=3)
+    Y = np.column_stack([y, X[:, 1] * y])
+    weight = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
+    reg = _fit(X, Y, np.inf, monkeypatch, n_networks=1)
+    weighted = _fit(X, Y, np.inf, monkeypatch, n_networks=1).fit(
+        X, Y, sample_weight=weight
+    )
+    for model in (reg, weighted):
+        assert model.fit_plan_.encoding == "piecewise_linear"
+        assert model.predict(X[:10]).shape == (10, 2)
+        assert np.isfinite(model.predict_dist(X[:10]).log_prob(Y[:10])).all()
+    # The encoded columns are standardised with the rows' weights.
+    assert not np.allclose(reg.encoded_mean_, weighted.encoded_mean_)
