@@ -335,9 +335,11 @@ def run_warm_fit(estimator, X, y, sample_weight):
     )
     # n_networks > 1 raises, refit=True warns.
     plan = make_plan(estimator, *X.shape, y2.shape[1], row_work=work, warm=True)
+    kept = "warm_start=True: those of the fitted network it continues"
     if not estimator.support_.all():
-        kept = "warm_start=True: those of the fitted network it continues"
         plan = plan.with_outcomes(features=(estimator.support_, kept))
+    if getattr(estimator, "input_encoder_", None) is not None:
+        plan = plan.with_outcomes(encoding=("piecewise_linear", kept))
     if estimator.verbose:
         print(plan, flush=True)
     device = check_device(estimator.device)

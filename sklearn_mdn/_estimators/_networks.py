@@ -166,24 +166,10 @@ def held_out_choices(estimator, net, plan, trainer, train_with, seeds):
         )
         features = (support, rule)
     if plan.choose_encoding:
-        fitted = fit_encoding(trainer.dataset, support, _plan.ENCODING_BINS)
-        encoded = trainer.reading(
-            encoded_dataset(trainer.dataset, support, fitted), fitted
+        net, trainer, encoding = _encoding_choice(
+            estimator, net, trainer, train_with, seeds, support, plan.n_components
         )
-        candidate = train_with(encoded)(seeds, 0, support, plan.n_components)
-        net, keep, rule = choose_encoding(
-            net,
-            candidate,
-            trainer.dataset,
-            encoded.dataset,
-            _plan.ENCODING_Z,
-            estimator.n_threads,
-        )
-        encoding = ("piecewise_linear" if keep else "none", rule)
-        trainer.n_steps = encoded.n_steps
-        if keep:
-            trainer = encoded
-            train_network = train_with(trainer)
+        train_network = train_with(trainer)
     if plan.choose_components:
         net, n_components, rule = choose_components(
             net,
@@ -204,6 +190,32 @@ def held_out_choices(estimator, net, plan, trainer, train_with, seeds):
                     flush=True,
                 )
     return net, plan, trainer
+
+
+def _encoding_choice(estimator, net, trainer, train_with, seeds, support, k):
+    """The first network or one on the encoding of the features ``support``
+    (:mod:`._encoding`), the trainer of the inputs kept, and the outcome: the
+    encoding kept and why."""
+    fitted = fit_encoding(trainer.dataset, support, _plan.ENCODING_BINS)
+    encoded = trainer.reading(encoded_dataset(trainer.dataset, support, fitted), fitted)
+    if estimator.verbose:
+        print("Input encoding: trying a network on the encoded features", flush=True)
+    try:
+        candidate = train_with(encoded)(seeds, 0, support, k)
+    except FloatingPointError:  # diverged: the raw inputs stay
+        keep, rule = False, "the network on the encoded features diverged"
+    else:
+        net, keep, rule = choose_encoding(
+            net,
+            candidate,
+            trainer.dataset,
+            encoded.dataset,
+            _plan.ENCODING_Z,
+            estimator.n_threads,
+        )
+    trainer.n_steps = encoded.n_steps
+    outcome = ("piecewise_linear" if keep else "none", rule)
+    return net, (encoded if keep else trainer), outcome
 
 
 def warn_if_not_converged(estimator, nets, plan):

@@ -70,6 +70,8 @@ MAX_REFIT_ROWS = 100_000
 # by row, is below ENCODING_Z (its held-out NLL is the lower).
 ENCODING_BINS = 16
 ENCODING_Z = 0.0
+# It is not tried above MAX_ENCODING_ROWS rows.
+MAX_ENCODING_ROWS = 100_000
 # A refit is dropped where its NLL on the rows its network held out (on which
 # the refit trained) is above the network's by more than this many standard
 # errors of the rows' paired differences.
@@ -141,7 +143,9 @@ def make_plan(
         select_features = decide(
             "select_features", *_select_features(est, n_samples, n_features, n_valid)
         )
-        choose_encoding = decide("input_encoding", *_input_encoding(est, n_valid))
+        choose_encoding = decide(
+            "input_encoding", *_input_encoding(est, n_samples, n_valid)
+        )
         choose_components, n_components, kept = _n_components(est, n_valid)
     decide("n_components", n_components, kept)
     refit = decide("refit", *_refit(est, n_samples, n_networks, use_valid))
@@ -342,11 +346,17 @@ def _select_features(est, n_samples, n_features, n_valid) -> tuple:
     )
 
 
-def _input_encoding(est, n_valid) -> tuple:
+def _input_encoding(est, n_samples, n_valid) -> tuple:
     """Whether the held-out rows choose the piecewise-linear encoding of the
     inputs, with the rule (the value shown is the parameter's)."""
     if est.input_encoding == "none":
         return False, "as given", "'none'"
+    if n_samples > MAX_ENCODING_ROWS:
+        rule = (
+            f"'auto': off above {MAX_ENCODING_ROWS:,} rows, where the encoded "
+            "copy of the data and another network cost much"
+        )
+        return False, rule, "'auto'"
     if est.input_l1 > 0:
         rule = "'auto', not applied: input_l1 > 0 selects the raw features"
         return False, rule, "'auto'"

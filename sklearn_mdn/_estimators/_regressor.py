@@ -94,14 +94,17 @@ class MDNRegressor(
 
     input_encoding : {"auto", "none"}, default="auto"
         How the networks read the kept features. ``"auto"`` trains, after
-        the first network, one more from the same seeds on the features
-        encoded piecewise-linearly, each in 16 bins at its quantiles
+        the first network and feature selection, one more from the same
+        seeds on the kept features encoded piecewise-linearly, each in 16
+        bins at its quantiles
         (:class:`~sklearn_mdn.PiecewiseLinearEncoder`, Gorishniy et al.,
         2022), and keeps the encoding where its held-out NLL is the lower:
         features with steps, thresholds and point masses gain, smooth
         problems keep the raw inputs (``fit_plan_``'s row "encoding kept",
-        ``input_encoder_``). It needs 30 held-out rows and ``input_l1=0``.
-        ``"none"``: the standardised features.
+        ``input_encoder_``); where several networks are averaged, the others
+        then train on it too. It needs 30 held-out rows and ``input_l1=0``,
+        and is not tried above 100,000 rows. ``"none"``: the standardised
+        features.
 
     batch_size : int or "auto", default="auto"
         Rows per gradient step. ``"auto"`` uses
@@ -208,9 +211,9 @@ class MDNRegressor(
 
     warm_start : bool, default=False
         When True, ``fit`` on a fitted model starts from its network's
-        weights, planned afresh, keeping the standardisation, the features
-        and ``n_components_`` (one network). See :meth:`partial_fit` for one
-        epoch at a time.
+        weights, planned afresh, keeping the standardisation, the features,
+        the inputs' encoding and ``n_components_`` (one network). See
+        :meth:`partial_fit` for one epoch at a time.
 
     Attributes
     ----------
@@ -258,7 +261,8 @@ class MDNRegressor(
         The encoding of the kept features (in standardised units) that the
         networks read, where ``input_encoding="auto"`` chose it; else None.
 
-    encoded_mean_, encoded_scale_ : ndarray of shape (n_columns,) or None
+    encoded_mean_, encoded_scale_ : ndarray of shape \
+            (`input_encoder_.n_features_out_`,) or None
         The means and scales by which the encoding's columns are
         standardised; None without an encoding.
 

@@ -96,6 +96,8 @@ def iter_mixtures(estimator, X, event_shape, chunk_rows):
     for chunk in np.array_split(X, -(-len(X) // chunk_rows)):
         inputs = to_tensor(chunk, estimator.x_mean_, estimator.x_scale_, device)
         if encoding is not None:
+            if not bool(torch.isfinite(inputs).all()):
+                raise ValueError(_FAR_OFF)
             inputs = encode_inputs(inputs, estimator.support_, encoding)
         params = _forward_chunk(module, inputs, n_threads)
         if not all_finite(params):

@@ -9,10 +9,16 @@ import torch
 from _helpers import SMALL, sine_data, tiny_mdn
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sklearn_mdn import PiecewiseLinearEncoder, load_model, save_model
+from sklearn_mdn import (
+    OutOfDomainWarning,
+    PiecewiseLinearEncoder,
+    load_model,
+    save_model,
+)
 from sklearn_mdn._estimators import _networks, _plan
 from sklearn_mdn._nn._module import StackedMixture
 from sklearn_mdn._nn._prediction import forward
+from sklearn_mdn._nn._training import NetworkTrainer
 
 PARAMS = {**SMALL, "max_iter": 30, "n_iter_no_change": 6, "random_state": 0}
 
@@ -155,3 +161,52 @@ def test_weights_and_several_targets_go_through_the_encoding(monkeypatch):
         assert np.isfinite(model.predict_dist(X[:10]).log_prob(Y[:10])).all()
     # The encoded columns are standardised with the rows' weights.
     assert not np.allclose(reg.encoded_mean_, weighted.encoded_mean_)
+
+
+def test_a_diverging_candidate_leaves_the_raw_inputs(monkeypatch):
+    X, y = sine_data(300, p=3)
+    plain = _fit(X, y, input_encoding="none", n_networks=1)
+    reading = NetworkTrainer.reading
+
+    def diverging(self, dataset, encoding):
+        trainer = reading(self, dataset, encoding)
+
+        def fail(*args, **kwargs):
+            raise FloatingPointError("Training diverged")
+
+        trainer.build = fail
+        return trainer
+
+    monkeypatch.setattr(NetworkTrainer, "reading", diverging)
+    reg = _fit(X, y, np.inf, monkeypatch, n_networks=1)
+    assert reg.fit_plan_.encoding == "none" and reg.input_encoder_ is None
+    rows = {d.name: d for d in reg.fit_plan_.decisions}
+    assert "diverged" in rows["encoding kept"].rule
+    assert_array_equal(reg.predict(X), plain.predict(X))
+
+
+def test_a_warm_fit_records_the_encoding_it_continues(monkeypatch):
+    X, y = sine_data(300, p=3)
+    reg = _fit(X, y, np.inf, monkeypatch, n_networks=1, refit=False)
+    reg.set_params(warm_start=True, max_iter=3).fit(X, y)
+    assert reg.fit_plan_.encoding == "piecewise_linear"
+    assert (
+        "continues"
+        in {d.name: d for d in reg.fit_plan_.decisions}["encoding kept"].rule
+    )
+
+
+def test_far_off_rows_raise_the_clear_error(monkeypatch):
+    X, y = sine_data(300, p=3)
+    reg = _fit(X, y, np.inf, monkeypatch, n_networks=1)
+    with pytest.warns(OutOfDomainWarning), pytest.raises(ValueError, match="too far"):
+        reg.predict(np.full((2, 3), 1e39))
+
+
+def test_the_encoding_is_not_tried_on_many_rows(monkeypatch):
+    monkeypatch.setattr(_plan, "MAX_ENCODING_ROWS", 299)
+    X, y = sine_data(300, p=3)
+    reg = tiny_mdn(PARAMS, n_networks=1).fit(X, y)
+    rows = {d.name: d for d in reg.fit_plan_.decisions}
+    assert "off above 299 rows" in rows["input_encoding"].rule
+    assert reg.input_encoder_ is None
