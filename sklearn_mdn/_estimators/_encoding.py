@@ -22,29 +22,27 @@ prediction and later training (``partial_fit``) goes through it.
 
 import numpy as np
 
-from .._nn._data import TensorDataset, encode_inputs, to_numpy
+from .._nn._data import TensorDataset, to_numpy, to_tensor
 from .._nn._held_out import held_out_rows, held_out_threads, paired_t
 from ._embeddings import PiecewiseLinearEncoder
 from ._preprocessing import _weighted_moments
 
 
 def fit_encoding(dataset, support, n_bins):
-    """The encoding of the standardised ``dataset``'s features ``support``:
-    the fitted encoder and its columns' (weighted) means and scales."""
+    """The encoding of the standardised ``dataset``'s features ``support``
+    (the fitted encoder and its columns' weighted means and scales), and
+    ``dataset`` with its inputs so encoded: what
+    :func:`~sklearn_mdn._nn._data.encode_inputs` makes of them, its rows
+    transformed once."""
     X = to_numpy(dataset.X).astype(np.float64)[:, np.asarray(support)]
     encoder = PiecewiseLinearEncoder(n_bins=n_bins).fit(X)
+    columns = encoder.transform(X)
     weight = dataset.sample_weight
     weight = np.ones(len(X)) if weight is None else to_numpy(weight).astype(float)
-    mean, scale = _weighted_moments(encoder.transform(X), weight)
-    return encoder, mean, scale
-
-
-def encoded_dataset(dataset, support, encoding):
-    """``dataset`` with its inputs encoded
-    (:func:`~sklearn_mdn._nn._data.encode_inputs`)."""
-    return TensorDataset(
-        encode_inputs(dataset.X, support, encoding), dataset.y, dataset.sample_weight
-    )
+    mean, scale = _weighted_moments(columns, weight)
+    inputs = to_tensor(columns, mean, scale, dataset.X.device)
+    encoded = TensorDataset(inputs, dataset.y, dataset.sample_weight)
+    return (encoder, mean, scale), encoded
 
 
 def choose_encoding(net, candidate, dataset, encoded, threshold, n_threads):

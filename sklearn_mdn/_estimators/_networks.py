@@ -19,7 +19,7 @@ from ..distribution._checks import _random_state
 from . import _plan
 from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._components import choose_components
-from ._encoding import choose_encoding, encoded_dataset, fit_encoding
+from ._encoding import choose_encoding, fit_encoding
 from ._fit_plan import _count
 from ._selection import eliminate_features
 
@@ -81,7 +81,7 @@ def _train_stacked(estimator, plan, trainer, all_seeds):
     )
     new_support = np.array(plan.support)
     changed = plan.components != n_components or not new_support.all()
-    if len(nets) > 1 and (changed or trainer.encoded is not None):
+    if len(nets) > 1 and (changed or trainer.encoding is not None):
         nets[1:] = train_stacked(
             trainer,
             all_seeds[1:],
@@ -196,8 +196,8 @@ def _encoding_choice(estimator, net, trainer, train_with, seeds, support, k):
     """The first network or one on the encoding of the features ``support``
     (:mod:`._encoding`), the trainer of the inputs kept, and the outcome: the
     encoding kept and why."""
-    fitted = fit_encoding(trainer.dataset, support, _plan.ENCODING_BINS)
-    encoded = trainer.reading(encoded_dataset(trainer.dataset, support, fitted), fitted)
+    encoding, dataset = fit_encoding(trainer.dataset, support, _plan.ENCODING_BINS)
+    encoded = trainer.reading(dataset, encoding)
     if estimator.verbose:
         print("Input encoding: trying a network on the encoded features", flush=True)
     try:

@@ -171,9 +171,7 @@ def set_encoding(estimator, encoding):
 def input_mask(estimator):
     """The features mask of the fitted networks' first layer: ``support_``,
     or None where they read an encoding (of the kept features only)."""
-    if getattr(estimator, "input_encoder_", None) is not None:
-        return None
-    return estimator.support_
+    return None if input_encoding(estimator) is not None else estimator.support_
 
 
 def training_dataset(estimator, X, y2, sample_weight, device):

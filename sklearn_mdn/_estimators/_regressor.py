@@ -490,7 +490,7 @@ class MDNRegressor(
             print(plan, flush=True)
         trainer = NetworkTrainer(self, plan, dataset, hidden=hidden, device=device)
         plan, nets, refits, trainer = train_networks(self, plan, trainer)
-        set_encoding(self, trainer.encoded)
+        set_encoding(self, trainer.encoding)
         self.fit_plan_ = plan
         self.support_ = np.array(plan.support)
         self.n_components_ = plan.components

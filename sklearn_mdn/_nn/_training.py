@@ -379,7 +379,7 @@ class NetworkTrainer:
         self.n_steps = 0
         # The encoding of the kept features that the inputs are, if any
         # (:meth:`reading`): the networks then read every column.
-        self.encoded = None
+        self.encoding = None
 
     def reading(self, dataset, encoding):
         """A trainer of the same fit whose networks read ``dataset``, the
@@ -389,13 +389,13 @@ class NetworkTrainer:
         trainer = NetworkTrainer(
             self.estimator, plan, dataset, hidden=self.hidden, device=self.device
         )
-        trainer.n_steps, trainer.encoded = self.n_steps, encoding
+        trainer.n_steps, trainer.encoding = self.n_steps, encoding
         return trainer
 
     def mask(self, support):
         """The features mask of the networks' inputs: ``support`` (of the
         raw features), or None where the inputs are encoded."""
-        return None if self.encoded is not None else support
+        return None if self.encoding is not None else support
 
     def build(self, seeds, fold, n_components, schedule=None):
         """The untrained net of ``seeds`` for block ``fold`` (all the rows
