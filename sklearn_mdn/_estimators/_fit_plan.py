@@ -49,6 +49,7 @@ class FitPlan:
     refits_kept: int | None = None
     choose_encoding: bool = False
     encoding_kept: str | None = None
+    average: float = 0.0
 
     @property
     def n_train(self) -> int:

@@ -52,6 +52,10 @@ MIN_PATIENCE = 5
 LR_FACTOR_INV = 5
 AUTO_STOP_AFTER_CUTS = 1
 STOP_AFTER_CUTS = 2
+# weight_averaging="auto": with early stopping, the held-out rows score, and
+# the fit keeps, the trained weights' exponential moving average of decay
+# AVERAGE_DECAY a step (about 1 / (1 - AVERAGE_DECAY) steps).
+AVERAGE_DECAY = 0.99
 # noise="auto": NOISE_C / sqrt(n_train) standardised units, at most NOISE_MAX.
 NOISE_C = 1.0
 NOISE_MAX = 0.2
@@ -125,6 +129,7 @@ def make_plan(
     decide("learning_rate", est.learning_rate, rule)
     decide("n_iter_no_change", stop_patience, patience_rule)
     noise = decide("noise", *_noise(est, n_train))
+    average = decide("weight_averaging", *_weight_averaging(est, use_valid))
     if est.input_l1 > 0:
         decide(
             "input_l1",
@@ -173,6 +178,7 @@ def make_plan(
         calibrate=calibrate,
         decisions=(),
         choose_encoding=choose_encoding,
+        average=average,
     )
     return dataclasses.replace(plan, decisions=(*decisions, _mixture_decision(plan)))
 
@@ -279,6 +285,25 @@ def _noise(est, n_train) -> tuple:
         noise = float(est.noise)
         rule = "as given" + (", cut with the learning rate" if noise else ": off")
     return noise, rule, f"{noise:.3g}"
+
+
+def _weight_averaging(est, use_valid) -> tuple:
+    averaging = getattr(est, "weight_averaging", "none")
+    if averaging == "none":
+        return 0.0, "as given: the trained weights", "none"
+    if averaging == "auto":
+        if not use_valid:
+            return 0.0, "'auto': off without early stopping", "none"
+        decay = AVERAGE_DECAY
+        rule = "'auto': with early stopping, "
+    else:
+        decay, rule = float(averaging), "as given: "
+    steps = round(1 / (1 - decay))
+    rule += (
+        f"the moving average of the weights over about {steps:,} steps "
+        f"(decay {decay:g} a step) is what held-out rows score and the fit keeps"
+    )
+    return decay, rule, f"{decay:g}"
 
 
 def _n_networks(est, n_samples) -> tuple:

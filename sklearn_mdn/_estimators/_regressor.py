@@ -173,6 +173,15 @@ class MDNRegressor(
         lowered with the learning rate. ``"auto"`` starts at
         ``min(0.2, 1 / sqrt(n_train))``.
 
+    weight_averaging : "auto", "none" or float in (0, 1), default="none"
+        Whether the network that a fit keeps is the exponential moving
+        average of its trained weights (Polyak averaging), updated after
+        every step with this decay: the held-out rows score the average
+        each epoch, early stopping keeps the best epoch's, and a refit ends
+        on it. ``"auto"`` averages with decay 0.99 (about the last 100
+        steps) where early stopping holds rows out; ``"none"`` keeps the
+        trained weights themselves. ``partial_fit`` does not average.
+
     n_networks : int or "auto", default="auto"
         Number of networks, each with its own seeds and held-out block,
         whose mixtures are averaged with equal weights. ``"auto"`` trains
@@ -357,6 +366,10 @@ class MDNRegressor(
         "calibrate": ["boolean", StrOptions({"conformal"})],
         "reg_covar": [Interval(Real, 0, None, closed="neither")],
         "noise": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "weight_averaging": [
+            StrOptions({"auto", "none"}),
+            Interval(Real, 0, 1, closed="neither"),
+        ],
         "n_networks": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -398,6 +411,7 @@ class MDNRegressor(
         calibrate=True,
         reg_covar=1e-6,
         noise=0.0,
+        weight_averaging="none",
         n_networks="auto",
         point_estimate="mean",
         missing_targets="error",
@@ -427,6 +441,7 @@ class MDNRegressor(
         self.calibrate = calibrate
         self.reg_covar = reg_covar
         self.noise = noise
+        self.weight_averaging = weight_averaging
         self.n_networks = n_networks
         self.point_estimate = point_estimate
         self.missing_targets = missing_targets

@@ -166,14 +166,26 @@ class _EarlyStopping(EarlyStopping):
             raise KeyboardInterrupt
 
 
-def stopped_schedule(net) -> list:
+class StoppedRun(list):
+    """The learning rate of each epoch of an early-stopped run up to the
+    epoch kept, and whether the weights kept were the average of the
+    trained ones (``averaged``, with weight averaging)."""
+
+    averaged = False
+
+
+def stopped_schedule(net) -> StoppedRun:
     """The learning rate of each epoch of ``net``'s fit, up to the epoch
     whose weights early stopping kept: the run that :class:`ReplaySchedule`
-    repeats on all the rows."""
+    repeats on all the rows, which ends on the weights' average where the
+    held-out rows chose it at that epoch."""
     best = dict(net.callbacks_)["early_stopping"].best_epoch_
     if "event_lr" in net.history[0]:
-        return [float(lr) for lr in net.history[:best, "event_lr"]]
-    return [float(net.lr)] * best
+        run = StoppedRun(float(lr) for lr in net.history[:best, "event_lr"])
+    else:
+        run = StoppedRun([float(net.lr)] * best)
+    run.averaged = bool(best and net.history[best - 1].get("valid_averaged", False))
+    return run
 
 
 class ReplaySchedule(Callback):

@@ -21,6 +21,12 @@ best-epoch weights are kept. The results are written back into each net
 sees skorch nets as before. Rounding differs from the one-by-one path
 (batched products sum in another order): the same recipe, not the same bits.
 
+With ``average`` (``weight_averaging``) each network also keeps the moving
+average of its weights, and every epoch its held-out rows score both the
+trained weights and their average; the lower NLL is the epoch's held-out
+loss, and its weights are those early stopping keeps (a refit, with nothing
+held out, ends on the average where its network kept the average).
+
 A single network trains on this loop too (its Python is leaner than
 skorch's epoch loop, ``benchmarks/results/loops.md``), bit for bit as on
 skorch's, and so does a refit, which replays its network's epochs on all
@@ -37,7 +43,7 @@ from .._utils._compat import torch_private
 from ._fused_loss import _nll_and_grad
 from ._schedule import PlateauStop, ReplayRates
 from ._threads import forward_work, resolve_threads, torch_threads
-from ._training import _UNFITTED, fused_adam_available
+from ._training import _UNFITTED, average_decay, fused_adam_available
 
 _torch = torch_private()
 
@@ -166,7 +172,11 @@ class StackedRun:
         state = [weights, biases] + [
             [torch.zeros_like(t) for t in ts] for ts in (weights, biases) * 3
         ]
-        # state: weights, biases, grad w, grad b, m w, m b, v w, v b
+        # state: weights, biases, grad w, grad b, m w, m b, v w, v b, and with
+        # weight averaging the averages of the weights and of the biases.
+        average = float(net0.average)
+        if average:
+            state += [[t.clone() for t in weights], [t.clone() for t in biases]]
         step_count = torch.zeros((), dtype=torch.float32, device=device)
 
         replay = self.rates is not None
@@ -210,7 +220,7 @@ class StackedRun:
         d = data[1].shape[2]
         split_head, min_scale, full = module.split_head, module.min_scale, module.full
 
-        def forward(X):
+        def forward(X, weights, biases):
             """Inputs of each layer, their (output, pre-activation) pairs and
             the head's output, for ``X`` of shape (k, b, p)."""
             h = X.transpose(1, 2)
@@ -230,6 +240,20 @@ class StackedRun:
             """(k, H, b) to (H, k * b): the rows of all networks side by side."""
             return h.transpose(0, 1).reshape(h.shape[1], -1)
 
+        def valid_nll(weights, biases):
+            """Each network's NLL of its held-out rows under these weights."""
+            _, _, h = forward(data[2], weights, biases)
+            loss, _ = _nll_and_grad(
+                split_head(head_t(h), dim=0),
+                data[3].reshape(-1, d),
+                data[5].reshape(-1) if weighted else None,
+                min_scale,
+                full,
+                False,
+                len(weights[0]),
+            )
+            return loss.reshape(-1).tolist()
+
         active = list(range(k))
         best = [self._snapshot(weights, biases, i) for i in range(k)]
         # Adam's state of each network where it stopped: its step and moments.
@@ -237,16 +261,18 @@ class StackedRun:
 
         def keep_adam(j, i):
             """Adam's state of network ``i``, member ``j`` of the stack."""
-            moments = [[t[j] for t in ts] for ts in state[4:]]
+            moments = [[t[j] for t in ts] for ts in state[4:8]]
             adam[i] = (step_count.clone(), *moments)
 
         records = [[] for _ in range(k)]
-        n_steps = 0
+        n_steps = n_averaged = 0
         for epoch in range(1, max_epochs + 1):
             tic = time.perf_counter()
             ka = len(active)
             lrs = [schedules[i].lr for i in active]
-            weights, biases, grad_w, grad_b, m_w, m_b, v_w, v_b = state
+            weights, biases, grad_w, grad_b, m_w, m_b, v_w, v_b = state[:8]
+            # The weights that the held-out rows score and the fit keeps.
+            kept_w, kept_b = state[8:] if average else (weights, biases)
             # Each network's epoch: its permutation, then its noise.
             Xs, ys, ws = [], [], []
             for j, i in enumerate(active):
@@ -284,7 +310,7 @@ class StackedRun:
                 b = stop - start
                 yb = y_ep[:, start:stop].reshape(-1, d)
                 wb = None if w_ep is None else w_ep[:, start:stop].reshape(-1)
-                inputs, saved, h = forward(X_ep[:, start:stop])
+                inputs, saved, h = forward(X_ep[:, start:stop], weights, biases)
                 loss, grad = _nll_and_grad(
                     split_head(head_t(h), dim=0), yb, wb, min_scale, full, True, ka
                 )
@@ -321,25 +347,27 @@ class StackedRun:
                     )
                 if mask is not None:
                     weights[0].mul_(mask)
+                if average:
+                    n_averaged += 1
+                    _torch.foreach_lerp_(
+                        kept_w + kept_b,
+                        weights + biases,
+                        1.0 - average_decay(average, n_averaged),
+                    )
             n_batches = len(sizes)
             n_steps += n_batches * ka
             losses = torch.stack(batch_losses, 1)  # (ka, batches)
             train_loss = (losses @ losses.new_tensor(sizes) / n_train).tolist()
             losses = losses.tolist()
+            averaged = [bool(average)] * ka  # the weights each network keeps
             if replay:
                 valid_loss = [None] * ka
             else:
-                _, _, h = forward(data[2])
-                valid_loss, _ = _nll_and_grad(
-                    split_head(head_t(h), dim=0),
-                    data[3].reshape(-1, d),
-                    data[5].reshape(-1) if weighted else None,
-                    min_scale,
-                    full,
-                    False,
-                    ka,
-                )
-                valid_loss = valid_loss.reshape(-1).tolist()
+                valid_loss = valid_nll(weights, biases)
+                if average:  # the held-out rows choose: trained or average
+                    averaged_loss = valid_nll(kept_w, kept_b)
+                    averaged = [a <= t for a, t in zip(averaged_loss, valid_loss)]
+                    valid_loss = list(map(min, averaged_loss, valid_loss))
             dur = (time.perf_counter() - tic) / ka
             bad = next((x for x in train_loss if not math.isfinite(x)), None)
             if bad is not None:
@@ -353,9 +381,12 @@ class StackedRun:
                 records[i].append(
                     (epoch, losses[j], sizes, dur, valid_loss[j], lrs[j], n_valid)
                 )
+                if average:
+                    records[i][-1] += (averaged[j],)
                 improved, stop = schedules[i].end_epoch(epoch, valid_loss[j])
                 if improved:
-                    best[i] = self._snapshot(weights, biases, j)
+                    chosen = (kept_w, kept_b) if averaged[j] else (weights, biases)
+                    best[i] = self._snapshot(*chosen, j)
                 if stop:
                     keep_adam(j, i)
                 else:
@@ -405,7 +436,7 @@ class StackedRun:
                     }
         best_train = best_valid = math.inf
         history = net.history
-        for epoch, losses, sizes, dur, valid, lr, n_valid in records:
+        for epoch, losses, sizes, dur, valid, lr, n_valid, *averaged in records:
             history.new_epoch()
             history.record("epoch", epoch)
             for loss, size in zip(losses, sizes):
@@ -423,6 +454,8 @@ class StackedRun:
             history.record("dur", dur)
             history.record("train_loss", train)
             history.record("train_loss_best", bool(train < best_train))
+            if averaged:
+                history.record("valid_averaged", averaged[0])
             if valid is not None:
                 history.record("valid_loss", valid)
                 history.record("valid_loss_best", bool(valid < best_valid))

@@ -24,7 +24,7 @@ from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring
 from skorch.utils import TeeGenerator
 
-from .._utils._compat import optimizers_of
+from .._utils._compat import optimizers_of, torch_private
 from ._adam import Adam
 from ._data import HoldOut, TensorBatches
 from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
@@ -33,6 +33,8 @@ from ._module import MixtureDensityModule, first_layer, input_weights, shrink_in
 from ._progress import EpochProgressBar, _PlainPrintLog, _tqdm_write
 from ._schedule import ReplaySchedule, schedule_callbacks, set_learning_rate
 from ._threads import forward_work, resolve_threads, torch_threads
+
+_torch = torch_private()
 
 # What a failed fit leaves (the end of its FloatingPointError's message).
 _UNFITTED = "The estimator is left unfitted"
@@ -74,6 +76,14 @@ def fused_adam_available(device) -> bool:
     return torch.device(device).type == "cuda" or (major, minor) >= (2, 4)
 
 
+def average_decay(decay: float, step: int) -> float:
+    """The weight of the average so far at averaging ``step`` (1-based) of
+    weights averaged with ``decay``: ``min(decay, (1 + step) / (10 + step))``,
+    so that the first steps, far from the average's horizon, are not
+    outweighed by the initial weights."""
+    return min(decay, (1 + step) / (10 + step))
+
+
 class NonFiniteLossError(FloatingPointError):
     """Raised when the training loss stops being finite."""
 
@@ -81,7 +91,7 @@ class NonFiniteLossError(FloatingPointError):
 class MixtureNet(NeuralNet):
     """A skorch ``NeuralNet`` that minimises the mixture negative log-likelihood.
 
-    It differs from ``NeuralNet`` in six places only: batches are sliced
+    It differs from ``NeuralNet`` in seven places only: batches are sliced
     from tensors (:class:`TensorBatches`), with Gaussian noise of standard
     deviation ``noise`` (lowered with the learning rate) on training
     batches, the loss receives the sample weights packed with the targets,
@@ -90,8 +100,12 @@ class MixtureNet(NeuralNet):
     (:meth:`relax_inputs`, :meth:`mask_inputs`) with putting the masked
     first-layer weights back to zero instead, the default callbacks drop the
     per-epoch table unless ``verbose`` is set (then, when tqdm is installed,
-    a progress bar over the epochs is drawn below the table), and the
-    per-batch Python of the epoch loop is kept thin
+    a progress bar over the epochs is drawn below the table), with
+    ``average`` (a decay in (0, 1)) every step also updates the moving
+    average of the weights, and each validation pass scores both the
+    trained weights and their average and leaves the better in the module
+    (history key ``valid_averaged``; without held-out rows the run ends on
+    the average), and the per-batch Python of the epoch loop is kept thin
     (:meth:`run_single_epoch`, :meth:`train_step`).
     """
 
@@ -103,21 +117,60 @@ class MixtureNet(NeuralNet):
         noise=0.0,
         input_l1=0.0,
         relaxed_lr=None,
+        average=0.0,
         **kwargs,
     ):
         super().__init__(module, *args, criterion=criterion, **kwargs)
         self.noise = noise
         self.input_l1 = input_l1
         self.relaxed_lr = relaxed_lr
+        self.average = average
 
     # Set by relax_inputs (the second phase of input_l1) or mask_inputs, and
     # dropped after training (a device tensor outside skorch's device-aware
     # pickling).
     input_mask_ = None
 
+    # With ``average``: the running average of the weights over a training
+    # run, its steps, and the trained weights while the average is in the
+    # module (:meth:`run_single_epoch`).
+    average_ = None
+    average_steps_ = 0
+    trained_ = None
+
     def initialize(self):
         self.input_mask_ = None
         return super().initialize()
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """With ``average``, start the average at the weights as they are."""
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.trained_ = None
+        self.average_steps_ = 0
+        self.average_ = (
+            [p.detach().clone() for p in self.module_.parameters()]
+            if self.average
+            else None
+        )
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """With ``average``, leave the average in the module where nothing
+        is held out (with held-out rows, early stopping restores the weights
+        they chose at the best epoch) and drop the run's buffers."""
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        if self.average_ is not None and self.train_split is None:
+            self._swap_in_average()
+        self.average_ = self.trained_ = None
+
+    def _swap_in_average(self):
+        params = [p.detach() for p in self.module_.parameters()]
+        self.trained_ = [p.clone() for p in params]
+        _torch.foreach_copy_(params, self.average_)
+
+    def _swap_out_average(self):
+        params = [p.detach() for p in self.module_.parameters()]
+        _torch.foreach_copy_(params, self.trained_)
+        self.trained_ = None
 
     def relax_inputs(self):
         """End the L1 penalty's phase: the relaxed lasso's second phase.
@@ -205,6 +258,19 @@ class MixtureNet(NeuralNet):
         """
         if iterator is None:
             return
+        if training and self.trained_ is not None:
+            self._swap_out_average()  # training steps the trained weights
+        trained = None
+        if not training and self.average_ is not None:
+            # The held-out rows score the trained weights and their average,
+            # and the module keeps the better for early stopping to see.
+            self._set_training(False)
+            trained = sum(
+                float(step["loss"]) * len(batch[0])
+                for batch in iterator
+                for step in [step_fn(batch, **fit_params)]
+            )
+            self._swap_in_average()
         self._set_training(training)
         if training and self.noise > 0:
             # The noise follows the learning rate down (see _schedule.py).
@@ -217,6 +283,13 @@ class MixtureNet(NeuralNet):
             losses.append(step["loss"].detach())
             sizes.append(len(batch[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
+        if trained is not None:
+            averaged = float(sum(loss * size for loss, size in zip(losses, sizes)))
+            self.history.record("valid_averaged", averaged <= trained)
+            if averaged > trained:
+                self._swap_out_average()
+                # The trained weights' losses, batch by batch, into the history.
+                losses = [step_fn(batch, **fit_params)["loss"] for batch in iterator]
         if losses:
             values = torch.stack(losses).tolist()
             rows = self.history[-1]["batches"][-len(values) :]
@@ -264,6 +337,13 @@ class MixtureNet(NeuralNet):
                     weight.mul_(self.input_mask_)
         elif self.input_l1 > 0:
             shrink_inputs(self.module_, self.input_l1 * self.lr)
+        if self.average_ is not None:
+            self.average_steps_ += 1
+            _torch.foreach_lerp_(
+                self.average_,
+                [p.detach() for p in self.module_.parameters()],
+                1.0 - average_decay(self.average, self.average_steps_),
+            )
         return step
 
     def train_step_single(self, batch, **fit_params):
@@ -340,6 +420,8 @@ def build_net(
         noise=plan.noise,
         input_l1=estimator.input_l1,
         relaxed_lr=plan.relaxed_lr,
+        # A refit ends on the average where its network's held-out rows chose it.
+        average=plan.average if not refit or getattr(schedule, "averaged", 0) else 0.0,
         iterator_valid__batch_size=CHUNK_ROWS,
         train_split=HoldOut(
             estimator.validation_fraction, seeds.split, fold, plan.n_networks

@@ -88,6 +88,9 @@ def torch_private() -> SimpleNamespace:
         global_optimizer_post_hooks=optimizer._global_optimizer_post_hooks,
         # The kernels of a fused Adam's step.
         foreach_add_=torch._foreach_add_,
+        # The running average of the weights (weight_averaging).
+        foreach_lerp_=torch._foreach_lerp_,
+        foreach_copy_=torch._foreach_copy_,
         fused_adam_=torch._fused_adam_,
         # Autograd's backward kernels of the activations (derivatives.yaml),
         # and SiLU's forward into a given buffer.

@@ -441,6 +441,7 @@ INVALID_PARAMS = {
     "calibrate": ["yes", 2, None],
     "reg_covar": [0.0, -1e-6, None],
     "noise": [-0.1, "lots", None],
+    "weight_averaging": [0.0, 1.0, -0.5, "ema", None, True],
     "n_networks": [0, -1, 1.5, "many", None],
     "point_estimate": ["median", None],
     "missing_targets": ["drop", None, False],

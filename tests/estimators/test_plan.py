@@ -149,6 +149,7 @@ def test_printed_plan_has_a_row_per_choice():
         "learning_rate",
         "n_iter_no_change",
         "noise",
+        "weight_averaging",
         "n_networks",
         "select_features",
         "input_encoding",
