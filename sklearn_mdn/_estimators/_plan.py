@@ -52,9 +52,9 @@ MIN_PATIENCE = 5
 LR_FACTOR_INV = 5
 AUTO_STOP_AFTER_CUTS = 1
 STOP_AFTER_CUTS = 2
-# weight_averaging="auto": with early stopping, the held-out rows score, and
-# the fit keeps, the trained weights' exponential moving average of decay
-# AVERAGE_DECAY a step (about 1 / (1 - AVERAGE_DECAY) steps).
+# weight_averaging="auto": with early stopping, each epoch the held-out rows
+# choose between the trained weights and their exponential moving average
+# of decay AVERAGE_DECAY a step (about 1 / (1 - AVERAGE_DECAY) steps).
 AVERAGE_DECAY = 0.99
 # noise="auto": NOISE_C / sqrt(n_train) standardised units, at most NOISE_MAX.
 NOISE_C = 1.0
@@ -300,8 +300,8 @@ def _weight_averaging(est, use_valid) -> tuple:
         decay, rule = float(averaging), "as given: "
     steps = round(1 / (1 - decay))
     rule += (
-        f"the moving average of the weights over about {steps:,} steps "
-        f"(decay {decay:g} a step) is what held-out rows score and the fit keeps"
+        f"each epoch the held-out rows choose between the trained weights "
+        f"and their moving average over about {steps:,} steps (decay {decay:g})"
     )
     return decay, rule, f"{decay:g}"
 

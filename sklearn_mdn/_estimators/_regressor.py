@@ -173,7 +173,7 @@ class MDNRegressor(
         lowered with the learning rate. ``"auto"`` starts at
         ``min(0.2, 1 / sqrt(n_train))``.
 
-    weight_averaging : "auto", "none" or float in (0, 1), default="none"
+    weight_averaging : "auto", "none" or float in (0, 1), default="auto"
         Whether the network that a fit keeps is the exponential moving
         average of its trained weights (Polyak averaging), updated after
         every step with this decay: the held-out rows score the average
@@ -411,7 +411,7 @@ class MDNRegressor(
         calibrate=True,
         reg_covar=1e-6,
         noise=0.0,
-        weight_averaging="none",
+        weight_averaging="auto",
         n_networks="auto",
         point_estimate="mean",
         missing_targets="error",

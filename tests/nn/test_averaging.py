@@ -65,6 +65,7 @@ def test_the_plan_resolves_the_averaging(params, decay, shown):
     assert row.value == shown
     if decay:
         assert f"about {round(1 / (1 - decay))} steps" in row.rule
+        assert "held-out rows choose" in row.rule
     elif params.get("early_stopping") is False:
         assert "without early stopping" in row.rule
 
