@@ -240,13 +240,18 @@ class StackedRun:
             """(k, H, b) to (H, k * b): the rows of all networks side by side."""
             return h.transpose(0, 1).reshape(h.shape[1], -1)
 
-        def valid_nll(weights, biases):
-            """Each network's NLL of its held-out rows under these weights."""
-            _, _, h = forward(data[2], weights, biases)
+        def valid_nll(weights, biases, copies=1):
+            """Each network's NLL of its held-out rows under these weights
+            (of ``copies`` stacks of the networks side by side)."""
+            X, y, w = (
+                t if copies == 1 or t is None else torch.cat([t] * copies)
+                for t in (data[2], data[3], data[5] if weighted else None)
+            )
+            _, _, h = forward(X, weights, biases)
             loss, _ = _nll_and_grad(
                 split_head(head_t(h), dim=0),
-                data[3].reshape(-1, d),
-                data[5].reshape(-1) if weighted else None,
+                y.reshape(-1, d),
+                None if w is None else w.reshape(-1),
                 min_scale,
                 full,
                 False,
@@ -363,11 +368,17 @@ class StackedRun:
             if replay:
                 valid_loss = [None] * ka
             else:
-                valid_loss = valid_nll(weights, biases)
                 if average:  # the held-out rows choose: trained or average
-                    averaged_loss = valid_nll(kept_w, kept_b)
+                    both = valid_nll(
+                        [torch.cat(p) for p in zip(weights, kept_w)],
+                        [torch.cat(p) for p in zip(biases, kept_b)],
+                        copies=2,
+                    )
+                    valid_loss, averaged_loss = both[:ka], both[ka:]
                     averaged = [a <= t for a, t in zip(averaged_loss, valid_loss)]
                     valid_loss = list(map(min, averaged_loss, valid_loss))
+                else:
+                    valid_loss = valid_nll(weights, biases)
             dur = (time.perf_counter() - tic) / ka
             bad = next((x for x in train_loss if not math.isfinite(x)), None)
             if bad is not None:
