@@ -140,7 +140,11 @@ def _call_plan(estimator, n_rows, n_features=1, n_outputs=1, batch_size=None):
     does not shrink the batches of the calls after it)."""
     params = estimator.get_params(deep=False)
     params.update(
-        early_stopping=False, select_features=False, refit=False, calibrate=False
+        early_stopping=False,
+        select_features=False,
+        refit=False,
+        calibrate=False,
+        weight_averaging="none",  # each call steps the weights as they are
     )
     params["n_networks"] = 1
     if batch_size is not None:

@@ -174,13 +174,16 @@ class MDNRegressor(
         ``min(0.2, 1 / sqrt(n_train))``.
 
     weight_averaging : "auto", "none" or float in (0, 1), default="auto"
-        Whether the network that a fit keeps is the exponential moving
-        average of its trained weights (Polyak averaging), updated after
-        every step with this decay: the held-out rows score the average
-        each epoch, early stopping keeps the best epoch's, and a refit ends
-        on it. ``"auto"`` averages with decay 0.99 (about the last 100
-        steps) where early stopping holds rows out; ``"none"`` keeps the
-        trained weights themselves. ``partial_fit`` does not average.
+        Whether each network also keeps the exponential moving average of
+        its trained weights (Polyak averaging), updated after every step
+        with this decay. Every epoch the held-out rows score both the
+        trained weights and their average, and the better is the epoch's
+        held-out loss and the weights early stopping keeps (the history's
+        ``valid_averaged``); a refit ends on the average where its network
+        kept the average, and a fit without held-out rows ends on it.
+        ``"auto"`` averages with decay 0.99 (about the last 100 steps)
+        where early stopping holds rows out; ``"none"`` keeps the trained
+        weights. ``partial_fit`` does not average.
 
     n_networks : int or "auto", default="auto"
         Number of networks, each with its own seeds and held-out block,

@@ -143,9 +143,25 @@ def test_a_refit_ends_on_what_its_network_kept(monkeypatch, data, lr, averaged):
     assert len(refit.history) == best
 
 
-def test_partial_fit_does_not_average():
+@pytest.mark.parametrize("averaging", ["auto", 0.9])
+def test_partial_fit_does_not_average(averaging):
     X, y = linear_data(200)
-    est = MDNRegressor(**SMALL, random_state=0, weight_averaging="auto")
-    est = est.partial_fit(X, y)
+    est = MDNRegressor(**SMALL, random_state=0, weight_averaging=averaging)
+    est = est.partial_fit(X, y).partial_fit(X, y)
     assert est.net_.average == 0.0
     assert "valid_averaged" not in est.net_.history[-1]
+    plain = MDNRegressor(**SMALL, random_state=0, weight_averaging="none")
+    plain = plain.partial_fit(X, y).partial_fit(X, y)
+    np.testing.assert_array_equal(est.predict(X[:20]), plain.predict(X[:20]))
+
+
+def test_a_fit_without_held_out_rows_ends_on_the_average():
+    X, y = linear_data(200)
+    params = {**SMALL, "random_state": 0, "early_stopping": False}
+    averaged = MDNRegressor(**params, weight_averaging=0.9).fit(X, y)
+    plain = MDNRegressor(**params, weight_averaging="none").fit(X, y)
+    assert averaged.fit_plan_.average == 0.9
+    # The same steps, then the average: close to the trained weights, not equal.
+    a, b = averaged.predict(X[:20]), plain.predict(X[:20])
+    assert not np.array_equal(a, b)
+    np.testing.assert_allclose(a, b, atol=0.3)
