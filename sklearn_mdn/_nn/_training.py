@@ -265,11 +265,7 @@ class MixtureNet(NeuralNet):
             # The held-out rows score the trained weights and their average,
             # and the module keeps the better for early stopping to see.
             self._set_training(False)
-            trained = sum(
-                float(step["loss"]) * len(batch[0])
-                for batch in iterator
-                for step in [step_fn(batch, **fit_params)]
-            )
+            trained = [step_fn(batch, **fit_params)["loss"] for batch in iterator]
             self._swap_in_average()
         self._set_training(training)
         if training and self.noise > 0:
@@ -283,13 +279,13 @@ class MixtureNet(NeuralNet):
             losses.append(step["loss"].detach())
             sizes.append(len(batch[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
-        if trained is not None:
+        if trained is not None:  # the same batches, in the same order
             averaged = float(sum(loss * size for loss, size in zip(losses, sizes)))
-            self.history.record("valid_averaged", averaged <= trained)
-            if averaged > trained:
+            chosen = averaged <= sum(float(t) * n for t, n in zip(trained, sizes))
+            self.history.record("valid_averaged", chosen)
+            if not chosen:
                 self._swap_out_average()
-                # The trained weights' losses, batch by batch, into the history.
-                losses = [step_fn(batch, **fit_params)["loss"] for batch in iterator]
+                losses = trained  # the trained weights' losses into the history
         if losses:
             values = torch.stack(losses).tolist()
             rows = self.history[-1]["batches"][-len(values) :]
