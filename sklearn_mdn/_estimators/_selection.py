@@ -10,24 +10,36 @@ fewer and fewer features:
 1. Each feature the current network reads is shuffled among the held-out
    rows (ten times, fewer on many rows), and the rise of each row's
    held-out negative log-likelihood is recorded (permutation importance,
-   Breiman 2001). A
-   feature is *weak* when the mean rise is less than ``EVIDENCE_Z`` standard errors
-   above zero: the held-out rows give no evidence that the network uses it.
+   Breiman 2001). A feature is *weak* when the mean rise is less than
+   ``EVIDENCE_Z`` standard errors above zero (the held-out rows give no
+   evidence that the network uses it) and the held-out rows' losses do not
+   depend on it (a Kruskal-Wallis test over quantile bins of the feature,
+   at a family-wise level of ``EVIDENCE_Z`` standard errors over the
+   features): a feature that sets the noise level, say, which the network
+   has not learnt yet, leaves its mark on the losses.
 2. The weaker half of the weak features (at most half of the features
-   read) are dropped, and a network is trained again from the same seeds
-   without them (its first-layer weights of the dropped features are held
-   at zero, :meth:`MixtureNet.mask_inputs`). It becomes the current one.
+   read) are dropped, and a dropped feature on which the current network's
+   losses depend comes back (once); a network is trained again from the
+   same seeds on the features left (its first-layer weights of the others
+   are held at zero, :meth:`MixtureNet.mask_inputs`). It becomes the
+   current one.
 3. It is the best so far if its held-out NLL is lower than the best one's
-   by more than ``EVIDENCE_Z`` standard errors of the rows' paired differences.
-   The path ends where no feature is weak, or after ``_PATIENCE + 1``
-   networks in a row that were not the best; the best network is kept.
+   by more than ``EVIDENCE_Z`` standard errors of the rows' paired
+   differences. The path ends where no feature is weak and none comes
+   back, or after ``_PATIENCE + 1`` networks in a row that were not the
+   best; the best network is kept.
 
 Halving, not dropping every weak feature at once, gives the features that
 the first network learnt only faintly (overshadowed by the noise it
 fitted) the chance to show their effect in a network that reads fewer
 noise features; the paired test keeps a few hundred held-out rows from
-choosing a network that is better on them by chance. Every network on
-the path holds out the same rows. Where no feature is weak nothing is
+choosing a network that is better on them by chance. A feature whose
+effect the first network has not learnt can still look weak by both
+measures, as noise features do (the ``irrelevant`` truth's noise level,
+at a first network stopped after a few epochs): once the networks read
+fewer noise features and have learnt the rest, the losses show what it
+sets, and it comes back. Every network on the path holds out the same
+rows. Where no feature is weak nothing is
 retrained, and the fit costs a few predictions of the held-out rows more.
 A feature that is constant among the held-out rows shows no effect there
 and counts as weak. With fewer than ``MIN_HELD_OUT`` held-out rows
@@ -38,8 +50,15 @@ does not select features.
 import math
 
 import numpy as np
+from scipy.special import ndtr
 
-from .._nn._held_out import held_out_rows, held_out_threads, paired_t, permutation_t
+from .._nn._held_out import (
+    held_out_rows,
+    held_out_threads,
+    loss_dependence_p,
+    paired_t,
+    permutation_t,
+)
 
 # Standard errors of evidence: a feature is weak when shuffling it raises
 # the held-out NLL by less; a network is better when its held-out NLL is
@@ -51,6 +70,11 @@ _SHUFFLE_ROWS = 20_000
 _MAX_SHUFFLES = 10
 # Networks on the path that may fail to be the best before it ends.
 _PATIENCE = 1
+# Quantile bins of a feature among the held-out rows, in the test of the
+# losses' dependence on it: at most _DEPENDENCE_BINS, _DEPENDENCE_ROWS rows
+# or more in each.
+_DEPENDENCE_BINS = 8
+_DEPENDENCE_ROWS = 25
 
 
 def importance_t(net, valid, support, seed) -> np.ndarray:
@@ -68,10 +92,23 @@ def better(candidate, best, valid) -> bool:
     return paired_t(candidate, best, valid) < -EVIDENCE_Z
 
 
-def weakest(t, support) -> np.ndarray:
+def dependent(net, valid, n_features) -> np.ndarray:
+    """The features on which the held-out rows' NLL under ``net`` depends
+    (:func:`~sklearn_mdn._nn._held_out.loss_dependence_p`), whether ``net``
+    reads them or not, at a family-wise level of two-sided ``EVIDENCE_Z``
+    standard errors (Bonferroni over the ``n_features``)."""
+    bins = max(2, min(_DEPENDENCE_BINS, len(valid) // _DEPENDENCE_ROWS))
+    return loss_dependence_p(net, valid, bins) < 2 * ndtr(-EVIDENCE_Z) / n_features
+
+
+def weakest(t, support, keep=None) -> np.ndarray:
     """The features to drop next: the weaker half of the weak ones, at most
-    half of those in ``support`` (empty when none is weak)."""
-    weak = np.flatnonzero(support & (t < EVIDENCE_Z))
+    half of those in ``support`` (empty when none is weak); a feature that
+    ``keep`` marks is never weak."""
+    weak = support & (t < EVIDENCE_Z)
+    if keep is not None:
+        weak &= ~keep
+    weak = np.flatnonzero(weak)
     n_drop = min(math.ceil(len(weak) / 2), int(support.sum()) // 2)
     return weak[np.argsort(t[weak], kind="stable")[:n_drop]]
 
@@ -107,21 +144,23 @@ def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
     support = np.ones(n_features, dtype=bool)
     valid = held_out_rows(net, dataset)  # the rows every network holds out
     best, best_support, misses, tried = net, support, 0, []
+    returned = np.zeros(n_features, dtype=bool)  # each feature returns once
     rule = None
     for round_ in range(n_features):
         with held_out_threads(net, valid, n_threads):
             t = importance_t(net, valid, support, seed + round_)
-        drop = weakest(t, support)
-        if len(drop) == 0:
+            depends = dependent(net, valid, n_features)
+        drop = weakest(t, support, keep=depends)
+        back = np.flatnonzero(~support & depends & ~returned)
+        if len(drop) == 0 and len(back) == 0:
             break
         support = support.copy()
-        support[drop] = False
+        support[drop], support[back], returned[back] = False, True, True
         tried.append(int(support.sum()))
         if verbose:
-            weak = f"{len(drop)} weak feature{'s' if len(drop) > 1 else ''}"
             print(
-                f"Feature selection: {weak}; trying a network on "
-                f"{support.sum()} of {n_features} features",
+                f"Feature selection: {_changes(len(drop), len(back))}; trying a "
+                f"network on {support.sum()} of {n_features} features",
                 flush=True,
             )
         try:
@@ -140,6 +179,16 @@ def eliminate_features(net, dataset, retrain, n_threads, seed, verbose=0):
     if rule is None:
         rule = _kept_rule(tried, best_support, len(valid))
     return best, best_support, rule
+
+
+def _changes(n_drop, n_back) -> str:
+    """The features a round drops and brings back, in words."""
+    words = []
+    if n_drop:
+        words.append(f"{n_drop} weak feature{'s' if n_drop > 1 else ''}")
+    if n_back:
+        words.append(f"{n_back} dropped feature{'s' if n_back > 1 else ''} back")
+    return ", ".join(words)
 
 
 def _kept_rule(tried, support, n_valid) -> str:

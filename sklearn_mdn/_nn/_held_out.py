@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import torch
+from scipy import stats
 
 from ._module import MixtureParams
 from ._threads import forward_work, resolve_threads, torch_threads
@@ -103,6 +104,30 @@ def permutation_t(net, valid, support, seed, shuffles) -> np.ndarray:
                 rise += (held_out_losses(net, X, valid) - base) / shuffles
             t[j] = t_statistic(rise)
     return t
+
+
+def loss_dependence_p(net, valid, bins) -> np.ndarray:
+    """p-values of the dependence of the held-out rows' NLL under ``net`` on
+    each feature, read or not: Kruskal-Wallis tests of the losses grouped by
+    ``bins`` quantile bins of the feature; 1 for a feature with a single bin
+    among the held-out rows.
+
+    A feature that the network does not read, or reads without having learnt
+    its effect, leaves its mark here where the losses vary with it (a noise
+    level it sets, a shift of the mean it adds).
+    """
+    net.module_.eval()
+    with torch.inference_mode():
+        losses = held_out_losses(net, valid.X, valid).numpy()
+    X = valid.X.to("cpu", torch.float64).numpy()
+    p = np.ones(X.shape[1])
+    inner = np.linspace(0, 1, bins + 1)[1:-1]
+    for j in range(X.shape[1]):
+        group = np.searchsorted(np.unique(np.quantile(X[:, j], inner)), X[:, j])
+        labels = np.unique(group)
+        if len(labels) > 1 and np.ptp(losses) > 0:
+            p[j] = stats.kruskal(*(losses[group == g] for g in labels)).pvalue
+    return p
 
 
 def moment_matched(params: MixtureParams) -> MixtureParams:

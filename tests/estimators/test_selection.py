@@ -8,7 +8,7 @@ import torch
 from _helpers import SMALL, linear_data, tiny_mdn
 from numpy.testing import assert_array_equal
 
-from sklearn_mdn._estimators._selection import importance_t, weakest
+from sklearn_mdn._estimators._selection import dependent, importance_t, weakest
 from sklearn_mdn._nn._data import TensorDataset, to_tensor
 
 
@@ -49,6 +49,57 @@ def test_weakest_drops_the_weaker_half_of_the_weak_features():
     support[[0, 4]] = False
     assert_array_equal(weakest(np.full(6, -1.0), support), [1, 2])
     assert len(weakest(np.array([np.nan, -1.0]), np.array([False, True]))) == 0
+
+
+def test_weakest_never_drops_a_feature_the_losses_depend_on():
+    support = np.ones(4, dtype=bool)
+    t = np.array([-3.0, -1.0, 0.5, 9.0])
+    assert_array_equal(weakest(t, support), [0, 1])
+    keep = np.array([True, False, False, False])
+    assert_array_equal(weakest(t, support, keep=keep), [1])  # half of 1, 2
+
+
+def _noise_level_data(n=400, seed=0):
+    """``y = sin(3 x0) + (0.05 + 0.5 |x1|) N(0, 1)`` beside three noise
+    features: ``x1`` sets only the noise level."""
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-1, 1, size=(n, 5))
+    return X, np.sin(3 * X[:, 0]) + (0.05 + 0.5 * np.abs(X[:, 1])) * rng.normal(size=n)
+
+
+def test_the_losses_depend_on_a_noise_level_the_network_does_not_read():
+    X, y = _noise_level_data()
+    reg = _fit(X, y, select_features=False, refit=False, max_iter=80)
+    with torch.no_grad():
+        reg.net_.module_.trunk[0].weight[:, 1] = 0.0  # x1 unread
+    depends = dependent(reg.net_, _standardised(reg, X, y), X.shape[1])
+    assert depends.dtype == bool and depends.shape == (5,)
+    assert depends[1]
+    assert not depends[2:].any()
+    # A feature constant among the rows shows nothing.
+    X[:, 3] = 0.5
+    assert not dependent(reg.net_, _standardised(reg, X, y), X.shape[1])[3]
+
+
+def test_a_dropped_feature_comes_back_when_the_losses_depend_on_it(monkeypatch, capsys):
+    import sklearn_mdn._estimators._selection as selection
+
+    importance, rounds = selection.importance_t, []
+
+    def x1_looks_weak_at_first(net, valid, support, seed):
+        t = importance(net, valid, support, seed)
+        if not rounds:
+            t[1] = -10.0  # the first network has not learnt the noise level
+        rounds.append(support.copy())
+        return t
+
+    monkeypatch.setattr(selection, "importance_t", x1_looks_weak_at_first)
+    X, y = _noise_level_data()
+    reg = _fit(X, y, max_iter=80, verbose=1)
+    assert not rounds[1][1]  # dropped after the first network...
+    out = capsys.readouterr().out  # ...and back in the next one's
+    assert "1 weak feature, 1 dropped feature back; trying a network on" in out
+    assert reg.support_[[0, 1]].all()
 
 
 def test_importance_of_a_feature_the_network_ignores_is_zero():
