@@ -39,12 +39,12 @@ measures, as noise features do (the ``irrelevant`` truth's noise level,
 at a first network stopped after a few epochs): once the networks read
 fewer noise features and have learnt the rest, the losses show what it
 sets, and it comes back. Every network on the path holds out the same
-rows. Where no feature is weak nothing is
-retrained, and the fit costs a few predictions of the held-out rows more.
-A feature that is constant among the held-out rows shows no effect there
-and counts as weak. With fewer than ``MIN_HELD_OUT`` held-out rows
-(:mod:`sklearn_mdn._estimators._plan`) the standard errors mean little, and the fit plan
-does not select features.
+rows. Where no feature is weak nothing is retrained, and the fit costs a
+few predictions of the held-out rows more. A feature that is constant
+among the held-out rows shows no effect there and counts as weak. With
+fewer than ``MIN_HELD_OUT`` held-out rows
+(:mod:`sklearn_mdn._estimators._plan`) the standard errors mean little,
+and the fit plan does not select features.
 """
 
 import math
