@@ -280,7 +280,8 @@ class MixtureNet(NeuralNet):
             sizes.append(len(batch[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
         if trained is not None:  # the same batches, in the same order
-            averaged = float(sum(loss * size for loss, size in zip(losses, sizes)))
+            # Both batch-weighted sums alike, in float64 (not one in float32).
+            averaged = sum(float(loss) * n for loss, n in zip(losses, sizes))
             chosen = averaged <= sum(float(t) * n for t, n in zip(trained, sizes))
             self.history.record("valid_averaged", chosen)
             if not chosen:
