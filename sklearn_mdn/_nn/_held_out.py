@@ -121,11 +121,13 @@ def loss_dependence_p(net, valid, bins) -> np.ndarray:
         losses = held_out_losses(net, valid.X, valid).numpy()
     X = valid.X.to("cpu", torch.float64).numpy()
     p = np.ones(X.shape[1])
+    if np.ptp(losses) == 0:  # equal losses depend on nothing
+        return p
     inner = np.linspace(0, 1, bins + 1)[1:-1]
     for j in range(X.shape[1]):
         group = np.searchsorted(np.unique(np.quantile(X[:, j], inner)), X[:, j])
         labels = np.unique(group)
-        if len(labels) > 1 and np.ptp(losses) > 0:
+        if len(labels) > 1:
             p[j] = stats.kruskal(*(losses[group == g] for g in labels)).pvalue
     return p
 
