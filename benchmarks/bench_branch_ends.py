@@ -46,20 +46,11 @@ def branch_end_distance(truth, X):
     import bench_synthetic as bs
 
     if isinstance(truth, bs.ArmLimits):
-        phi = np.arctan2(X[:, 1], X[:, 0])
-        c = ((X**2).sum(1) - truth.l1**2 - truth.l2**2) / (2 * truth.l1 * truth.l2)
-        elbow = np.arccos(np.clip(c, -1.0, 1.0))
-        distance = np.full(len(X), np.inf)
-        for sign in (1.0, -1.0):
-            t2 = sign * elbow
-            t1 = phi - np.arctan2(
-                truth.l2 * np.sin(t2), truth.l1 + truth.l2 * np.cos(t2)
-            )
-            t1 = (t1 + math.pi) % (2 * math.pi) - math.pi
-            to_t2 = np.min([np.abs(t2 - e) for part in truth.t2_parts for e in part], 0)
-            to_t1 = np.minimum(np.abs(t1), np.abs(t1 - math.pi / 2))
-            distance = np.minimum(distance, np.minimum(to_t1, to_t2))
-        return distance, BANDS["arm"]
+        sol = truth.elbow_solutions(X)  # (n, 2 solutions, (theta1, theta2))
+        t1, t2 = sol[..., 0], sol[..., 1]
+        to_t2 = np.min([np.abs(t2 - e) for part in truth.t2_parts for e in part], 0)
+        to_t1 = np.minimum(np.abs(t1), np.abs(t1 - math.pi / 2))
+        return np.minimum(to_t1, to_t2).min(axis=1), BANDS["arm"]
     x = X[:, 0]
     if isinstance(truth, bs.Fold):
         (_, c), (_, _), (d, _) = truth._pieces()
@@ -78,9 +69,7 @@ def fit(task):
     torch.set_num_threads(1)
     name, draw, seed = task
     truth = bs.TRUTHS[name]
-    tid = list(bs.TRUTHS).index(name)
-    X, y = truth.sample(np.random.default_rng([tid, draw]), truth.n_train)
-    X_test, y_test = truth.sample(np.random.default_rng([tid, 10**6]), 10_000)
+    (X, y), (X_test, y_test) = bs.truth_data(truth, draw)
     start = time.process_time()
     model = MDNRegressor(random_state=seed).fit(X, y)
     cpu = time.process_time() - start
@@ -88,12 +77,9 @@ def fit(task):
     phantom = bs.phantom_mass(truth, dist, X_test)
     modes, masses = bs._all_modes(dist)
     n_clusters, _, _ = bs.mode_match(truth, X_test, modes, masses)
-    listed = ~np.isnan(masses)
-    keep = listed & (masses >= MIN_MASS)
-    keep[:, 0] = listed[:, 0]
     _, w = truth.solutions(X_test)
-    n_modes = keep.sum(axis=1)
-    count_ok = (n_modes >= n_clusters) & (n_modes <= (w > 0).sum(axis=1))
+    n_modes = bs.kept_modes(masses, MIN_MASS).sum(axis=1)
+    count_ok = bs.count_right(n_modes, n_clusters, (w > 0).sum(axis=1))
     gap = None
     if getattr(truth, "has_density", False):
         gap = truth.logpdf(X_test, y_test) - dist.log_prob(y_test)

@@ -35,9 +35,8 @@ def fit(task):
     torch.set_num_threads(1)
     n_features, n_rows, seed, select = task
     truth = bs.TRUTHS["irrelevant"]
-    tid = list(bs.TRUTHS).index("irrelevant")
-    X, y = truth.sample(np.random.default_rng([tid, seed]), n_rows)
-    X_test, y_test = truth.sample(np.random.default_rng([tid, 10**6]), 10_000)
+    (X, y), _ = bs.truth_data(truth, seed, scale=n_rows / truth.n_train)
+    _, (X_test, y_test) = bs.truth_data(truth, seed)  # the 10,000 test rows
     start = time.process_time()
     model = MDNRegressor(random_state=seed, select_features=select)
     model.fit(X[:, :n_features], y)

@@ -599,7 +599,9 @@ class ArmLimits(BranchTruth):
         theta = np.stack([t1, t2], axis=1)
         return self.fk(theta), theta
 
-    def solutions(self, X):
+    def elbow_solutions(self, X):
+        """Both elbow solutions (theta1, theta2) of each hand position,
+        admissible or not: (n, 2, 2)."""
         phi = np.arctan2(X[:, 1], X[:, 0])
         c = ((X**2).sum(axis=1) - self.l1**2 - self.l2**2) / (2 * self.l1 * self.l2)
         t = np.arccos(np.clip(c, -1.0, 1.0))
@@ -608,6 +610,10 @@ class ArmLimits(BranchTruth):
             t2 = s * t
             t1 = phi - np.arctan2(self.l2 * np.sin(t2), self.l1 + self.l2 * np.cos(t2))
             sol[:, j] = np.stack([(t1 + math.pi) % (2 * math.pi) - math.pi, t2], 1)
+        return sol
+
+    def solutions(self, X):
+        sol = self.elbow_solutions(X)
         ok = self._admissible(sol)
         w = ok / ok.sum(axis=1, keepdims=True)
         return np.where(ok[:, :, None], sol, np.nan), w
@@ -1041,6 +1047,21 @@ def _quantiles(values, qs):
     return {f"{q:g}": float(np.quantile(v, q)) if v.size else None for q in qs}
 
 
+def kept_modes(masses, min_mass):
+    """The modes ``predict_modes`` lists at ``min_mass``: those of at least
+    that mass, the heaviest always (n, M)."""
+    listed = ~np.isnan(masses)
+    keep = listed & (masses >= min_mass)
+    keep[:, 0] = listed[:, 0]
+    return keep
+
+
+def count_right(n_modes, n_clusters, n_solutions):
+    """Rows whose number of listed modes is the truth's: at least one per
+    cluster of solutions, at most one per solution (``mode_match``)."""
+    return (n_modes >= n_clusters) & (n_modes <= n_solutions)
+
+
 def mode_measures(truth, dist, X):
     """Mode counts against the truth's at each of ``MIN_MASSES``, and the
     masses of real and extra modes (``mode_match``)."""
@@ -1058,15 +1079,12 @@ def mode_measures(truth, dist, X):
     }
     count_ok, match, mean_modes = {}, {}, {}
     for t in MIN_MASSES:
-        keep = listed & (masses >= t)
-        keep[:, 0] = listed[:, 0]  # the heaviest mode is always kept
+        keep = kept_modes(masses, t)
         n_modes = keep.sum(axis=1)
         hit = np.zeros(len(X), dtype=int)
         for c in range(cluster_w.shape[0]):
             hit += (keep & real & (cluster == c)).any(axis=1)
-        count_ok[f"{t:g}"] = float(
-            ((n_modes >= n_clusters) & (n_modes <= n_solutions)).mean()
-        )
+        count_ok[f"{t:g}"] = float(count_right(n_modes, n_clusters, n_solutions).mean())
         match[f"{t:g}"] = float(
             ((hit == n_clusters) & ~(keep & ~real).any(axis=1)).mean()
         )
