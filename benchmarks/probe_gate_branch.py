@@ -9,13 +9,15 @@ trunk and the means, scales and correlations stay as they are (SiLU), and
 the weights' logits come instead from a branch of their own: one hidden
 ReLU layer as wide as the trunk's last, reading the trunk's last hidden
 layer, then a linear layer to the K logits. The module is patched in this
-process only (``MixtureDensityModule.__init__``, ``forward``,
-``forward_t``); a no-op forward hook on the head makes training take
-autograd's path (``_nn/_fused_loss.py``'s ``fused_step`` runs trunk and head
-by hand and would skip the branch), and ``verbose=1`` makes the fit use
-skorch's loop rather than the stacked one (whose backward pass is written
-for a chain of layers). Without ``--gate`` the same fit runs unpatched, on
-the same loop: skorch's loop and the stacked one give the same fits.
+process only: its head becomes :class:`GatedHead`
+(``MixtureDensityModule.__init__``), and ``forward_t``, which reads the
+head's weight directly, calls the head instead. A head that is not a plain
+``Linear`` makes training take autograd's path (``_nn/_fused_loss.py``'s
+``fused_step``, which runs trunk and head by hand, declines it), and
+``verbose=1`` makes the fit use skorch's loop rather than the stacked one
+(whose backward pass is written for a chain of layers). Without ``--gate``
+the same fit runs unpatched, on the same loop: skorch's loop and the
+stacked one give the same fits.
 
 Prints one line: the test NLL minus the truth's (noisy twins), the phantom
 mass, the share of rows whose count of modes (mass 0.02 or more) is the
@@ -45,8 +47,26 @@ import sklearn_mdn._nn._module as module_mod  # noqa: E402
 from sklearn_mdn import MDNRegressor  # noqa: E402
 
 
-def _no_op_hook(module, inputs, output):
-    return None
+class GatedHead(nn.Module):
+    """The module's head, its K logits replaced by a gate branch's: one
+    hidden ReLU layer as wide as the trunk's last, then K outputs."""
+
+    def __init__(self, head, n_components, generator):
+        super().__init__()
+        self.linear, self.n_components = head, n_components
+        width = head.in_features
+        self.gate = nn.Sequential(
+            nn.Linear(width, width), nn.ReLU(), nn.Linear(width, n_components)
+        )
+        for linear in (self.gate[0], self.gate[2]):
+            module_mod._init_linear(linear, generator)
+        with torch.no_grad():  # start at equal weights, as the head does
+            self.gate[2].weight.mul_(0.1)
+            self.gate[2].bias.zero_()
+
+    def forward(self, h):
+        out = self.linear(h)
+        return torch.cat([self.gate(h), out[:, self.n_components :]], 1)
 
 
 def patch_gate_branch():
@@ -56,42 +76,13 @@ def patch_gate_branch():
 
     def __init__(self, *args, **kwargs):
         base_init(self, *args, **kwargs)
-        width, K = self.head.in_features, self.n_components
         generator = torch.Generator().manual_seed(int(kwargs.get("seed", 0)) + 7)
-        self.gate = nn.Sequential(
-            nn.Linear(width, width), nn.ReLU(), nn.Linear(width, K)
-        )
-        for linear in (self.gate[0], self.gate[2]):
-            module_mod._init_linear(linear, generator)
-        with torch.no_grad():  # start at equal weights, as the head does
-            self.gate[2].weight.mul_(0.1)
-            self.gate[2].bias.zero_()
-        self.head.register_forward_hook(_no_op_hook)
+        self.head = GatedHead(self.head, self.n_components, generator)
 
-    def head_output(self, X):
-        h = self.trunk(X)
-        out = self.head(h)
-        return torch.cat([self.gate(h), out[:, self.n_components :]], 1)
+    def forward_t(self, X):  # the package's reads the head's weight directly
+        return self.head(self.trunk(X)).t().contiguous()
 
-    def forward_t(self, X):
-        return head_output(self, X).t().contiguous()
-
-    def forward(self, X):
-        out = head_output(self, X)
-        n, K, d = out.shape[0], self.n_components, self.n_targets
-        logits, means, raw_scale, offdiag = self.split_head(out)
-        means = means.reshape(n, K, d)
-        diag = nn.functional.softplus(raw_scale.reshape(n, K, self.n_scale))
-        diag = diag + self.min_scale
-        if self.n_scale != d:
-            diag = diag.expand(n, K, d)
-        if not self.full:
-            return module_mod.MixtureParams(logits, means, diag)
-        full = out.new_zeros(n, K, d * d)
-        full = full.index_copy(2, self._offdiag_index, offdiag.reshape(n, K, -1))
-        return module_mod.MixtureParams(logits, means, diag, full.reshape(n, K, d, d))
-
-    cls.__init__, cls.forward_t, cls.forward = __init__, forward_t, forward
+    cls.__init__, cls.forward_t = __init__, forward_t
 
 
 def main(argv):
@@ -105,9 +96,7 @@ def main(argv):
         patch_gate_branch()
     torch.set_num_threads(1)
     truth = bs.TRUTHS[name]
-    tid = list(bs.TRUTHS).index(name)
-    X, y = truth.sample(np.random.default_rng([tid, draw]), truth.n_train)
-    X_test, y_test = truth.sample(np.random.default_rng([tid, 10**6]), 10_000)
+    (X, y), (X_test, y_test) = bs.truth_data(truth, draw)
     start = time.process_time()
     with contextlib.redirect_stdout(io.StringIO()):  # verbose=1: skorch's loop
         model = MDNRegressor(random_state=seed, verbose=1, **params).fit(X, y)
