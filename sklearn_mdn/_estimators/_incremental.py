@@ -315,9 +315,11 @@ def run_warm_fit(estimator, X, y, sample_weight):
         "hidden_layer_sizes": hidden,
         "activation": estimator.activation,
         "covariance_type": estimator.covariance_type,
+        "gate_size": estimator.gate_size,
         "n_components": estimator.n_components_,
     }.items():
-        was = getattr(fitted, f"module__{name}")
+        # Nets pickled before gate_size existed have no gate.
+        was = getattr(fitted, f"module__{name}", 0)
         asked = getattr(estimator, name) if name == "n_components" else value
         if asked != "auto" and asked != was:
             raise ValueError(
@@ -336,6 +338,7 @@ def run_warm_fit(estimator, X, y, sample_weight):
         estimator.n_components_,
         hidden,
         estimator.covariance_type,
+        estimator.gate_size,
     )
     # n_networks > 1 raises, refit=True warns.
     plan = make_plan(estimator, *X.shape, y2.shape[1], row_work=work, warm=True)

@@ -75,6 +75,16 @@ class MDNRegressor(
         Activation function of the hidden layers. ``"silu"`` is
         ``x * sigmoid(x)``; ``"relu"`` is the reference implementation's.
 
+    gate_size : int, default=0
+        Units of a gate branch that computes the mixture weights: with a
+        positive ``gate_size``, the weights' logits come from a hidden ReLU
+        layer of ``gate_size`` units reading the last hidden layer, then a
+        linear layer, rather than from the layer that outputs the means and
+        scales. ReLU units switch off sharply, so a branch of solutions can
+        end where its inputs end (inverse problems with joint limits or
+        folds) rather than fade out over a band of inputs. 0 (or no hidden
+        layer): no gate.
+
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights (not the biases), on
         :class:`~sklearn.neural_network.MLPRegressor`'s scale: a step on a
@@ -347,6 +357,7 @@ class MDNRegressor(
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "gate_size": [Interval(Integral, 0, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "input_l1": [Interval(Real, 0, None, closed="left")],
         "select_features": ["boolean", StrOptions({"auto"})],
@@ -398,6 +409,7 @@ class MDNRegressor(
         covariance_type="full",
         hidden_layer_sizes=(100, 100, 100, 100, 100),
         activation="silu",
+        gate_size=0,
         alpha=1e-4,
         input_l1=0.0,
         select_features="auto",
@@ -428,6 +440,7 @@ class MDNRegressor(
         self.covariance_type = covariance_type
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.gate_size = gate_size
         self.alpha = alpha
         self.input_l1 = input_l1
         self.select_features = select_features
@@ -524,7 +537,12 @@ class MDNRegressor(
             AUTO_COMPONENTS if self.n_components == "auto" else self.n_components
         )
         work = row_work(
-            X.shape[1], y2.shape[1], n_components, hidden, self.covariance_type
+            X.shape[1],
+            y2.shape[1],
+            n_components,
+            hidden,
+            self.covariance_type,
+            self.gate_size,
         )
         return make_plan(self, *X.shape, y2.shape[1], row_work=work)
 

@@ -160,15 +160,11 @@ class _Reader:
         config = _typed(body["config"], dict)
         ints = ["n_features", "n_targets", "n_components"]
         hidden = _typed(config["hidden_layer_sizes"], list)
+        keys = {*ints, "hidden_layer_sizes", "activation", "covariance_type"}
+        keys.add("min_scale")
         if (
-            set(config)
-            != {
-                *ints,
-                "hidden_layer_sizes",
-                "activation",
-                "covariance_type",
-                "min_scale",
-            }  # fmt: skip
+            set(config) - {"gate_size"} != keys
+            or ("gate_size" in config and not _positive_int(config["gate_size"]))
             or not all(_positive_int(config[k]) for k in ints)
             or not all(_positive_int(h) for h in hidden)
             or config["activation"] not in ACTIVATIONS

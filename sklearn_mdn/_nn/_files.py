@@ -40,6 +40,8 @@ def module_config(module) -> dict:
         "activation": activation,
         "covariance_type": covariance_type,
         "min_scale": float(module.min_scale),
+        # Only with a gate: files without one stay as they were.
+        **({} if module.gate is None else {"gate_size": module.gate[0].out_features}),
     }
 
 

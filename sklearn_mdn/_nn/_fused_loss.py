@@ -239,10 +239,14 @@ def _plan(module):
     """``(linears, kinds)`` of :func:`fused_step` for ``module``, or None.
 
     None where a layer's backward pass cannot be run by hand: an activation
-    missing from ``_BACKWARD``, or a linear layer that is not a plain
-    ``Linear`` or has forward hooks. The plan is kept while the module's
-    layers are the same objects; the hooks are looked at on every call.
+    missing from ``_BACKWARD``, a linear layer that is not a plain
+    ``Linear`` or has forward hooks, or a gate branch (its module trains
+    with autograd, or stacked: ``_stacked.py``). The plan is kept while the
+    module's layers are the same objects; the hooks are looked at on every
+    call.
     """
+    if getattr(module, "gate", None) is not None:
+        return None
     layers = (*module.trunk, module.head)
     cached = _PLANS.get(module)
     if cached is None or cached[0] != layers:

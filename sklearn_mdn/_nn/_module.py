@@ -64,13 +64,17 @@ def row_work(
     n_components: int,
     hidden_layer_sizes: tuple[int, ...],
     covariance_type: str,
+    gate_size: int = 0,
 ) -> int:
     """Multiply-adds of one row's forward pass through the module of these
     parameters (:func:`~sklearn_mdn._nn._threads.forward_work` of it)."""
     _, n_scale, n_offdiag = _head_layout(n_targets, covariance_type)
     widths = [n_features, *hidden_layer_sizes]
     head = n_components * (1 + n_targets + n_scale + n_offdiag)
-    return sum(a * b for a, b in zip(widths, widths[1:])) + widths[-1] * head
+    work = sum(a * b for a, b in zip(widths, widths[1:])) + widths[-1] * head
+    if gate_size and hidden_layer_sizes:
+        work += gate_size * (widths[-1] + n_components)
+    return work
 
 
 class MixtureParams(NamedTuple):
@@ -122,6 +126,13 @@ class MixtureDensityModule(nn.Module):
         Structure of each component's covariance.
     min_scale : float
         Floor added to the diagonal of every scale.
+    gate_size : int, default=0
+        With a positive ``gate_size`` and at least one hidden layer, the
+        mixture weights' logits come from a gate branch of their own
+        (``gate``): a hidden ReLU layer of ``gate_size`` units reading the
+        trunk's last hidden layer, then a linear layer to the ``K`` logits;
+        the head then outputs the other parameters only. With 0 (or no
+        hidden layer) the head outputs the logits too.
     seed : int, default=0
         Seed of the private generator that draws the initial weights. The
         global torch generator is neither used nor changed, so that modules
@@ -137,6 +148,7 @@ class MixtureDensityModule(nn.Module):
         activation: str,
         covariance_type: str,
         min_scale: float,
+        gate_size: int = 0,
         seed: int = 0,
     ):
         super().__init__()
@@ -151,9 +163,16 @@ class MixtureDensityModule(nn.Module):
             layers += [_linear(width, size), ACTIVATIONS[activation]()]
             width = size
         self.trunk = nn.Sequential(*layers)
-        self.head = _linear(width, K * (1 + d + self.n_scale + self.n_offdiag))
+        gated = bool(gate_size and hidden_layer_sizes)
+        n_head = K * (d + self.n_scale + self.n_offdiag) + (0 if gated else K)
+        self.head = _linear(width, n_head)
+        self.gate = None
+        if gated:
+            self.gate = nn.Sequential(
+                _linear(width, gate_size), nn.ReLU(), _linear(gate_size, K)
+            )
         generator = torch.Generator().manual_seed(int(seed))
-        for layer in [*self.trunk[::2], self.head]:
+        for layer in linears(self):
             _init_linear(layer, generator)
         self._init_head(generator)
         if self.full:
@@ -172,16 +191,20 @@ class MixtureDensityModule(nn.Module):
         K, d = self.n_components, self.n_targets
         levels = (torch.arange(K, dtype=torch.float64) + 0.5) / K
         spread = torch.special.ndtri(levels).to(torch.float32)
+        # The head's first units are the logits, unless a gate outputs them.
+        first = K if self.gate is None else 0
         with torch.no_grad():
-            self.head.weight.mul_(0.1)
+            lasts = [self.head] if self.gate is None else [self.head, self.gate[2]]
+            for last in lasts:
+                last.weight.mul_(0.1)
+                last.bias.zero_()
             bias = self.head.bias
-            bias.zero_()
             means = torch.stack(
                 [spread[torch.randperm(K, generator=generator)] for _ in range(d)],
                 dim=1,
             )
-            bias[K : K + K * d] = means.reshape(-1)
-            start = K + K * d
+            bias[first : first + K * d] = means.reshape(-1)
+            start = first + K * d
             scale_bias = _inverse_softplus(max(1.0 - self.min_scale, 1e-3))
             bias[start : start + K * self.n_scale] = scale_bias
 
@@ -200,7 +223,13 @@ class MixtureDensityModule(nn.Module):
             h = torch.addmm(linear.bias.unsqueeze(1), linear.weight, h)
             h = activation.forward(h)
         head = self.head
-        return torch.addmm(head.bias.unsqueeze(1), head.weight, h)
+        out = torch.addmm(head.bias.unsqueeze(1), head.weight, h)
+        if self.gate is None:
+            return out
+        hidden, _, last = self.gate
+        g = torch.relu(torch.addmm(hidden.bias.unsqueeze(1), hidden.weight, h))
+        logits = torch.addmm(last.bias.unsqueeze(1), last.weight, g)
+        return torch.cat([logits, out])
 
     def split_head(self, h: torch.Tensor, dim: int = 1):
         """The blocks ``(logits, means, raw_scale, offdiag)`` of the head's output.
@@ -215,8 +244,16 @@ class MixtureDensityModule(nn.Module):
         sizes = [K, K * d, K * self.n_scale, K * self.n_offdiag]
         return torch.split(h, sizes, dim=dim)
 
+    def head_output(self, X: torch.Tensor) -> torch.Tensor:
+        """The output units of :meth:`split_head` for the rows of ``X``
+        (rows first): the head's, after the gate's logits with a gate."""
+        h = self.trunk(X)
+        if self.gate is None:
+            return self.head(h)
+        return torch.cat([self.gate(h), self.head(h)], 1)
+
     def forward(self, X: torch.Tensor) -> MixtureParams:
-        h = self.head(self.trunk(X))
+        h = self.head_output(X)
         n, K, d = h.shape[0], self.n_components, self.n_targets
         logits, means, raw_scale, offdiag = self.split_head(h)
         means = means.reshape(n, K, d)
@@ -287,6 +324,13 @@ def to_distribution(
     return NormalMixture(
         weights, params.means, spread_factor * scale_tril, event_shape=event_shape
     )
+
+
+def linears(module) -> tuple:
+    """The linear layers of a :class:`MixtureDensityModule`: the trunk's in
+    order, the head, then the gate's (hidden, logits), if it has a gate."""
+    gate = () if module.gate is None else module.gate[::2]
+    return (*module.trunk[::2], module.head, *gate)
 
 
 def first_layer(module) -> torch.nn.Linear:

@@ -41,6 +41,7 @@ import torch
 
 from .._utils._compat import torch_private
 from ._fused_loss import _nll_and_grad
+from ._module import linears as _linears
 from ._schedule import PlateauStop, ReplayRates
 from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import _UNFITTED, average_decay, fused_adam_available
@@ -97,10 +98,6 @@ def stacked_supported(estimator, plan) -> bool:
     )
 
 
-def _linears(module):
-    return (*module.trunk[::2], module.head)
-
-
 def _randn(a: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.randn(a.shape, generator=generator, dtype=a.dtype).to(a.device)
 
@@ -148,6 +145,10 @@ class StackedRun:
         shapes = [(lin.out_features, lin.in_features) for lin in _linears(module)]
         n_layers = len(shapes)
         act = [_BACKWARD[type(a)] for a in module.trunk[1::2]]
+        # Layers n_trunk (the head) and, with a gate, n_trunk + 1 and
+        # n_trunk + 2 (the gate's hidden ReLU layer and its logits) all
+        # read the trunk's last hidden layer.
+        n_trunk, gated, K = len(act), module.gate is not None, module.n_components
         # Per layer, the weights (k, out, in) and biases (k, out, 1) of all
         # networks, their gradients and Adam's two moments.
         weights = [
@@ -221,20 +222,25 @@ class StackedRun:
         split_head, min_scale, full = module.split_head, module.min_scale, module.full
 
         def forward(X, weights, biases):
-            """Inputs of each layer, their (output, pre-activation) pairs and
-            the head's output, for ``X`` of shape (k, b, p)."""
+            """Inputs of each layer, the trunk's (output, pre-activation)
+            pairs and the head's output (after the gate's logits), for ``X``
+            of shape (k, b, p)."""
             h = X.transpose(1, 2)
             inputs, saved = [], []
-            for j in range(n_layers):
+            for j in range(n_trunk):
                 inputs.append(h)
                 z = torch.baddbmm(biases[j], weights[j], h)
-                if j < len(act):
-                    forward_ = act[j][0]
-                    h = z if forward_ is None else forward_(z)
-                    saved.append((h, z))
-                else:
-                    h = z
-            return inputs, saved, h
+                forward_ = act[j][0]
+                h = z if forward_ is None else forward_(z)
+                saved.append((h, z))
+            inputs.append(h)
+            out = torch.baddbmm(biases[n_trunk], weights[n_trunk], h)
+            if gated:
+                g = torch.baddbmm(biases[n_trunk + 1], weights[n_trunk + 1], h)
+                inputs.append(g.relu_())
+                logits = torch.baddbmm(biases[n_trunk + 2], weights[n_trunk + 2], g)
+                out = torch.cat([logits, out], 1)
+            return inputs, saved, out
 
         def head_t(h):
             """(k, H, b) to (H, k * b): the rows of all networks side by side."""
@@ -322,11 +328,25 @@ class StackedRun:
                 batch_losses.append(loss.reshape(-1))
                 sizes.append(b)
                 G = grad.view(-1, ka, b).transpose(0, 1)
-                for j in range(n_layers - 1, -1, -1):
+                if gated:  # the gate's layers, then the head's gradient
+                    G_gate, G = G[:, :K], G[:, K:]
+                    # Layer j reads inputs[j - 1]: the gate's ReLU output g,
+                    # then the trunk's last hidden layer.
+                    for j in (n_trunk + 2, n_trunk + 1):
+                        torch.sum(G_gate, 2, keepdim=True, out=grad_b[j])
+                        a = inputs[j - 1].transpose(1, 2)
+                        torch.bmm(G_gate, a, out=grad_w[j])
+                        if j == n_trunk + 2:
+                            G_gate = torch.bmm(weights[j].transpose(1, 2), G_gate)
+                            G_gate = _relu_backward(G_gate, inputs[j - 1], None)
+                for j in range(n_trunk, -1, -1):
                     torch.sum(G, 2, keepdim=True, out=grad_b[j])
                     torch.bmm(G, inputs[j].transpose(1, 2), out=grad_w[j])
                     if j:
                         G = torch.bmm(weights[j].transpose(1, 2), G)
+                        if gated and j == n_trunk:  # the gate reads h too
+                            w_gate = weights[n_trunk + 1].transpose(1, 2)
+                            G = G.baddbmm_(w_gate, G_gate)
                         backward = act[j - 1][1]
                         if backward is not None:
                             G = backward(G, *saved[j - 1])

@@ -64,6 +64,8 @@ def _fit(config):
             activation="tanh",
             **{**TINY, "hidden_layer_sizes": (8, 4)},
         )
+    elif config == "gate":
+        model = MDNRegressor(n_components=2, gate_size=4, n_networks=2, **TINY)
     elif config == "ensemble":
         model = MDNEnsembleRegressor(
             MDNRegressor(n_components=2, hidden_layer_sizes=(8,), max_iter=3),
@@ -86,6 +88,7 @@ CONFIGS = [
     "2-outputs-full",
     "conformal",
     "2-outputs-stacked-spherical",
+    "gate",
     "ensemble",
     "log-target",
 ]

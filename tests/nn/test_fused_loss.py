@@ -18,9 +18,11 @@ from sklearn_mdn._nn._loss import MixtureNLLLoss
 from sklearn_mdn._nn._module import MixtureDensityModule
 
 
-def _module(d, covariance_type, K, seed=0):
+def _module(d, covariance_type, K, seed=0, gate_size=0):
     torch.manual_seed(seed)
-    module = MixtureDensityModule(4, d, K, (6,), "tanh", covariance_type, 1e-2)
+    module = MixtureDensityModule(
+        4, d, K, (6,), "tanh", covariance_type, 1e-2, gate_size=gate_size
+    )
     module = module.double()
     with torch.no_grad():  # away from the near-uniform initialisation
         for p in module.parameters():
@@ -28,11 +30,16 @@ def _module(d, covariance_type, K, seed=0):
     return module
 
 
+@pytest.mark.parametrize("gate_size", [0, 5])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 @pytest.mark.parametrize("d", [1, 2, 3])
-def test_fused_loss_and_gradient_match_autograd(d, covariance_type, weighted):
-    module = _module(d, covariance_type, K=3)
+def test_fused_loss_and_gradient_match_autograd(
+    d, covariance_type, weighted, gate_size
+):
+    # With a gate, forward_t (training) and forward (prediction) assemble
+    # the same head output from the gate's logits and the head's units.
+    module = _module(d, covariance_type, K=3, gate_size=gate_size)
     g = torch.Generator().manual_seed(1)
     X = torch.randn(9, 4, generator=g, dtype=torch.float64)
     y = torch.randn(9, d, generator=g, dtype=torch.float64)
@@ -133,6 +140,21 @@ def test_step_by_hand_matches_autograd_bit_for_bit(
 def test_step_by_hand_is_not_taken_for_other_activations():
     module = MixtureDensityModule(5, 1, 3, (8,), "gelu", "full", 1e-3)
     assert not manual_step_supported(module)
+
+
+def test_gate_branch_outputs_the_logits_and_trains_by_autograd():
+    module = MixtureDensityModule(5, 2, 3, (8, 7), "silu", "full", 1e-3, gate_size=4)
+    assert not manual_step_supported(module)
+    hidden, relu, last = module.gate
+    assert (hidden.in_features, hidden.out_features, last.out_features) == (7, 4, 3)
+    # The head outputs means, scales and correlations only: 3 * (2 + 2 + 1).
+    assert module.head.out_features == 15
+    X = torch.randn(6, 5)
+    logits = last(relu(hidden(module.trunk(X))))
+    torch.testing.assert_close(module(X).logits, logits)
+    # Without a hidden layer there is nothing for a gate to read: no gate.
+    plain = MixtureDensityModule(5, 2, 3, (), "silu", "full", 1e-3, gate_size=4)
+    assert plain.gate is None and plain.head.out_features == 18
 
 
 def test_step_by_hand_follows_changes_to_the_layers():

@@ -43,11 +43,19 @@ def _members(est):
     return list(getattr(module, "members", [module]))
 
 
+@pytest.mark.parametrize(
+    "activation, gate_size",
+    [("silu", 0), ("relu", 0), ("tanh", 0), ("logistic", 0), ("silu", 6)],
+)
 @pytest.mark.parametrize("n_networks", [1, 2])
-@pytest.mark.parametrize("activation", ["silu", "relu", "tanh", "logistic"])
-def test_stacked_networks_match_one_after_another(activation, n_networks, monkeypatch):
+def test_stacked_networks_match_one_after_another(
+    activation, gate_size, n_networks, monkeypatch
+):
+    # With a gate branch, the hand-written backward pass of the stacked loop
+    # against autograd's on skorch's loop.
     X, y = sine_data(90, p=2)
     params = {"activation": activation, "n_networks": n_networks, "refit": False}
+    params["gate_size"] = gate_size
     a = _fit(True, monkeypatch, X, y, **params)
     b = _fit(False, monkeypatch, X, y, **params)
     assert a.n_steps_ == b.n_steps_
