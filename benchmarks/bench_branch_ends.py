@@ -15,16 +15,18 @@ measures by how far a test row lies from where a branch ends:
 Per band of that distance: the share of rows, the phantom mass
 (``bench_synthetic.phantom_mass``), the share of rows whose count of modes
 of mass 0.02 or more is the truth's (``mode_match``) and, on the noisy
-twins, the test NLL minus the truth's. Default ``MDNRegressor``, the data
-draws and test rows of ``bench_synthetic.py``; one torch thread a fit.
+twins, the test NLL minus the truth's. Default ``MDNRegressor`` (plus the
+parameters of ``--params``, Python literals), the data draws and test rows
+of ``bench_synthetic.py``; one torch thread a fit.
 
 Usage::
 
     python benchmarks/bench_branch_ends.py --truths arm-limits,arm-limits-noisy \\
-        --draws 2 --seeds 1 [--jobs 2]
+        --draws 2 --seeds 1 [--jobs 2] [--params gate_size=100]
 """
 
 import argparse
+import ast
 import math
 import sys
 import time
@@ -67,11 +69,11 @@ def fit(task):
     from sklearn_mdn import MDNRegressor
 
     torch.set_num_threads(1)
-    name, draw, seed = task
+    name, draw, seed, params = task
     truth = bs.TRUTHS[name]
     (X, y), (X_test, y_test) = bs.truth_data(truth, draw)
     start = time.process_time()
-    model = MDNRegressor(random_state=seed).fit(X, y)
+    model = MDNRegressor(random_state=seed, **params).fit(X, y)
     cpu = time.process_time() - start
     dist = model.predict_dist(X_test)
     phantom = bs.phantom_mass(truth, dist, X_test)
@@ -107,9 +109,14 @@ def main(argv=None):
     parser.add_argument("--draws", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--params", default="", help="key=value,... (literals)")
     args = parser.parse_args(argv)
+    params = {
+        key: ast.literal_eval(value)
+        for key, value in (p.split("=", 1) for p in args.params.split(",") if p)
+    }
     tasks = [
-        (name, draw, seed)
+        (name, draw, seed, params)
         for name in args.truths.split(",")
         for draw in range(args.draws)
         for seed in range(args.seeds)
@@ -124,7 +131,7 @@ def main(argv=None):
         return "-" if v is None else f"{v:.{digits}f}"
 
     with ProcessPoolExecutor(args.jobs) as pool:
-        for (name, draw, seed), rows, total, cpu in pool.map(fit, tasks):
+        for (name, draw, seed, _), rows, total, cpu in pool.map(fit, tasks):
             for lo, hi, share, phantom, count, gap in rows:
                 band = f"{lo:g} to {hi:g}" if math.isfinite(hi) else f"{lo:g} or more"
                 print(
