@@ -50,6 +50,7 @@ class FitPlan:
     choose_encoding: bool = False
     encoding_kept: str | None = None
     average: float = 0.0
+    gate_size: int = 0
 
     @property
     def n_train(self) -> int:

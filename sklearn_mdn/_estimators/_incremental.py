@@ -39,7 +39,7 @@ from .._nn._training import build_net, check_device, run_epochs
 from .._utils._compat import _fit_context
 from ..distribution._checks import _random_state
 from ._networks import set_fitted_state, warn_if_not_converged
-from ._plan import AUTO_BATCH, AUTO_COMPONENTS, LR_FACTOR_INV, make_plan
+from ._plan import AUTO_BATCH, AUTO_COMPONENTS, LR_FACTOR_INV, gate_width, make_plan
 from ._preprocessing import (
     check_hidden_layer_sizes,
     input_bounds,
@@ -315,7 +315,7 @@ def run_warm_fit(estimator, X, y, sample_weight):
         "hidden_layer_sizes": hidden,
         "activation": estimator.activation,
         "covariance_type": estimator.covariance_type,
-        "gate_size": estimator.gate_size,
+        "gate_size": gate_width(estimator.gate_size, hidden),
         "n_components": estimator.n_components_,
     }.items():
         # Nets pickled before gate_size existed have no gate.
@@ -338,7 +338,7 @@ def run_warm_fit(estimator, X, y, sample_weight):
         estimator.n_components_,
         hidden,
         estimator.covariance_type,
-        estimator.gate_size,
+        gate_width(estimator.gate_size, hidden),
     )
     # n_networks > 1 raises, refit=True warns.
     plan = make_plan(estimator, *X.shape, y2.shape[1], row_work=work, warm=True)

@@ -27,6 +27,7 @@ from .._nn._schedule import OVERFIT_RISE, OVERFIT_TREND
 from .._nn._threads import WORK_PER_THREAD, threads_by_work
 from .._utils._warnings import find_stack_level
 from ._fit_plan import Decision, FitPlan, _count, _mixture_decision, _sci
+from ._preprocessing import check_hidden_layer_sizes
 
 # Fewest rows with which ``early_stopping`` holds rows out.
 MIN_ROWS_EARLY_STOPPING = 20
@@ -130,6 +131,7 @@ def make_plan(
     decide("n_iter_no_change", stop_patience, patience_rule)
     noise = decide("noise", *_noise(est, n_train))
     average = decide("weight_averaging", *_weight_averaging(est, use_valid))
+    gate_size = decide("gate_size", *_gate_size(est))
     if est.input_l1 > 0:
         decide(
             "input_l1",
@@ -179,6 +181,7 @@ def make_plan(
         decisions=(),
         choose_encoding=choose_encoding,
         average=average,
+        gate_size=gate_size,
     )
     return dataclasses.replace(plan, decisions=(*decisions, _mixture_decision(plan)))
 
@@ -304,6 +307,32 @@ def _weight_averaging(est, use_valid) -> tuple:
         f"and their moving average over about {steps:,} steps (decay {decay:g})"
     )
     return decay, rule, f"{decay:g}"
+
+
+def gate_width(gate_size, hidden) -> int:
+    """The units of the gate branch of ``gate_size`` on hidden layers
+    ``hidden``: ``"auto"`` as wide as the last hidden layer; none without
+    hidden layers, where it would have nothing to read."""
+    if not hidden:
+        return 0
+    return hidden[-1] if gate_size == "auto" else gate_size
+
+
+def _gate_size(est) -> tuple:
+    gate_size = getattr(est, "gate_size", 0)
+    hidden = check_hidden_layer_sizes(est.hidden_layer_sizes)
+    width = gate_width(gate_size, hidden)
+    if not width:
+        return 0, "no gate: the head outputs the mixture weights" + (
+            " (no hidden layer for a gate to read)" if gate_size else ""
+        )
+    rule = (
+        f"the mixture weights from a gate of {width} ReLU units on the last "
+        "hidden layer, which lets a branch of solutions end sharply"
+    )
+    if gate_size == "auto":
+        return width, "'auto': as wide as the last hidden layer; " + rule
+    return width, "as given: " + rule
 
 
 def _n_networks(est, n_samples) -> tuple:

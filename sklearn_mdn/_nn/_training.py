@@ -400,7 +400,7 @@ def build_net(
         module__n_components=n_components,
         module__hidden_layer_sizes=hidden,
         module__activation=estimator.activation,
-        module__gate_size=estimator.gate_size,
+        module__gate_size=plan.gate_size,
         module__covariance_type=estimator.covariance_type,
         module__min_scale=math.sqrt(estimator.reg_covar),
         module__seed=seeds.init,

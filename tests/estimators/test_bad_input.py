@@ -425,7 +425,7 @@ INVALID_PARAMS = {
     "covariance_type": ["tied", "", None, 1],
     "hidden_layer_sizes": ["abc", 0, -3, None, 1.5],
     "activation": ["softmax", "", None],
-    "gate_size": [-1, 2.5, "auto"],
+    "gate_size": [-1, 2.5, "wide"],
     "alpha": [-1e-4, "0", None],
     "input_l1": [-0.1, "0.1", None],
     "select_features": ["yes", 2, None, "always"],

@@ -304,7 +304,7 @@ def test_warm_start_refuses_a_stacked_model_and_keeps_it():
         ({}, X[:, :1], "X has 1 features"),
         ({"hidden_layer_sizes": (16,)}, X, "whose hidden_layer_sizes is"),
         ({"n_components": 2}, X, "whose n_components is 5"),
-        ({"gate_size": 4}, X, "whose gate_size is 0"),
+        ({"gate_size": 4}, X, "whose gate_size is 0; got gate_size=4"),
     ],
     ids=["columns", "network", "components", "gate"],
 )

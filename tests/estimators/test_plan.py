@@ -2,6 +2,7 @@
 
 import dataclasses
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -150,6 +151,7 @@ def test_printed_plan_has_a_row_per_choice():
         "n_iter_no_change",
         "noise",
         "weight_averaging",
+        "gate_size",
         "n_networks",
         "select_features",
         "input_encoding",
@@ -163,6 +165,30 @@ def test_printed_plan_has_a_row_per_choice():
     assert lines == names
     assert repr(_plan(300)) == text
     assert "min(5, 1,000 // 300)" in text
+    assert "no gate: the head outputs the mixture weights" in text
+
+
+@pytest.mark.parametrize(
+    "params, width",
+    [
+        ({}, 0),
+        ({"gate_size": "auto"}, 100),
+        ({"gate_size": "auto", "hidden_layer_sizes": (16, 8)}, 8),
+        ({"gate_size": 5}, 5),
+        ({"gate_size": "auto", "hidden_layer_sizes": ()}, 0),
+    ],
+)
+def test_gate_size_is_resolved_in_the_plan_and_built(params, width):
+    X, y = np.random.RandomState(0).randn(60, 2), np.random.RandomState(1).randn(60)
+    est = MDNRegressor(max_iter=2, n_networks=1, random_state=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    assert est.fit_plan_.gate_size == width
+    module = est.net_.module_
+    for member in getattr(module, "members", [module]):  # a network, its refit
+        gate = member.gate
+        assert (0 if gate is None else gate[0].out_features) == width
 
 
 def test_fitted_plan_agrees_with_the_fitted_model():
