@@ -322,10 +322,10 @@ def _gate_size(est) -> tuple:
     gate_size = getattr(est, "gate_size", 0)
     hidden = check_hidden_layer_sizes(est.hidden_layer_sizes)
     width = gate_width(gate_size, hidden)
+    if not gate_size:
+        return 0, "as given: no gate; the head outputs the mixture weights"
     if not width:
-        return 0, "no gate: the head outputs the mixture weights" + (
-            " (no hidden layer for a gate to read)" if gate_size else ""
-        )
+        return 0, "no hidden layer for a gate to read: the head outputs the weights"
     rule = (
         f"the mixture weights from a gate of {width} ReLU units on the last "
         "hidden layer, which lets a branch of solutions end sharply"

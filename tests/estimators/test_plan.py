@@ -165,7 +165,7 @@ def test_printed_plan_has_a_row_per_choice():
     assert lines == names
     assert repr(_plan(300)) == text
     assert "min(5, 1,000 // 300)" in text
-    assert "no gate: the head outputs the mixture weights" in text
+    assert "as given: no gate; the head outputs the mixture weights" in text
 
 
 @pytest.mark.parametrize(
