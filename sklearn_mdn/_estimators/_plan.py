@@ -255,7 +255,7 @@ def _patience(est, n_batches, use_valid) -> tuple:
                 f", or at the first where the held-out loss, best within the "
                 f"first {lr_patience} epochs, has since risen steadily (rank "
                 f"correlation {OVERFIT_TREND:g} or more) {OVERFIT_RISE:.0%} of the "
-                "way back to epoch 1's"
+                "way back to epoch 1's while the training loss fell"
             )
     else:
         stop_patience = est.n_iter_no_change

@@ -35,12 +35,12 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 # A network overfits (:func:`overfitting`) once its held-out loss has risen
 # steadily since its best epoch (rank correlation with the epoch at least
 # OVERFIT_TREND) and back at least OVERFIT_RISE of the way to its first
-# epoch's value.
+# epoch's value, while its training loss went on falling.
 OVERFIT_TREND = 0.5
 OVERFIT_RISE = 0.25
 
 
-def overfitting(scores, best_epoch: int, patience: int) -> bool:
+def overfitting(scores, best_epoch: int, patience: int, train=None) -> bool:
     """Whether a network overfits, so that a lower learning rate would not
     bring its held-out loss back below its best.
 
@@ -49,10 +49,15 @@ def overfitting(scores, best_epoch: int, patience: int) -> bool:
     epoch) have since risen steadily (Spearman's rank correlation with the
     epoch at least ``OVERFIT_TREND``) and far: the median of the last
     ``patience // 2`` lies at least ``OVERFIT_RISE`` of the way back from the
-    best to the first epoch's loss. Checked where the first cut would come,
-    ``patience`` epochs after the best. Where the cut helped in default fits
-    of the UCI sets and synthetic truths, the loss either oscillated (rank
-    correlation 0.42 at most) or stayed near its best (docs/fit_plan.rst).
+    best to the first epoch's loss; and, with the training losses ``train``
+    (one an epoch), while the median of their last ``patience // 2`` lies
+    below the best epoch's: a training loss that rose with the held-out one
+    is a run gone unstable, which a lower learning rate may bring back (a
+    gate branch's first epochs on a noise-free branch truth). Checked where
+    the first cut would come, ``patience`` epochs after the best. Where the
+    cut helped in default fits of the UCI sets and synthetic truths, the
+    loss either oscillated (rank correlation 0.42 at most) or stayed near
+    its best (docs/fit_plan.rst).
     """
     if not 1 <= best_epoch <= patience:
         return False
@@ -64,6 +69,10 @@ def overfitting(scores, best_epoch: int, patience: int) -> bool:
     best = since[0]
     recent = float(np.median(since[-max(1, patience // 2) :]))
     rise = recent - best
+    if train is not None:
+        train = np.asarray(train, dtype=float)
+        if not np.median(train[-max(1, patience // 2) :]) < train[best_epoch - 1]:
+            return False
     return (
         trend >= OVERFIT_TREND
         and rise > 0
@@ -156,7 +165,9 @@ class _EarlyStopping(EarlyStopping):
         if patience is None or self.misses_ != patience:
             return
         scores = net.history[self.first_epoch_ :, self.monitor]
-        if overfitting(scores, self.best_epoch_ - self.first_epoch_, patience):
+        train = net.history[self.first_epoch_ :, "train_loss"]
+        best = self.best_epoch_ - self.first_epoch_
+        if overfitting(scores, best, patience, train):
             self.overfit_ = True
             self._sink(
                 f"Stopping at the first cut of the learning rate: {self.monitor} "
@@ -252,10 +263,12 @@ class PlateauStop:
         self.overfit_patience = overfit_patience
         self.overfit = False
         self.scores = []
+        self.train_scores = []
 
-    def end_epoch(self, epoch: int, score: float) -> tuple[bool, bool]:
-        """Update after ``epoch`` with held-out loss ``score``: whether it is
-        the best epoch so far, and whether training stops."""
+    def end_epoch(self, epoch: int, score: float, train=None) -> tuple[bool, bool]:
+        """Update after ``epoch`` with held-out loss ``score`` (and training
+        loss ``train``): whether it is the best epoch so far, and whether
+        training stops."""
         if self.factor is not None:
             if score < self.lr_best - self.lr_threshold:
                 self.lr_best, self.bad_epochs = score, 0
@@ -274,9 +287,13 @@ class PlateauStop:
         else:
             self.misses += 1
         self.scores.append(score)
+        self.train_scores.append(train)
         if self.misses == self.overfit_patience:
             self.overfit = overfitting(
-                self.scores, self.best_epoch, self.overfit_patience
+                self.scores,
+                self.best_epoch,
+                self.overfit_patience,
+                None if train is None else self.train_scores,
             )
         return improved, self.misses == self.stop_patience or self.overfit
 
@@ -309,7 +326,7 @@ class ReplayRates:
         self.rates = list(rates)
         self.lr = self.rates[0]
 
-    def end_epoch(self, epoch: int, score) -> tuple[bool, bool]:
+    def end_epoch(self, epoch: int, score, train=None) -> tuple[bool, bool]:
         """After ``epoch`` (``score`` is None: nothing held out): the next
         epoch's rate; the last epoch is both the one kept and the stop."""
         if epoch < len(self.rates):

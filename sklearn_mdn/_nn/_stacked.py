@@ -414,7 +414,9 @@ class StackedRun:
                 )
                 if average:
                     records[i][-1] += (averaged[j],)
-                improved, stop = schedules[i].end_epoch(epoch, valid_loss[j])
+                improved, stop = schedules[i].end_epoch(
+                    epoch, valid_loss[j], train_loss[j]
+                )
                 if improved:
                     chosen = (kept_w, kept_b) if averaged[j] else (weights, biases)
                     best[i] = self._snapshot(*chosen, j)

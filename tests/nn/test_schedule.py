@@ -54,6 +54,12 @@ def test_overfitting_needs_an_early_best_then_a_steady_far_rise():
     assert not overfitting(creeping, 3, 10)
     assert not overfitting([first, best, *[np.nan] * 10], 2, 10)
     assert not overfitting([first, best, *[best] * 10], 2, 10)
+    # The same held-out rise while the training loss falls: overfitting; while
+    # it rises too (past the best epoch's): a run gone unstable, not stopped.
+    falling = [2.0, 1.0, 0.8, *np.linspace(0.7, 0.2, 10)]
+    assert overfitting(rising, 3, 10, train=falling)
+    unstable = [2.0, 1.0, 0.8, *np.linspace(0.9, 1.5, 10)]
+    assert not overfitting(rising, 3, 10, train=unstable)
 
 
 def test_a_network_that_overfits_stops_at_its_first_cut(monkeypatch):
