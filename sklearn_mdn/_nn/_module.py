@@ -179,6 +179,11 @@ class MixtureDensityModule(nn.Module):
             rows, cols = torch.tril_indices(d, d, offset=-1)
             self.register_buffer("_offdiag_index", rows * d + cols, persistent=False)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "gate" not in self._modules and "gate" not in vars(self):
+            self.gate = None  # pickled before the gate existed
+
     def _init_head(self, generator: torch.Generator) -> None:
         """Start near equal weights and unit scales, with spread-out means.
 

@@ -152,6 +152,14 @@ def test_gate_branch_outputs_the_logits_and_trains_by_autograd():
     X = torch.randn(6, 5)
     logits = last(relu(hidden(module.trunk(X))))
     torch.testing.assert_close(module(X).logits, logits)
+    # A module pickled before the gate existed loads without one.
+    old = MixtureDensityModule(5, 2, 3, (8,), "silu", "full", 1e-3)
+    state = old.__getstate__()
+    del state["gate"]
+    loaded = MixtureDensityModule.__new__(MixtureDensityModule)
+    loaded.__setstate__(state)
+    assert loaded.gate is None
+    torch.testing.assert_close(loaded(X).logits, old(X).logits)
     # Without a hidden layer there is nothing for a gate to read: no gate.
     plain = MixtureDensityModule(5, 2, 3, (), "silu", "full", 1e-3, gate_size=4)
     assert plain.gate is None and plain.head.out_features == 18
