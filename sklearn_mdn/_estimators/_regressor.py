@@ -83,7 +83,7 @@ class MDNRegressor(
         sharply, so a branch of solutions can end where its inputs end
         (inverse problems with joint limits or folds) rather than fade out
         over a band of inputs: there it cuts the probability put on
-        solutions that do not exist by a factor of 2 to 6. It can also
+        solutions that do not exist by a factor of 1.7 to 6. It can also
         overfit small noisy data sooner, and costs a layer more a step.
         ``"auto"``: as wide as the last hidden layer. 0 (the default, or no
         hidden layer): no gate, the weights come from the same layer as the
