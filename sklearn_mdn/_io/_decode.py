@@ -160,8 +160,13 @@ class _Reader:
         config = _typed(body["config"], dict)
         ints = ["n_features", "n_targets", "n_components"]
         hidden = _typed(config["hidden_layer_sizes"], list)
-        keys = {*ints, "hidden_layer_sizes", "activation", "covariance_type"}
-        keys.add("min_scale")
+        keys = {
+            *ints,
+            "hidden_layer_sizes",
+            "activation",
+            "covariance_type",
+            "min_scale",
+        }
         if (
             set(config) - {"gate_size"} != keys
             or ("gate_size" in config and not _positive_int(config["gate_size"]))
