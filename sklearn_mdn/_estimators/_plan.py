@@ -75,8 +75,10 @@ MAX_REFIT_ROWS = 100_000
 # by row, is below ENCODING_Z (its held-out NLL is the lower).
 ENCODING_BINS = 16
 ENCODING_Z = 0.0
-# It is not tried above MAX_ENCODING_ROWS rows.
+# It is not tried above MAX_ENCODING_ROWS rows, nor below
+# MIN_ENCODING_HELD_OUT held-out rows (500 rows at validation_fraction=0.2).
 MAX_ENCODING_ROWS = 100_000
+MIN_ENCODING_HELD_OUT = 100
 # A refit is dropped where its NLL on the rows its network held out (on which
 # the refit trained) is above the network's by more than this many standard
 # errors of the rows' paired differences.
@@ -414,8 +416,11 @@ def _input_encoding(est, n_samples, n_valid) -> tuple:
     if est.input_l1 > 0:
         rule = "'auto', not applied: input_l1 > 0 selects the raw features"
         return False, rule, "'auto'"
-    if n_valid < MIN_HELD_OUT:
-        rule = f"'auto': not tried below {MIN_HELD_OUT} held-out rows"
+    if n_valid < MIN_ENCODING_HELD_OUT:
+        rule = (
+            f"'auto': not tried below {MIN_ENCODING_HELD_OUT} held-out rows, "
+            "where it gained nothing for its network's cost"
+        )
         return False, rule, "'auto'"
     return (
         True,

@@ -23,6 +23,14 @@ from sklearn_mdn._nn._training import NetworkTrainer
 PARAMS = {**SMALL, "max_iter": 30, "n_iter_no_change": 6, "random_state": 0}
 
 
+@pytest.fixture(autouse=True)
+def _small_held_out(monkeypatch, request):
+    """The encoding's machinery on small fits: tried from 30 held-out rows
+    (the default asks for 100, ``test_not_tried_below_a_hundred_held_out_rows``)."""
+    if not request.node.name.startswith("test_not_tried_below"):
+        monkeypatch.setattr(_plan, "MIN_ENCODING_HELD_OUT", 30)
+
+
 def _fit(X, y, z=None, monkeypatch=None, **params):
     """A fit whose encoding is always kept (``z=inf``) or never (``-inf``)."""
     if z is not None:
@@ -122,6 +130,17 @@ def test_a_new_fit_forgets_the_previous_encoding(monkeypatch):
     reg.set_params(input_encoding="none").fit(X, y)
     assert reg.input_encoder_ is None and reg.encoded_mean_ is None
     assert all(m.trunk[0].in_features == X.shape[1] for m in _members(reg))
+
+
+@pytest.mark.parametrize(("n", "tried"), [(497, False), (498, True)])
+def test_not_tried_below_a_hundred_held_out_rows(n, tried):
+    # 99 and 100 held-out rows at validation_fraction=0.2.
+    from sklearn_mdn._estimators._plan import make_plan
+
+    plan = make_plan(tiny_mdn(PARAMS), n, n_features=3)
+    assert plan.choose_encoding == tried
+    rule = next(d.rule for d in plan.decisions if d.name == "input_encoding")
+    assert ("not tried below 100 held-out rows" in rule) != tried
 
 
 @pytest.mark.parametrize(
