@@ -88,6 +88,21 @@ def test_sample_weight_follows_the_blocks(client):
     assert_array_equal(model.predict(X), expected)
 
 
+def test_a_gated_model_matches_in_memory_calls():
+    # The mixture weights' gate branch (gate_size) trains on skorch's loop,
+    # with autograd, in partial_fit: the same over a Dask array's blocks.
+    def gated():
+        return MDNRegressor(hidden_layer_sizes=(8,), gate_size=4, random_state=0)
+
+    memory = gated()
+    for _ in range(EPOCHS):
+        for i in range(0, 3 * ROWS, ROWS):
+            memory.partial_fit(X[i : i + ROWS], Y[i : i + ROWS])
+    model = mdask.fit_incremental(gated(), *_lazy(), epochs=EPOCHS)
+    assert model.net_.module_.gate is not None
+    assert_array_equal(model.predict_interval(X), memory.predict_interval(X))
+
+
 def test_training_continues_a_fitted_model():
     model = mdask.fit_incremental(_model(), *_lazy(), epochs=1)
     mdask.fit_incremental(model, *_lazy(), epochs=1)
