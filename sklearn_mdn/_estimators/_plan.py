@@ -76,7 +76,7 @@ MAX_REFIT_ROWS = 100_000
 ENCODING_BINS = 16
 ENCODING_Z = 0.0
 # It is not tried above MAX_ENCODING_ROWS rows, nor below
-# MIN_ENCODING_HELD_OUT held-out rows (500 rows at validation_fraction=0.2).
+# MIN_ENCODING_HELD_OUT held-out rows (498 rows at validation_fraction=0.2).
 MAX_ENCODING_ROWS = 100_000
 MIN_ENCODING_HELD_OUT = 100
 # A refit is dropped where its NLL on the rows its network held out (on which

@@ -135,9 +135,7 @@ def test_a_new_fit_forgets_the_previous_encoding(monkeypatch):
 @pytest.mark.parametrize(("n", "tried"), [(497, False), (498, True)])
 def test_not_tried_below_a_hundred_held_out_rows(n, tried):
     # 99 and 100 held-out rows at validation_fraction=0.2.
-    from sklearn_mdn._estimators._plan import make_plan
-
-    plan = make_plan(tiny_mdn(PARAMS), n, n_features=3)
+    plan = _plan.make_plan(tiny_mdn(PARAMS), n, n_features=3)
     assert plan.choose_encoding == tried
     rule = next(d.rule for d in plan.decisions if d.name == "input_encoding")
     assert ("not tried below 100 held-out rows" in rule) != tried
