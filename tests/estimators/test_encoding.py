@@ -23,12 +23,15 @@ from sklearn_mdn._nn._training import NetworkTrainer
 PARAMS = {**SMALL, "max_iter": 30, "n_iter_no_change": 6, "random_state": 0}
 
 
+# The default threshold of held-out rows, before the fixture below lowers it.
+MIN_ENCODING_HELD_OUT = _plan.MIN_ENCODING_HELD_OUT
+
+
 @pytest.fixture(autouse=True)
-def _small_held_out(monkeypatch, request):
+def _small_held_out(monkeypatch):
     """The encoding's machinery on small fits: tried from 30 held-out rows
-    (the default asks for 100, ``test_not_tried_below_a_hundred_held_out_rows``)."""
-    if not request.node.name.startswith("test_not_tried_below"):
-        monkeypatch.setattr(_plan, "MIN_ENCODING_HELD_OUT", 30)
+    (``test_not_tried_below_a_hundred_held_out_rows`` sets the default back)."""
+    monkeypatch.setattr(_plan, "MIN_ENCODING_HELD_OUT", 30)
 
 
 def _fit(X, y, z=None, monkeypatch=None, **params):
@@ -133,8 +136,9 @@ def test_a_new_fit_forgets_the_previous_encoding(monkeypatch):
 
 
 @pytest.mark.parametrize(("n", "tried"), [(497, False), (498, True)])
-def test_not_tried_below_a_hundred_held_out_rows(n, tried):
+def test_not_tried_below_a_hundred_held_out_rows(n, tried, monkeypatch):
     # 99 and 100 held-out rows at validation_fraction=0.2.
+    monkeypatch.setattr(_plan, "MIN_ENCODING_HELD_OUT", MIN_ENCODING_HELD_OUT)
     plan = _plan.make_plan(tiny_mdn(PARAMS), n, n_features=3)
     assert plan.choose_encoding == tried
     rule = next(d.rule for d in plan.decisions if d.name == "input_encoding")
