@@ -51,6 +51,9 @@ class FitPlan:
     encoding_kept: str | None = None
     average: float = 0.0
     gate_size: int = 0
+    # None: the held-out rows choose it (tree_blend="auto").
+    tree_blend: float | None = 0.0
+    tree_blend_kept: float | None = None
 
     @property
     def n_train(self) -> int:
@@ -81,12 +84,19 @@ class FitPlan:
         return self.encoding_kept or "none"
 
     def with_outcomes(
-        self, *, features=None, encoding=None, components=None, refits=None
+        self,
+        *,
+        features=None,
+        encoding=None,
+        components=None,
+        refits=None,
+        tree_blend=None,
     ) -> "FitPlan":
         """The plan with the choices made on the held-out rows: ``features``
         (the features kept, a boolean mask, and why), ``encoding`` (the
         inputs' encoding kept and why), ``components`` and ``refits`` (the
-        number kept and why), each a pair or None."""
+        number kept and why), ``tree_blend`` (the share kept and why), each a
+        pair or None."""
         changes, rows = {}, []
         if features is not None:
             support, rule = features
@@ -102,6 +112,9 @@ class FitPlan:
         if refits is not None:
             changes["refits_kept"], rule = int(refits[0]), refits[1]
             rows.append(Decision("refits kept", str(refits[0]), rule))
+        if tree_blend is not None:
+            changes["tree_blend_kept"], rule = float(tree_blend[0]), tree_blend[1]
+            rows.append(Decision("tree blend kept", f"{tree_blend[0]:g}", rule))
         plan = dataclasses.replace(self, **changes)
         mixture = _mixture_decision(plan)
         decisions = [d for d in self.decisions if d.name != "mixture"]

@@ -187,6 +187,7 @@ def _first_call(estimator, X, y, sample_weight):
     estimator.n_networks_ = 1
     estimator.refit_ = False
     estimator.spread_factor_ = 1.0
+    estimator.tree_blend_, estimator.blend_trees_ = 0.0, None
     estimator.conformal_ = None
     estimator.validation_loss_curve_ = None
     estimator.n_steps_ = 0
@@ -257,6 +258,7 @@ def _continue_fitted(estimator, n_rows) -> PartialFitState:
     state = PartialFitState(int(net.iterator_train__seed), 0, _plateau(estimator, plan))
     estimator._partial_fit_state_ = state
     estimator.spread_factor_ = 1.0
+    estimator.tree_blend_, estimator.blend_trees_ = 0.0, None
     estimator.validation_loss_curve_ = None
     return state
 

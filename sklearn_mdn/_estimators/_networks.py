@@ -14,9 +14,12 @@ from .._nn._module import StackedMixture, to_distribution
 from .._nn._prediction import all_finite, forward
 from .._nn._schedule import stopped_schedule
 from .._nn._stacked import stacked_supported, train_stacked
+from .._nn._trees import blend, predict_trees
 from .._utils._warnings import find_stack_level
+from ..distribution import NormalMixture
 from ..distribution._checks import _random_state
 from . import _plan
+from ._blend import choose_share, fit_trees
 from ._calibration import ConformalCalibration, fit_conformal, fit_spread_factor
 from ._components import choose_components
 from ._encoding import choose_encoding, fit_encoding
@@ -244,12 +247,15 @@ def warn_if_not_converged(estimator, nets, plan):
         )
 
 
-def set_fitted_state(estimator, nets, refits, dataset, plan):
-    """The fitted attributes of the trained ``nets``, calibration included.
+def set_fitted_state(estimator, nets, refits, dataset, plan, X=None):
+    """The fitted attributes of the trained ``nets``, calibration and tree
+    blend included; the plan with the share of the blend kept.
 
     Several nets, or a net and its refit on all the rows (``refits``), are
     stacked into the first one's module (:class:`StackedMixture`); the
-    spread factor of a single net is fitted before its refit joins it.
+    spread factor and the tree blend of the first net are fitted before the
+    others join it. ``X``, the validated inputs, trains the blend's trees;
+    without it (a warm start) there is no blend.
     """
     net = estimator.net_ = nets[0]
     history = net.history
@@ -267,24 +273,111 @@ def set_fitted_state(estimator, nets, refits, dataset, plan):
     if estimator.calibrate == "conformal":
         # Without held-out rows, no scores: every interval is the line.
         estimator.conformal_ = ConformalCalibration(np.empty((0, 1)), np.empty(0))
-    if plan.calibrate != "off":
-        _calibrate(estimator, net, dataset)
+    plan = _calibrate(estimator, nets, dataset, plan, X)
     modules = [n.module_ for n in nets + refits]
     if len(modules) > 1:
         net.module_ = StackedMixture(modules)
+    return plan
 
 
-def _calibrate(estimator, net, dataset):
-    """Fit the spread factor or the conformal scores on the rows that
-    ``net`` held out."""
-    # The held-out rows' mixtures, in standardised units.
+def _calibrate(estimator, nets, dataset, plan, X):
+    """Choose the tree blend, then fit the spread factor or the conformal
+    scores, on the rows that the first of ``nets`` held out (the blend on
+    every network's, each beside trees trained on its other rows); train the
+    blend's trees on every row. The plan with the share kept, where the rows
+    chose it."""
+    net = nets[0]
+    share = plan.tree_blend if X is not None else 0.0
+    held_out = net.train_split is not None and (
+        plan.calibrate != "off" or share is None
+    )
+    first = _held_out_mixtures(estimator, net, dataset) if held_out else None
+    trees = _BlendData(estimator, dataset, X) if share != 0 else None
+    trees_mean = None
+    if first is not None and trees is not None:
+        trees_mean = trees.held_out_mean(net.train_split)
+    if share is None:
+        others = [_held_out_mixtures(estimator, n, dataset) for n in nets[1:]]
+        if trees_mean is None or any(o is None for o in others):
+            share, rule = 0.0, "the held-out rows' mixtures are not finite"
+        else:
+            means = [trees_mean]
+            means += [trees.held_out_mean(n.train_split) for n in nets[1:]]
+            dist, y, w = _joined([first, *others])
+            spread = plan.calibrate == "spread"
+            share, rule = choose_share(dist, np.concatenate(means), y, w, spread)
+        plan = plan.with_outcomes(tree_blend=(share, rule))
+    if first is not None:
+        dist, y, w = first
+        if trees_mean is not None:
+            dist = blend(dist, trees_mean, share)
+        if plan.calibrate == "conformal":
+            estimator.conformal_ = fit_conformal(dist, y, w)
+        elif plan.calibrate == "spread":
+            estimator.spread_factor_ = fit_spread_factor(dist, y, w)
+    estimator.tree_blend_ = float(share)
+    estimator.blend_trees_ = trees.all_rows() if share else None
+    return plan
+
+
+def _held_out_mixtures(estimator, net, dataset):
+    """The mixtures (standardised units), targets and weights of the rows
+    ``net`` held out; None where the mixtures are not finite."""
     valid = held_out_rows(net, dataset)
     params = forward(net.module_, valid.X, estimator.n_threads)
     if not all_finite(params):
-        return
+        return None
     dist = to_distribution(params, (estimator.n_outputs_,))
-    y, w = to_numpy(valid.y), to_numpy(valid.sample_weight)
-    if estimator.calibrate == "conformal":
-        estimator.conformal_ = fit_conformal(dist, y, w)
-    else:
-        estimator.spread_factor_ = fit_spread_factor(dist, y, w)
+    return dist, to_numpy(valid.y), to_numpy(valid.sample_weight)
+
+
+def _joined(held_out):
+    """The held-out mixtures, targets and weights of several networks, as
+    one set of rows."""
+    dists = [h[0] for h in held_out]
+    if len(dists) == 1:
+        return held_out[0]
+    dist = NormalMixture(
+        *(np.concatenate([getattr(d, a) for d in dists]) for a in _MIXTURE),
+        event_shape=dists[0].event_shape,
+    )
+    ws = [h[2] for h in held_out]
+    w = None if ws[0] is None else np.concatenate(ws)
+    return dist, np.concatenate([h[1] for h in held_out]), w
+
+
+_MIXTURE = ("weights", "means", "scale_tril")
+
+
+class _BlendData:
+    """The rows that train the blend's trees: the validated inputs ``X``,
+    standardised in float64 as prediction standardises them, and the
+    standardised targets and weights of ``dataset``."""
+
+    def __init__(self, estimator, dataset, X):
+        self.X = (np.asarray(X, dtype=np.float64) - estimator.x_mean_) / (
+            estimator.x_scale_
+        )
+        self.y = to_numpy(dataset.y).astype(np.float64)
+        w = dataset.sample_weight
+        self.w = None if w is None else to_numpy(w).astype(np.float64)
+        # The seed of the first network's hold-out (the trees draw only
+        # when they stop early, above 10,000 rows).
+        split = getattr(estimator.net_, "train_split", None)
+        self.seed = 0 if split is None else int(split.seed)
+        threads = estimator.n_threads
+        self.threads = threads if isinstance(threads, int) or threads is None else 1
+
+    def _fit(self, rows):
+        w = None if self.w is None else self.w[rows]
+        return fit_trees(self.X[rows], self.y[rows], w, self.seed, self.threads)
+
+    def held_out_mean(self, split):
+        """The trees' prediction of the rows ``split`` holds out, by trees
+        trained on the others."""
+        train, valid = (i.numpy() for i in split.indices(len(self.y)))
+        return predict_trees(self._fit(train), self.X[valid])
+
+    def all_rows(self):
+        """Trees trained on every row."""
+        return self._fit(slice(None))

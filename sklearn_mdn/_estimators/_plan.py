@@ -79,6 +79,12 @@ ENCODING_Z = 0.0
 # MIN_ENCODING_HELD_OUT held-out rows (498 rows at validation_fraction=0.2).
 MAX_ENCODING_ROWS = 100_000
 MIN_ENCODING_HELD_OUT = 100
+# tree_blend="auto": the share of the way each predicted mixture's mean moves
+# toward boosted trees' prediction, the one of BLEND_SHARES of least held-out
+# NLL among those whose t statistic against no blend, row by row, is below
+# BLEND_Z (better by one standard error); else 0.
+BLEND_SHARES = (0.25, 0.5, 0.75, 1.0)
+BLEND_Z = -1.0
 # A refit is dropped where its NLL on the rows its network held out (on which
 # the refit trained) is above the network's by more than this many standard
 # errors of the rows' paired differences.
@@ -158,6 +164,7 @@ def make_plan(
         choose_components, n_components, kept = _n_components(est, n_valid)
     decide("n_components", n_components, kept)
     refit = decide("refit", *_refit(est, n_samples, n_networks, use_valid))
+    tree_blend = decide("tree_blend", *_tree_blend(est, use_valid, warm))
     calibrate = decide("calibrate", *_calibrate(est, n_networks, n_valid))
     decide("n_threads", *_n_threads(est.n_threads, row_work, batch_size))
     plan = FitPlan(
@@ -184,6 +191,7 @@ def make_plan(
         choose_encoding=choose_encoding,
         average=average,
         gate_size=gate_size,
+        tree_blend=tree_blend,
     )
     return dataclasses.replace(plan, decisions=(*decisions, _mixture_decision(plan)))
 
@@ -479,6 +487,28 @@ def _refit(est, n_samples, n_networks, use_valid) -> tuple:
             "stopping chose, averaged with it"
         )
     return _not_applied(est, "refit", reason)
+
+
+def _tree_blend(est, use_valid, warm) -> tuple:
+    """The share of the way toward the trees' mean, None where the held-out
+    rows choose it, with the rule (:mod:`._blend`)."""
+    if warm:
+        return 0.0, "warm_start=True: the network it continues, alone", "none"
+    tree_blend = getattr(est, "tree_blend", "none")  # pickled before it existed
+    if tree_blend == "none":
+        return 0.0, "as given", "none"
+    if tree_blend != "auto":
+        return float(tree_blend), "as given"
+    if not use_valid:
+        return 0.0, "'auto' needs held-out rows (early_stopping)", "none"
+    shares = ", ".join(f"{s:g}" for s in BLEND_SHARES)
+    rule = (
+        "'auto': after training, the share of the way from each mixture's mean "
+        "to boosted trees' prediction that the held-out rows choose among "
+        f"{shares} (each network's, beside trees trained on its other rows): "
+        f"the one of least NLL, if it beats none by {-BLEND_Z:g} standard error"
+    )
+    return None, rule, "auto"
 
 
 def _calibrate(est, n_networks, n_valid) -> tuple:

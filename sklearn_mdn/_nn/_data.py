@@ -156,7 +156,12 @@ class HoldOut:
         self.n_folds = n_folds
 
     def __call__(self, dataset, y=None, **fit_params):
-        n = len(dataset)
+        train, valid = self.indices(len(dataset))
+        device = dataset.X.device
+        return dataset.subset(train.to(device)), dataset.subset(valid.to(device))
+
+    def indices(self, n):
+        """The training and held-out rows of ``n`` rows, as index tensors."""
         n_valid = n_holdout(n, self.fraction)
         generator = torch.Generator().manual_seed(int(self.seed))
         perm = torch.randperm(n, generator=generator)
@@ -164,8 +169,8 @@ class HoldOut:
             start = self.fold * n_valid
         else:
             start = self.fold * n // self.n_folds
-        perm = perm.roll(-start).to(dataset.X.device)
-        return dataset.subset(perm[n_valid:]), dataset.subset(perm[:n_valid])
+        perm = perm.roll(-start)
+        return perm[n_valid:], perm[:n_valid]
 
 
 # What ``device`` may be besides a string (``MDNRegressor``'s constraint).

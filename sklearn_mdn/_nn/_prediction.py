@@ -7,6 +7,7 @@ from ._data import encode_inputs, input_encoding, to_tensor
 from ._module import MixtureParams, to_distribution
 from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import CHUNK_ROWS
+from ._trees import blend, predict_trees
 
 # Rows the network predicts are padded with zero rows to a multiple of this:
 # float32 products of fewer than 4 rows take other kernels, and the CPU
@@ -104,9 +105,20 @@ def iter_mixtures(estimator, X, event_shape, chunk_rows):
             raise ValueError(_FAR_OFF)
         try:
             dist = to_distribution(params, event_shape, estimator.spread_factor_)
+            dist = _blended(estimator, chunk, dist)
             dist = dist.affine(estimator.y_mean_, estimator.y_scale_)
         except ValueError as exc:  # np.linalg.LinAlgError included
             # Finite outputs so extreme that a factor or a scale under- or
             # overflows.
             raise ValueError(_FAR_OFF) from exc
         yield dist
+
+
+def _blended(estimator, X, dist):
+    """``dist`` (standardised units) moved toward the trees of ``tree_blend``
+    at the validated rows ``X``, where the fit kept a share."""
+    share = getattr(estimator, "tree_blend_", 0.0)  # fitted before it existed
+    if not share:
+        return dist
+    inputs = (np.asarray(X, dtype=np.float64) - estimator.x_mean_) / estimator.x_scale_
+    return blend(dist, predict_trees(estimator.blend_trees_, inputs), share)

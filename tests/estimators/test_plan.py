@@ -157,6 +157,7 @@ def test_printed_plan_has_a_row_per_choice():
         "input_encoding",
         "n_components",
         "refit",
+        "tree_blend",
         "calibrate",
         "n_threads",
         "mixture",

@@ -136,6 +136,15 @@ def _assert_same_fitted_state(a, b):
         elif key == "conformal_" and value is not None:
             assert_array_equal(value.interval_scores, other.interval_scores)
             assert_array_equal(value.region_scores, other.region_scores)
+        elif key == "blend_trees_" and value is not None:
+            assert len(value) == len(other)
+            for trees, loaded in zip(value, other):
+                assert trees.keys() == loaded.keys()
+                for name, array in trees.items():
+                    if isinstance(array, np.ndarray):
+                        assert_array_equal(array, loaded[name], strict=True)
+                    else:
+                        assert array == loaded[name], name
         elif isinstance(value, np.ndarray):
             assert_array_equal(value, other, strict=True, err_msg=key)
         else:
