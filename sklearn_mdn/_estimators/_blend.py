@@ -21,6 +21,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from .._nn._trees import blend
+from .._utils._compat import boosted_trees
 from ..distribution import NormalMixture
 from ..distribution._density import _LOG_2PI, _mahalanobis
 from . import _plan
@@ -47,7 +48,7 @@ def tree_arrays(model) -> dict:
     """The fitted ``HistGradientBoostingRegressor`` ``model`` as arrays: its
     nodes (every tree's, one after another; children as indices into them),
     each tree's root and the baseline prediction."""
-    nodes = [predictors[0].nodes for predictors in model._predictors]
+    nodes, baseline = boosted_trees(model)
     sizes = np.array([len(n) for n in nodes])
     roots = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     all_nodes = np.concatenate(nodes)
@@ -62,7 +63,7 @@ def tree_arrays(model) -> dict:
         "value": all_nodes["value"].astype(np.float64),
         "leaf": leaf,
         "roots": roots.astype(np.int64),
-        "baseline": float(np.ravel(model._baseline_prediction)[0]),
+        "baseline": baseline,
     }
 
 

@@ -365,8 +365,8 @@ class _BlendData:
         # when they stop early, above 10,000 rows).
         split = getattr(estimator.net_, "train_split", None)
         self.seed = 0 if split is None else int(split.seed)
-        threads = estimator.n_threads
-        self.threads = threads if isinstance(threads, int) or threads is None else 1
+        # One OpenMP thread: beside torch's threads, more spin for a core.
+        self.threads = 1
 
     def _fit(self, rows):
         w = None if self.w is None else self.w[rows]

@@ -10,6 +10,10 @@ are imported here only, so that such a move is fixed in one file, and
 on the versions CI installs (the newest, and the declared minimum in
 ``tox -e mindeps``).
 
+``tree_blend`` reads the trees of a fitted
+``HistGradientBoostingRegressor`` and predicts with its compiled traversal
+(:func:`boosted_trees`, :func:`tree_predict`).
+
 The safe model format (``_safe_format.py``) sets private fitted attributes
 of scikit-learn classes (:data:`SKLEARN_PRIVATE_STATE`), as unpickling would;
 the round trips of ``tests/test_safe_format.py`` check them on the installed
@@ -35,6 +39,7 @@ import functools
 import inspect
 from types import SimpleNamespace
 
+import numpy as np
 from sklearn.base import _fit_context
 from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -126,6 +131,33 @@ def mark_stepped(optimizer) -> None:
     optimizer._opt_called = True
 
 
+def boosted_trees(model) -> tuple:
+    """The node arrays of a fitted ``HistGradientBoostingRegressor``, one per
+    iteration, and its baseline prediction (its private ``_predictors`` and
+    ``_baseline_prediction``): what ``tree_blend`` keeps of it."""
+    nodes = [predictors[0].nodes for predictors in model._predictors]
+    return nodes, float(np.ravel(model._baseline_prediction)[0])
+
+
+def tree_predict(fields, X) -> np.ndarray:
+    """One tree's prediction of the float64 rows ``X`` by scikit-learn's
+    compiled traversal (its private ``TreePredictor``), from the node
+    ``fields`` of :func:`boosted_trees`' arrays (value, feature_idx,
+    num_threshold, missing_go_to_left, is_leaf, left, right)."""
+    from sklearn.ensemble._hist_gradient_boosting.common import (
+        PREDICTOR_RECORD_DTYPE,
+    )
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+
+    nodes = np.zeros(len(fields["value"]), dtype=PREDICTOR_RECORD_DTYPE)
+    for name, values in fields.items():
+        nodes[name] = values
+    no_categories = np.zeros((0, 8), dtype=np.uint32)
+    tree = TreePredictor(nodes, no_categories, no_categories)
+    f_idx_map = np.zeros(X.shape[1], dtype=np.uint32)
+    return tree.predict(X, no_categories, f_idx_map, 1)
+
+
 def has_forward_hooks(module) -> bool:
     """Whether forward hooks are registered on ``module``."""
     return bool(module._forward_hooks)
@@ -141,11 +173,13 @@ __all__ = [
     "_BaseScorer",
     "_check_sample_weight",
     "_fit_context",
+    "boosted_trees",
     "has_forward_hooks",
     "mark_stepped",
     "optimizer_has_hooks",
     "optimizers_of",
     "torch_private",
+    "tree_predict",
     "undecorated",
     "wrapped_by_lr_scheduler",
 ]

@@ -430,6 +430,7 @@ INVALID_PARAMS = {
     "input_l1": [-0.1, "0.1", None],
     "select_features": ["yes", 2, None, "always"],
     "input_encoding": ["ple", None, True],
+    "tree_blend": [1.5, -0.1, "always", None],
     "batch_size": [0, -5, 1.5, "all", None],
     "learning_rate_init": [0.0, -0.1, "1e-3", None],
     "learning_rate": ["invscaling", None, 1e-3],

@@ -21,6 +21,7 @@ PARAMS = {
     "n_iter_no_change": 6,
     "n_networks": 1,
     "input_encoding": "none",
+    "tree_blend": "none",  # the networks' own mixtures
 }
 
 

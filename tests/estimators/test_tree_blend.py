@@ -8,7 +8,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 
 from sklearn_mdn import MDNRegressor, load_model, save_model
 from sklearn_mdn._estimators._blend import tree_arrays
-from sklearn_mdn._nn._trees import predict_trees
+from sklearn_mdn._nn._trees import _predict_numpy, predict_trees
 
 PARAMS = {**SMALL, "max_iter": 40, "random_state": 0}
 
@@ -35,8 +35,10 @@ def test_tree_arrays_predict_as_the_trees():
     model = HistGradientBoostingRegressor(random_state=0).fit(X, y)
     X_new = rng.normal(size=(300, 3))
     X_new[rng.rand(*X_new.shape) < 0.1] = np.nan
-    ours = predict_trees([tree_arrays(model)], X_new)[:, 0]
-    assert_allclose(ours, model.predict(X_new), rtol=1e-12, atol=1e-12)
+    trees = [tree_arrays(model)]
+    # scikit-learn's compiled traversal and the numpy one alike, bit for bit.
+    assert_array_equal(predict_trees(trees, X_new)[:, 0], model.predict(X_new))
+    assert_array_equal(_predict_numpy(trees, X_new)[:, 0], model.predict(X_new))
 
 
 def test_auto_blends_where_the_trees_fit_the_mean_better():

@@ -102,6 +102,7 @@ def test_prediction_is_the_equal_weight_average(targets):
         n_networks=3,
         refit=False,
         input_encoding="none",
+        tree_blend="none",  # the networks' own mixtures
         random_state=0,
     ).fit(X, y)
     members = reg.net_.module_.members

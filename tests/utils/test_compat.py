@@ -20,6 +20,8 @@ PRIVATE_ATTRIBUTES = {
     "_get_param_names": "sklearn",
     "_training_dim": "sklearn",
     "_sklearn_output_config": "sklearn",
+    "_predictors": "sklearn",
+    "_baseline_prediction": "sklearn",
     "_optimizers": "skorch",
     "_optimizer_step_pre_hooks": "torch",
     "_optimizer_step_post_hooks": "torch",
