@@ -7,8 +7,8 @@ different errors. With ``tree_blend`` the fit also trains scikit-learn's
 standardised inputs, one per target, and moves every component of each
 predicted mixture by ``share * (trees - mixture mean)``: the mean moves that
 share of the way toward the trees' prediction, the shape and spread stay.
-``"auto"`` lets the first network's held-out rows choose the share
-(:func:`choose_share`).
+``"auto"`` lets the held-out rows choose the share (:func:`choose_share`):
+each network's, beside trees trained on that network's other rows.
 
 The trees are kept as plain arrays (:func:`tree_arrays`), which a model
 file can hold, and predicted from by
