@@ -42,6 +42,7 @@ records go to ``<out stem>_raw.jsonl``; a rerun skips the fits already there.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shlex
@@ -57,6 +58,13 @@ from bench_uci import load_dataset
 HERE = Path(__file__).resolve().parent
 DATASETS = "boston,concrete,energy,kin8nm,power,protein,yacht"
 PEERS = ("catboost", "skpro", "qrf", "treeffuser")
+# The package each peer imports.
+PEER_PACKAGES = {
+    "catboost": "catboost",
+    "skpro": "skpro",
+    "qrf": "quantile_forest",
+    "treeffuser": "treeffuser",
+}
 # treeffuser's fit takes minutes above this many training rows.
 TREEFFUSER_MAX_ROWS = 2000
 # Quantile levels of the quantile forest, draws of treeffuser.
@@ -259,6 +267,11 @@ def contenders(args) -> list[tuple]:
     for peer in filter(None, args.peers.split(",")):
         if peer not in PEERS:
             raise SystemExit(f"unknown peer {peer!r}; known: {', '.join(PEERS)}")
+        if importlib.util.find_spec(PEER_PACKAGES[peer]) is None:
+            raise SystemExit(
+                f"peer {peer!r} needs the package {PEER_PACKAGES[peer]!r}, which "
+                "is not installed (benchmarks/README.md says how to install it)"
+            )
         out.append((peer, peer, this, {}))
     return out
 
@@ -405,6 +418,8 @@ def main(argv=None):
     with ThreadPoolExecutor(args.jobs) as pool, open(raw, "a") as f:
         futures = [pool.submit(fit, *task) for task in tasks]
         for future in as_completed(futures):
+            if future.exception() is not None:  # stop now, not after every fit
+                pool.shutdown(wait=False, cancel_futures=True)
             rec = future.result()
             f.write(json.dumps(rec) + "\n")
             f.flush()
