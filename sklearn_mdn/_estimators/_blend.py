@@ -16,14 +16,13 @@ file can hold, and predicted from by
 """
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
+from .._nn._held_out import t_statistic
 from .._nn._trees import blend
 from .._utils._compat import boosted_trees
 from ..distribution import NormalMixture
-from ..distribution._density import _LOG_2PI, _mahalanobis
 from . import _plan
 from ._calibration import fit_spread_factor
 
@@ -67,18 +66,6 @@ def tree_arrays(model) -> dict:
     }
 
 
-def _row_nll(dist, y) -> np.ndarray:
-    """Negative log density of each complete row ``y`` (n, d)."""
-    m = _mahalanobis(dist.scale_tril, y[:, None, :] - dist.means)
-    log_density = (
-        np.log(dist.weights)
-        - dist._half_log_det()
-        - 0.5 * y.shape[1] * _LOG_2PI
-        - 0.5 * m
-    )
-    return -logsumexp(log_density, axis=1)
-
-
 def choose_share(dist, trees_mean, y, sample_weight, spread):
     """The share of ``tree_blend="auto"`` on held-out rows, and the rule in
     words.
@@ -105,16 +92,14 @@ def choose_share(dist, trees_mean, y, sample_weight, spread):
                 factor * moved.scale_tril,
                 event_shape=moved.event_shape,
             )
-        return factor, w * _row_nll(moved, y)
+        return factor, -w * moved.log_prob(y)
 
     factor0, base = scored(0.0)
     best = (0.0, factor0, float(np.mean(base)), 0.0)
     n = len(y)
     for share in _plan.BLEND_SHARES:
         factor, nll = scored(share)
-        d = nll - base
-        se = d.std(ddof=1) / np.sqrt(n) if n > 1 else 0.0
-        t = d.mean() / se if se > 0 else 0.0
+        t = t_statistic(nll - base)
         if t < _plan.BLEND_Z and nll.mean() < best[2]:
             best = (share, factor, float(nll.mean()), t)
     share, _, nll, t = best

@@ -14,7 +14,7 @@ from .._nn._module import StackedMixture, to_distribution
 from .._nn._prediction import all_finite, forward
 from .._nn._schedule import stopped_schedule
 from .._nn._stacked import stacked_supported, train_stacked
-from .._nn._trees import blend, predict_trees
+from .._nn._trees import blend, predict_trees, tree_inputs
 from .._utils._warnings import find_stack_level
 from ..distribution import NormalMixture
 from ..distribution._checks import _random_state
@@ -337,16 +337,10 @@ def _joined(held_out):
     dists = [h[0] for h in held_out]
     if len(dists) == 1:
         return held_out[0]
-    dist = NormalMixture(
-        *(np.concatenate([getattr(d, a) for d in dists]) for a in _MIXTURE),
-        event_shape=dists[0].event_shape,
-    )
+    dist = NormalMixture.concatenate(dists)
     ws = [h[2] for h in held_out]
     w = None if ws[0] is None else np.concatenate(ws)
     return dist, np.concatenate([h[1] for h in held_out]), w
-
-
-_MIXTURE = ("weights", "means", "scale_tril")
 
 
 class _BlendData:
@@ -355,9 +349,7 @@ class _BlendData:
     standardised targets and weights of ``dataset``."""
 
     def __init__(self, estimator, dataset, X):
-        self.X = (np.asarray(X, dtype=np.float64) - estimator.x_mean_) / (
-            estimator.x_scale_
-        )
+        self.X = tree_inputs(estimator, X)
         self.y = to_numpy(dataset.y).astype(np.float64)
         w = dataset.sample_weight
         self.w = None if w is None else to_numpy(w).astype(np.float64)

@@ -48,9 +48,10 @@ def held_out_threads(net, valid, n_threads):
     return torch_threads(resolve_threads(n_threads, work))
 
 
-def t_statistic(d: torch.Tensor) -> float:
-    """The mean of ``d`` in standard errors; 0 where ``d`` is all zero (a
-    feature the network ignores raises nothing)."""
+def t_statistic(d) -> float:
+    """The mean of ``d`` (a tensor or an array) in standard errors; 0 where
+    ``d`` is all zero (a feature the network ignores raises nothing)."""
+    d = torch.as_tensor(d)
     mean = float(d.mean())
     se = float(d.std()) / math.sqrt(len(d)) if len(d) > 1 else 0.0
     if se > 0:

@@ -7,7 +7,7 @@ from ._data import encode_inputs, input_encoding, to_tensor
 from ._module import MixtureParams, to_distribution
 from ._threads import forward_work, resolve_threads, torch_threads
 from ._training import CHUNK_ROWS
-from ._trees import blend, predict_trees
+from ._trees import blend, predict_trees, tree_inputs
 
 # Rows the network predicts are padded with zero rows to a multiple of this:
 # float32 products of fewer than 4 rows take other kernels, and the CPU
@@ -120,5 +120,5 @@ def _blended(estimator, X, dist):
     share = getattr(estimator, "tree_blend_", 0.0)  # fitted before it existed
     if not share:
         return dist
-    inputs = (np.asarray(X, dtype=np.float64) - estimator.x_mean_) / estimator.x_scale_
+    inputs = tree_inputs(estimator, X)
     return blend(dist, predict_trees(estimator.blend_trees_, inputs), share)

@@ -8,6 +8,12 @@ from .._utils._compat import tree_predict
 from ..distribution import NormalMixture
 
 
+def tree_inputs(estimator, X) -> np.ndarray:
+    """The validated rows ``X`` standardised in float64, as the trees of
+    ``tree_blend`` read them, in training and in prediction alike."""
+    return (np.asarray(X, dtype=np.float64) - estimator.x_mean_) / estimator.x_scale_
+
+
 def predict_trees(trees, X) -> np.ndarray:
     """Predictions (n, d) of the trees of ``tree_blend`` (one set per target)
     at standardised ``X``, as ``HistGradientBoostingRegressor.predict``
