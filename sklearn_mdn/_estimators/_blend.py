@@ -35,7 +35,7 @@ def fit_trees(X, y, sample_weight, seed, n_threads) -> list:
         rows = ~np.isnan(y[:, j])
         if sample_weight is not None:
             rows &= sample_weight > 0
-        model = HistGradientBoostingRegressor(random_state=seed)
+        model = HistGradientBoostingRegressor(**_plan.BLEND_TREES, random_state=seed)
         w = None if sample_weight is None else sample_weight[rows]
         with threadpool_limits(limits=n_threads, user_api="openmp"):
             model.fit(X[rows], y[rows, j], sample_weight=w)
