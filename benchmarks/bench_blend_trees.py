@@ -244,9 +244,12 @@ def main():
     text = (
         f"# Tree blend variants replayed on default fits\n\n"
         f"`python benchmarks/bench_blend_trees.py DATA_DIR --splits {args.splits} "
-        f"--variants '{args.variants}'`\n\nVariants: "
-        + json.dumps(variants)
-        + "\n"
+        f"--protein-splits {args.protein_splits} "
+        f"--variants '{json.dumps(variants)}'`\n\n"
+        "The variants' settings (`trees`: `HistGradientBoostingRegressor`'s; "
+        "`shares`: those tried) replace the package's where given; `package` "
+        "is the default fit, `none` the network alone. Paired: each split's "
+        "CRPS against `package`'s, mean and standard error over the splits.\n"
         + summarise(records, names)
     )
     out.write_text(text)

@@ -181,18 +181,20 @@ class MDNRegressor(
     tree_blend : {"auto", "none"} or float in [0, 1], default="auto"
         Share of the way each predicted mixture's mean moves toward the
         prediction of gradient-boosted trees
-        (:class:`~sklearn.ensemble.HistGradientBoostingRegressor` with its
-        defaults, one per target, trained on the standardised inputs): every
-        component moves by ``share * (trees - mean)``, the shape and spread
-        stay. Trees fit the mean of some tabular data better than a network,
-        and the two err differently. ``"auto"`` lets the first network's
-        held-out rows choose the share among 0.25, 0.5, 0.75 and 1 (trees
-        trained on the network's other rows): the one of least held-out
-        NLL, kept only where it beats no blend by one standard error, row by
-        row (``fit_plan_``'s row "tree blend kept"); then the trees train on
+        (:class:`~sklearn.ensemble.HistGradientBoostingRegressor`, one per
+        target, 250 rounds of trees with up to 63 leaves of at least 10
+        rows, trained on the standardised inputs): every component moves by
+        ``share * (trees - mean)``, the shape and spread stay. Trees fit the
+        mean of some tabular data better than a network, and the two err
+        differently. ``"auto"`` lets every network's held-out rows choose
+        the share among 0.1, 0.25, 0.5, 0.75 and 1 (beside trees trained on
+        that network's other rows): the one of least held-out NLL, kept only
+        where it beats no blend by one standard error, row by row
+        (``fit_plan_``'s row "tree blend kept"); then the trees train on
         every row. It needs held-out rows (early stopping). ``"none"`` or 0:
         the network's mixtures alone. ``partial_fit`` and ``warm_start=True``
-        fits do not blend.
+        fits do not blend. A kept blend adds the trees' traversal to each
+        prediction (about 12 µs a row on one thread).
 
     reg_covar : float, default=1e-6
         Floor on the variance of each component, in standardised target
