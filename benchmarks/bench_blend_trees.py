@@ -62,9 +62,8 @@ def _recorded(record):
         for net in nets:
             if net.train_split is None:
                 continue
-            dist, y, w = _networks._held_out_mixtures(estimator, net, dataset)
-            train, valid = (i.numpy() for i in net.train_split.indices(len(rows.y)))
-            record["nets"].append((train, valid, dist, y, w))
+            held_out = _networks._held_out_mixtures(estimator, net, dataset)
+            record["nets"].append((net.train_split, held_out))
         return calibrate(estimator, nets, dataset, plan, X)
 
     _networks._calibrate = recording
@@ -89,42 +88,32 @@ def _constants(variant):
 
 
 def replay(record, variant):
-    """The share ``variant`` keeps and the test scores of its prediction."""
-    from sklearn_mdn._estimators._blend import choose_share, fit_trees
+    """The share ``variant`` keeps and the test scores of its prediction, as
+    ``_networks._calibrate`` chooses and fits them."""
+    from sklearn_mdn._estimators._blend import choose_share
     from sklearn_mdn._estimators._calibration import fit_spread_factor
+    from sklearn_mdn._estimators._networks import _joined
     from sklearn_mdn._nn._trees import blend, predict_trees
     from sklearn_mdn.distribution import NormalMixture
 
-    rows, nets = record["rows"], record["nets"]
+    rows, nets = record["rows"], record["nets"]  # a _BlendData; (split, held out)
     spread = record["calibrate"] == "spread"
-    cpu = 0.0
-
-    def trees(index):
-        nonlocal cpu
-        start = time.process_time()
-        w = None if rows.w is None else rows.w[index]
-        fitted = fit_trees(rows.X[index], rows.y[index], w, rows.seed, 1)
-        cpu += time.process_time() - start
-        return fitted
-
     with _constants(variant):
-        means = []
-        for train, valid, *_ in nets:
-            means.append(predict_trees(trees(train), rows.X[valid]))
-        dist = NormalMixture.concatenate([n[2] for n in nets])
-        y = np.concatenate([n[3] for n in nets])
-        w = None if nets[0][4] is None else np.concatenate([n[4] for n in nets])
+        start = time.process_time()
+        means = [rows.held_out_mean(split) for split, _ in nets]
+        cpu = time.process_time() - start
+        dist, y, w = _joined([held_out for _, held_out in nets])
         share, _ = choose_share(dist, np.concatenate(means), y, w, spread)
         factor = record["factor"]
         if spread:
-            first = blend(nets[0][2], means[0], share)
-            factor = fit_spread_factor(first, nets[0][3], nets[0][4])
+            first, y, w = nets[0][1]
+            factor = fit_spread_factor(blend(first, means[0], share), y, w)
         test = record["test"]
         if share:
-            everything = np.arange(len(rows.y))
-            test = blend(
-                test, predict_trees(trees(everything), record["X_test"]), share
-            )
+            start = time.process_time()
+            trees = rows.all_rows()
+            cpu += time.process_time() - start
+            test = blend(test, predict_trees(trees, record["X_test"]), share)
     mean, scale = record["y_mean"], record["y_scale"]
     test = NormalMixture(
         test.weights, test.means * scale + mean, test.scale_tril * scale * factor
@@ -163,7 +152,7 @@ def fit_split(data_dir, dataset, split, variants):
         y_scale=scale,
         y_test=y[test],
     )
-    scores = {"none": score(reg.predict_dist(X[test]), y[test])}
+    scores = {"none": score(dist, y[test])}
     scores["none"].update(share=0.0, trees_cpu=0.0)
     for name, variant in {"package": {}, **variants}.items():
         scores[name] = replay(record, variant)
