@@ -51,6 +51,7 @@ class FitPlan:
     encoding_kept: str | None = None
     average: float = 0.0
     gate_size: int = 0
+    choose_gate: bool = False
     # None: the held-out rows choose it (tree_blend="auto").
     tree_blend: float | None = 0.0
     tree_blend_kept: float | None = None
@@ -91,12 +92,14 @@ class FitPlan:
         components=None,
         refits=None,
         tree_blend=None,
+        gate=None,
     ) -> "FitPlan":
         """The plan with the choices made on the held-out rows: ``features``
         (the features kept, a boolean mask, and why), ``encoding`` (the
         inputs' encoding kept and why), ``components`` and ``refits`` (the
         number kept and why), ``tree_blend`` (the share kept and why), each a
-        pair or None."""
+        pair or None; ``gate`` (the gate's width kept and why) sets the
+        ``gate_size`` that the networks trained after it follow."""
         changes, rows = {}, []
         if features is not None:
             support, rule = features
@@ -109,6 +112,9 @@ class FitPlan:
         if components is not None:
             changes["components_kept"], rule = int(components[0]), components[1]
             rows.append(Decision("components kept", str(components[0]), rule))
+        if gate is not None:
+            changes["gate_size"], rule = int(gate[0]), gate[1]
+            rows.append(Decision("gate kept", str(gate[0]), rule))
         if refits is not None:
             changes["refits_kept"], rule = int(refits[0]), refits[1]
             rows.append(Decision("refits kept", str(refits[0]), rule))

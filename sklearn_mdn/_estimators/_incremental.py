@@ -323,6 +323,8 @@ def run_warm_fit(estimator, X, y, sample_weight):
         # Nets pickled before gate_size existed have no gate.
         was = getattr(fitted, f"module__{name}", 0)
         asked = getattr(estimator, name) if name == "n_components" else value
+        if name == "gate_size" and estimator.gate_size == "auto":
+            asked = "auto"  # the fitted network's gate, whatever it is
         if asked != "auto" and asked != was:
             raise ValueError(
                 f"warm_start=True continues the fitted network, whose {name} "
@@ -340,7 +342,7 @@ def run_warm_fit(estimator, X, y, sample_weight):
         estimator.n_components_,
         hidden,
         estimator.covariance_type,
-        gate_width(estimator.gate_size, hidden),
+        getattr(fitted, "module__gate_size", 0),
     )
     # n_networks > 1 raises, refit=True warns.
     plan = make_plan(estimator, *X.shape, y2.shape[1], row_work=work, warm=True)
@@ -349,6 +351,8 @@ def run_warm_fit(estimator, X, y, sample_weight):
         plan = plan.with_outcomes(features=(estimator.support_, kept))
     if getattr(estimator, "input_encoder_", None) is not None:
         plan = plan.with_outcomes(encoding=("piecewise_linear", kept))
+    if getattr(fitted, "module__gate_size", 0):
+        plan = plan.with_outcomes(gate=(fitted.module__gate_size, kept))
     if estimator.verbose:
         print(plan, flush=True)
     device = check_device(estimator.device)

@@ -84,6 +84,7 @@ def _train_stacked(estimator, plan, trainer, all_seeds):
     )
     new_support = np.array(plan.support)
     changed = plan.components != n_components or not new_support.all()
+    changed |= plan.choose_gate and plan.gate_size > 0
     if len(nets) > 1 and (changed or trainer.encoding is not None):
         nets[1:] = train_stacked(
             trainer,
@@ -150,12 +151,12 @@ def _keep_refits(estimator, plan, nets, refits, dataset):
 
 
 def held_out_choices(estimator, net, plan, trainer, train_with, seeds):
-    """The features, the inputs' encoding and the components that the first
-    network's held-out rows choose, where the plan says so (the candidates
+    """The features, the inputs' encoding, the components and the gate that
+    the first network's held-out rows choose, where the plan says so (the candidates
     train from ``seeds`` with ``train_with(trainer)(seeds, fold, support,
     n_components)``); the network kept, the plan with the choices and the
     trainer of the inputs chosen."""
-    features = encoding = components = None
+    features = encoding = components = gate = None
     support = np.ones(plan.n_features, dtype=bool)
     train_network = train_with(trainer)
     if plan.select_features:
@@ -182,12 +183,18 @@ def held_out_choices(estimator, net, plan, trainer, train_with, seeds):
             estimator.verbose,
         )
         components = (n_components, rule)
+    if plan.choose_gate:
+        k = components[0] if components else plan.n_components
+        net, trainer, gate = _gate_choice(
+            estimator, net, trainer, train_with, seeds, support, k
+        )
     plan = plan.with_outcomes(
-        features=features, encoding=encoding, components=components
+        features=features, encoding=encoding, components=components, gate=gate
     )
     if estimator.verbose:
+        chosen = ("features kept", "encoding kept", "components kept", "gate kept")
         for decision in plan.decisions:
-            if decision.name in ("features kept", "encoding kept", "components kept"):
+            if decision.name in chosen:
                 print(
                     f"{decision.name.capitalize()}: {decision.value}: {decision.rule}",
                     flush=True,
@@ -219,6 +226,48 @@ def _encoding_choice(estimator, net, trainer, train_with, seeds, support, k):
     trainer.n_steps = encoded.n_steps
     outcome = ("piecewise_linear" if keep else "none", rule)
     return net, (encoded if keep else trainer), outcome
+
+
+def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
+    """The first network or one with a gate (``gate_size="auto"``), where
+    the first network's held-out rows list several modes on some rows but
+    not on most (:data:`._plan.GATE_BRANCHING`); the trainer of the networks
+    kept and the outcome: the gate's width and why."""
+    width = _plan.auto_gate_width(trainer.hidden)
+    share = branching_share(estimator, net, trainer.dataset)
+    lo, hi = _plan.GATE_BRANCHING
+    if share is None:
+        return net, trainer, (0, "the held-out rows' mixtures are not finite")
+    seen = f"{share:.0%} of the held-out rows list more than one mode"
+    if not lo <= share <= hi:
+        where = "few" if share < lo else "most"
+        return net, trainer, (0, f"{seen}: branches on {where} rows, none ends")
+    gated = trainer.with_gate(width)
+    if estimator.verbose:
+        print(f"Gate: {seen}; training a network with a gate", flush=True)
+    try:
+        candidate = train_with(gated)(seeds, 0, support, k)
+    except FloatingPointError:  # diverged: the first network stays
+        trainer.n_steps = gated.n_steps
+        return net, trainer, (0, f"{seen}, but the gated network diverged")
+    rule = (
+        f"{seen} (between {lo:.0%} and {hi:.0%}): the number of branches "
+        "changes across the inputs; the gated network replaces the first"
+    )
+    return candidate, gated, (width, rule)
+
+
+def branching_share(estimator, net, dataset):
+    """The share of (at most :data:`._plan.GATE_ROWS` of) the rows ``net``
+    held out whose mixture lists more than one mode at
+    :meth:`~sklearn_mdn.distribution.NormalMixture.modes`' defaults; None
+    where the mixtures are not finite."""
+    valid = held_out_rows(net, dataset)
+    params = forward(net.module_, valid.X[: _plan.GATE_ROWS], estimator.n_threads)
+    if not all_finite(params):
+        return None
+    n_modes = to_distribution(params, (estimator.n_outputs_,)).modes().n_modes
+    return float(np.mean(n_modes > 1))
 
 
 def warn_if_not_converged(estimator, nets, plan):

@@ -79,6 +79,16 @@ ENCODING_Z = 0.0
 # MIN_ENCODING_HELD_OUT held-out rows (498 rows at validation_fraction=0.2).
 MAX_ENCODING_ROWS = 100_000
 MIN_ENCODING_HELD_OUT = 100
+# gate_size="auto": a network with a gate as wide as the last hidden layer
+# replaces the first network where the share of its held-out rows (at most
+# GATE_ROWS of them) listing more than one mode (predict_modes' defaults) lies
+# in GATE_BRANCHING: the number of branches changes across the inputs, so a
+# branch ends somewhere. Below, second modes are rare bumps (UCI: at most 4%
+# of the rows); above, the branches persist everywhere (the robot arm, the
+# bimodal truth: 99% to 100%), where no weight has to switch. Not tried below
+# MIN_ENCODING_HELD_OUT held-out rows.
+GATE_BRANCHING = (0.1, 0.9)
+GATE_ROWS = 2000
 # tree_blend="auto": the share of the way each predicted mixture's mean moves
 # toward boosted trees' prediction, the one of BLEND_SHARES of least held-out
 # NLL among those whose t statistic against no blend, row by row, is below
@@ -150,7 +160,7 @@ def make_plan(
     decide("n_iter_no_change", stop_patience, patience_rule)
     noise = decide("noise", *_noise(est, n_train))
     average = decide("weight_averaging", *_weight_averaging(est, use_valid))
-    gate_size = decide("gate_size", *_gate_size(est))
+    gate_size, choose_gate = decide("gate_size", *_gate_size(est, n_valid, warm))
     if est.input_l1 > 0:
         decide(
             "input_l1",
@@ -202,6 +212,7 @@ def make_plan(
         choose_encoding=choose_encoding,
         average=average,
         gate_size=gate_size,
+        choose_gate=choose_gate,
         tree_blend=tree_blend,
     )
     return dataclasses.replace(plan, decisions=(*decisions, _mixture_decision(plan)))
@@ -332,28 +343,55 @@ def _weight_averaging(est, use_valid) -> tuple:
 
 def gate_width(gate_size, hidden) -> int:
     """The units of the gate branch of ``gate_size`` on hidden layers
-    ``hidden``: ``"auto"`` as wide as the last hidden layer; none without
-    hidden layers, where it would have nothing to read."""
-    if not hidden:
+    ``hidden`` before any choice: ``"auto"`` has none until the held-out
+    rows choose one (:func:`auto_gate_width`); none without hidden layers,
+    where it would have nothing to read."""
+    if not hidden or gate_size == "auto":
         return 0
-    return hidden[-1] if gate_size == "auto" else gate_size
+    return gate_size
 
 
-def _gate_size(est) -> tuple:
+def auto_gate_width(hidden) -> int:
+    """The units of the gate that ``gate_size="auto"`` tries: as many as the
+    last hidden layer."""
+    return hidden[-1] if hidden else 0
+
+
+def _gate_size(est, n_valid, warm) -> tuple:
+    """The gate's width, whether the held-out rows choose one, and the rule
+    (the value shown is the parameter's for "auto"); a warm fit's "auto" is
+    the fitted network's gate, set on the plan by the warm fit."""
     gate_size = getattr(est, "gate_size", 0)
     hidden = check_hidden_layer_sizes(est.hidden_layer_sizes)
-    width = gate_width(gate_size, hidden)
     if not gate_size:
-        return 0, "as given: no gate; the head outputs the mixture weights"
-    if not width:
-        return 0, "no hidden layer for a gate to read: the head outputs the weights"
-    rule = (
-        f"the mixture weights from a gate of {width} ReLU units on the last "
-        "hidden layer, which lets a branch of solutions end sharply"
-    )
+        return (0, False), "as given: no gate; the head outputs the mixture weights", 0
+    if not hidden:
+        rule = "no hidden layer for a gate to read: the head outputs the weights"
+        return (0, False), rule, 0
     if gate_size == "auto":
-        return width, "'auto': as wide as the last hidden layer; " + rule
-    return width, "as given: " + rule
+        lo, hi = GATE_BRANCHING
+        if warm:
+            rule = "warm_start=True: that of the fitted network it continues"
+            return (0, False), rule, "'auto'"
+        if n_valid < MIN_ENCODING_HELD_OUT:
+            rule = (
+                f"'auto': no gate; not tried below {MIN_ENCODING_HELD_OUT} "
+                "held-out rows"
+            )
+            return (0, False), rule, "'auto'"
+        rule = (
+            f"'auto': a network whose mixture weights come from a gate of "
+            f"{auto_gate_width(hidden)} ReLU units replaces the first network "
+            f"where {lo:.0%} to {hi:.0%} of its held-out rows list more than one "
+            "mode: the branches change in number across the inputs, and the "
+            "gate lets one end sharply (after the first network)"
+        )
+        return (0, True), rule, "'auto'"
+    rule = (
+        f"as given: the mixture weights from a gate of {gate_size} ReLU units "
+        "on the last hidden layer, which lets a branch of solutions end sharply"
+    )
+    return (gate_size, False), rule, gate_size
 
 
 def _n_networks(est, n_samples) -> tuple:

@@ -444,7 +444,7 @@ class MDNRegressor(
         covariance_type="full",
         hidden_layer_sizes=(100, 100, 100, 100, 100),
         activation="silu",
-        gate_size=0,
+        gate_size="auto",
         alpha=1e-4,
         input_l1=0.0,
         select_features="auto",

@@ -472,6 +472,16 @@ class NetworkTrainer:
         trainer.n_steps, trainer.encoding = self.n_steps, encoding
         return trainer
 
+    def with_gate(self, gate_size):
+        """A trainer of the same fit and inputs whose networks have a gate of
+        ``gate_size`` units; it counts on from this trainer's steps."""
+        plan = dataclasses.replace(self.plan, gate_size=gate_size)
+        trainer = NetworkTrainer(
+            self.estimator, plan, self.dataset, hidden=self.hidden, device=self.device
+        )
+        trainer.n_steps, trainer.encoding = self.n_steps, self.encoding
+        return trainer
+
     def mask(self, support):
         """The features mask of the networks' inputs: ``support`` (of the
         raw features), or None where the inputs are encoded."""

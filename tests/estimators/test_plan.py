@@ -166,15 +166,15 @@ def test_printed_plan_has_a_row_per_choice():
     assert lines == names
     assert repr(_plan(300)) == text
     assert "min(5, 1,000 // 300)" in text
-    assert "as given: no gate; the head outputs the mixture weights" in text
+    assert "'auto': no gate; not tried below 100 held-out rows" in text
 
 
 @pytest.mark.parametrize(
     "params, width",
     [
-        ({}, 0),
-        ({"gate_size": "auto"}, 100),
-        ({"gate_size": "auto", "hidden_layer_sizes": (16, 8)}, 8),
+        ({}, 0),  # "auto": no gate below 100 held-out rows
+        ({"gate_size": 0}, 0),
+        ({"gate_size": 8, "hidden_layer_sizes": (16, 8)}, 8),
         ({"gate_size": 5}, 5),
         ({"gate_size": "auto", "hidden_layer_sizes": ()}, 0),
     ],

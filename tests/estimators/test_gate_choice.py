@@ -1,0 +1,98 @@
+"""The gate that the held-out rows choose: ``MDNRegressor(gate_size="auto")``."""
+
+import warnings
+
+import numpy as np
+import pytest
+from _helpers import SMALL, linear_data
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_mdn import MDNRegressor
+from sklearn_mdn._estimators import _plan
+
+PARAMS = {**SMALL, "max_iter": 40, "random_state": 0, "tree_blend": "none"}
+
+
+def _part_branch(n, seed=0):
+    """``y = x``, or for ``x`` in [-0.2, 0.6] ``1.2 - 0.5 x`` with
+    probability 0.3: a second branch on part of the inputs only."""
+    rng = np.random.RandomState(seed)
+    x = rng.uniform(-1, 1, n)
+    second = (x >= -0.2) & (x <= 0.6) & (rng.rand(n) < 0.3)
+    y = np.where(second, 1.2 - 0.5 * x, x) + 0.01 * rng.normal(size=n)
+    return x[:, None], y
+
+
+def _fit(X, y, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MDNRegressor(**{**PARAMS, **params}).fit(X, y)
+
+
+def _gates(model):
+    """The gate width of every network of ``model`` (its refits included)."""
+    module = model.net_.module_
+    return [
+        0 if m.gate is None else m.gate[0].out_features
+        for m in getattr(module, "members", [module])
+    ]
+
+
+def test_auto_gates_where_a_branch_ends():
+    X, y = _part_branch(1000)
+    model = _fit(X, y, max_iter=80)
+    plan = model.fit_plan_
+    assert plan.gate_size == 8  # the last hidden layer's width
+    assert _gates(model) == [8] * (1 + plan.n_refits)  # the network, its refit
+    assert "the gated network replaces the first" in str(plan)
+    kept = next(d for d in plan.decisions if d.name == "gate kept")
+    share = float(kept.rule.split("%")[0]) / 100
+    assert _plan.GATE_BRANCHING[0] <= share <= _plan.GATE_BRANCHING[1]
+    # It costs a network more than the fit without the choice.
+    alone = _fit(X, y, max_iter=80, gate_size=0)
+    assert model.n_steps_ > alone.n_steps_
+
+
+def test_auto_leaves_a_unimodal_fit_alone_bit_for_bit():
+    X, y = linear_data(600)
+    auto = _fit(X, y)
+    none = _fit(X, y, gate_size=0)
+    assert auto.fit_plan_.gate_size == 0 and set(_gates(auto)) == {0}
+    kept = next(d for d in auto.fit_plan_.decisions if d.name == "gate kept")
+    assert kept.value == "0" and kept.rule.endswith("branches on few rows, none ends")
+    assert auto.n_steps_ == none.n_steps_
+    assert_array_equal(auto.predict_dist(X).means, none.predict_dist(X).means)
+
+
+@pytest.mark.parametrize("n_networks", [1, 2])
+def test_chosen_gate_reaches_every_network_and_refit(n_networks, monkeypatch):
+    # Forced on any data: the choice's mechanics, one network after another
+    # (several networks train stacked: the others are trained again, gated).
+    monkeypatch.setattr(_plan, "GATE_BRANCHING", (0.0, 1.0))
+    X, y = linear_data(600)
+    model = _fit(X, y, n_networks=n_networks)
+    plan = model.fit_plan_
+    assert plan.n_networks == n_networks and plan.gate_size == 8
+    assert _gates(model) == [8] * (n_networks + plan.n_refits)
+
+
+def test_no_choice_without_enough_held_out_rows():
+    X, y = _part_branch(400)  # 80 held-out rows
+    model = _fit(X, y)
+    assert _gates(model) == [0] * len(_gates(model))
+    assert "not tried below 100 held-out rows" in str(model.fit_plan_)
+    assert not any(d.name == "gate kept" for d in model.fit_plan_.decisions)
+
+
+def test_warm_start_continues_the_chosen_gate(monkeypatch):
+    monkeypatch.setattr(_plan, "GATE_BRANCHING", (0.0, 1.0))
+    X, y = linear_data(600)
+    model = _fit(X, y, refit=False, warm_start=True)
+    assert _gates(model) == [8]
+    model.fit(X, y)  # gate_size="auto" continues the fitted network's gate
+    assert _gates(model) == [8]
+    assert model.fit_plan_.gate_size == 8
+    model.set_params(gate_size=0)
+    with pytest.raises(ValueError, match="whose gate_size is 8; got gate_size=0"):
+        model.fit(X, y)
