@@ -1215,6 +1215,12 @@ def run_task(truth_name, seed, model, scale, data_seed=None):
             "spread_factor": float(getattr(reg, "spread_factor_", float("nan"))),
             # the early-stopped network's best held-out NLL (original units)
             "best_valid_nll": min(reg.validation_loss_curve_ or [float("nan")]),
+            # the held-out choices of the fit plan: value and rule
+            "kept": {
+                d.name: [d.value, d.rule]
+                for d in reg.fit_plan_.decisions
+                if d.name.endswith(" kept")
+            },
         }
     else:
         import contextlib

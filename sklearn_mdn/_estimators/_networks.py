@@ -250,9 +250,13 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
     except FloatingPointError:  # diverged: the first network stays
         trainer.n_steps = gated.n_steps
         return net, trainer, (0, f"{seen}, but the gated network diverged")
+    valid = held_out_rows(net, trainer.dataset)
+    with held_out_threads(net, valid, estimator.n_threads):
+        t = paired_t(candidate, net, valid)
     rule = (
         f"{seen} (between {lo:.0%} and {hi:.0%}): the number of branches "
-        "changes across the inputs; the gated network replaces the first"
+        "changes across the inputs; the gated network replaces the first "
+        f"(held-out NLL, gated minus first, paired t {t:+.1f})"
     )
     return candidate, gated, (width, rule)
 
