@@ -230,15 +230,15 @@ def _encoding_choice(estimator, net, trainer, train_with, seeds, support, k):
 
 def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
     """The first network or one with a gate (``gate_size="auto"``), where
-    the first network's held-out rows list several modes on some rows but
-    not on most (:data:`._plan.GATE_BRANCHING`); the trainer of the networks
-    kept and the outcome: the gate's width and why."""
+    the first network's held-out rows have several branches on some rows
+    but not on most (:data:`._plan.GATE_BRANCHING`); the trainer of the
+    networks kept and the outcome: the gate's width and why."""
     width = _plan.auto_gate_width(trainer.hidden)
     share = branching_share(estimator, net, trainer.dataset)
     lo, hi = _plan.GATE_BRANCHING
     if share is None:
         return net, trainer, (0, "the held-out rows' mixtures are not finite")
-    seen = f"{share:.0%} of the held-out rows list more than one mode"
+    seen = f"{share:.0%} of the held-out rows have more than one branch"
     if not lo <= share <= hi:
         where = "few" if share < lo else "most"
         return net, trainer, (0, f"{seen}: branches on {where} rows, none ends")
@@ -263,15 +263,18 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
 
 def branching_share(estimator, net, dataset):
     """The share of (at most :data:`._plan.GATE_ROWS` of) the rows ``net``
-    held out whose mixture lists more than one mode at
-    :meth:`~sklearn_mdn.distribution.NormalMixture.modes`' defaults; None
-    where the mixtures are not finite."""
+    held out whose mixture has more than one branch: modes of
+    :data:`._plan.GATE_MIN_MASS` of the probability or more, with a fall of
+    the density of :data:`._plan.GATE_MIN_DIP` between them
+    (:meth:`~sklearn_mdn.distribution.NormalMixture.modes`); None where the
+    mixtures are not finite."""
     valid = held_out_rows(net, dataset)
     params = forward(net.module_, valid.X[: _plan.GATE_ROWS], estimator.n_threads)
     if not all_finite(params):
         return None
-    n_modes = to_distribution(params, (estimator.n_outputs_,)).modes().n_modes
-    return float(np.mean(n_modes > 1))
+    dist = to_distribution(params, (estimator.n_outputs_,))
+    branches = dist.modes(min_mass=_plan.GATE_MIN_MASS, min_dip=_plan.GATE_MIN_DIP)
+    return float(np.mean(branches.n_modes > 1))
 
 
 def warn_if_not_converged(estimator, nets, plan):
