@@ -98,8 +98,9 @@ class FitPlan:
         (the features kept, a boolean mask, and why), ``encoding`` (the
         inputs' encoding kept and why), ``components`` and ``refits`` (the
         number kept and why), ``tree_blend`` (the share kept and why), each a
-        pair or None; ``gate`` (the gate's width kept and why) sets the
-        ``gate_size`` that the networks trained after it follow."""
+        pair or None; ``gate`` (the gate's width kept, why and, where it
+        replaced the first network, that network's ``n_iter_no_change``)
+        sets the ``gate_size`` that the networks trained after it follow."""
         changes, rows = {}, []
         if features is not None:
             support, rule = features
@@ -114,6 +115,8 @@ class FitPlan:
             rows.append(Decision("components kept", str(components[0]), rule))
         if gate is not None:
             changes["gate_size"], rule = int(gate[0]), gate[1]
+            if len(gate) > 2:  # the gated network's patience
+                changes["n_iter_no_change"] = int(gate[2])
             rows.append(Decision("gate kept", str(gate[0]), rule))
         if refits is not None:
             changes["refits_kept"], rule = int(refits[0]), refits[1]

@@ -242,7 +242,10 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
     if not lo <= share <= hi:
         where = "few" if share < lo else "most"
         return net, trainer, (0, f"{seen}: branches on {where} rows, none ends")
-    gated = trainer.with_gate(width)
+    patience = trainer.plan.n_iter_no_change
+    if estimator.n_iter_no_change == "auto":
+        patience = (_plan.GATE_STOP_AFTER_CUTS + 1) * trainer.plan.lr_patience
+    gated = trainer.with_gate(width, patience)
     if estimator.verbose:
         print(f"Gate: {seen}; training a network with a gate", flush=True)
     try:
@@ -256,9 +259,12 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
     rule = (
         f"{seen} (between {lo:.0%} and {hi:.0%}): the number of branches "
         "changes across the inputs; the gated network replaces the first "
-        f"(held-out NLL, gated minus first, paired t {t:+.1f})"
+        f"(held-out NLL, gated minus first, paired t {t:+.1f}). It stops "
+        f"after {patience} epochs without improvement"
     )
-    return candidate, gated, (width, rule)
+    if estimator.n_iter_no_change == "auto":
+        rule += f" ({_plan.GATE_STOP_AFTER_CUTS} cuts of the rate that did not help)"
+    return candidate, gated, (width, rule, patience)
 
 
 def branching_share(estimator, net, dataset):
