@@ -966,10 +966,12 @@ MIN_MASSES = (0.0, 0.001, 0.01, 0.02, 0.05)
 PHANTOM_DRAWS = 100
 
 
-def _all_modes(dist):
+def _all_modes(dist, gap=0.0):
     """Every mode of each row with its mass, whatever its mass, shallow modes
-    merged as ``modes``' default ``min_dip`` merges them: (n, M, d), (n, M)."""
-    modes, masses, _ = dist.modes(min_mass=0)
+    merged as ``modes``' default ``min_dip`` merges them, and modes closer
+    than ``gap`` (target units; ``predict_modes``' ``min_gap`` times the
+    training targets' standard deviation): (n, M, d), (n, M)."""
+    modes, masses, _ = dist.modes(min_mass=0, min_gap=gap)
     return modes.reshape(len(dist), masses.shape[1], -1), masses
 
 
@@ -1062,10 +1064,10 @@ def count_right(n_modes, n_clusters, n_solutions):
     return (n_modes >= n_clusters) & (n_modes <= n_solutions)
 
 
-def mode_measures(truth, dist, X):
+def mode_measures(truth, dist, X, gap=0.0):
     """Mode counts against the truth's at each of ``MIN_MASSES``, and the
     masses of real and extra modes (``mode_match``)."""
-    modes, masses = _all_modes(dist)
+    modes, masses = _all_modes(dist, gap)
     n_clusters, real, cluster = mode_match(truth, X, modes, masses)
     listed = ~np.isnan(masses)
     _, w = truth.solutions(X)
@@ -1113,7 +1115,7 @@ def oracle_dist(truth, X, scale=None):
     return NormalMixture(w, np.nan_to_num(sol), tril)
 
 
-def branch_measures(truth, dist, X, seed):
+def branch_measures(truth, dist, X, seed, gap=0.0):
     """Forward error, phantom mass and modes of a prediction of a branch truth."""
     n, d = len(X), truth.n_targets
     err = truth.forward_error(X, dist.sample(1, random_state=seed).reshape(n, d))
@@ -1130,13 +1132,13 @@ def branch_measures(truth, dist, X, seed):
         "fe_top_within": float((err_top < tol).mean()),
         "phantom": float(phantom_mass(truth, dist, X, seed).mean()),
     }
-    rec.update(mode_measures(truth, dist, X))
+    rec.update(mode_measures(truth, dist, X, gap))
     return rec
 
 
-def unimodal_measures(dist):
+def unimodal_measures(dist, gap=0.0):
     """Second modes of a prediction of a unimodal truth: all spurious."""
-    _, masses = _all_modes(dist)
+    _, masses = _all_modes(dist, gap)
     extra = masses[:, 1:]
     extra = extra[~np.isnan(extra)]
     second = np.nan_to_num(masses[:, 1], nan=0.0) if masses.shape[1] > 1 else 0.0
@@ -1196,6 +1198,7 @@ def run_task(truth_name, seed, model, scale, data_seed=None):
     import torch
 
     from sklearn_mdn import MDNRegressor, metrics
+    from sklearn_mdn.distribution._multimodal import _MIN_GAP
 
     warnings.filterwarnings("ignore")
     torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", "1")))
@@ -1253,10 +1256,16 @@ def run_task(truth_name, seed, model, scale, data_seed=None):
     )
     if truth.has_density:
         rec["oracle_nll"] = float(-truth.logpdf(X_test, y_test).mean())
+    # predict_modes' listing: min_gap in the training targets' sds.
+    gap = _MIN_GAP * reg.y_scale_ if kind == "mdn" else 0.0
     if isinstance(truth, BranchTruth):
-        rec.update(branch_measures(truth, dist, X_test, seed))
+        rec.update(branch_measures(truth, dist, X_test, seed, gap))
+        # the listing without min_gap (before round 25), for comparison
+        before = mode_measures(truth, dist, X_test)
+        rec["modes_count_ok_no_gap"] = before["modes_count_ok"]
+        rec["modes_match_no_gap"] = before["modes_match"]
     elif truth.unimodal and kind == "mdn":
-        rec.update(unimodal_measures(dist))
+        rec.update(unimodal_measures(dist, gap))
     if isinstance(truth, Robot):
         sample = dist.sample(1, random_state=seed)
         sample = sample.reshape(len(X_test), truth.n_targets)
@@ -1376,7 +1385,9 @@ def _branch_markdown(records, models):
             f"where the modes of mass >= {mm} (`predict_modes`' default) are "
             "all within the radius of a solution and every solution has one "
             "(solutions closer than twice the radius, near a fold, may share "
-            "one; shallow modes merged by `min_dip`'s default); *count right*: "
+            "one; shallow modes merged by `min_dip`'s default, and modes closer "
+            "than `min_gap`'s, 1% of the training target's standard deviation, "
+            "since round 25); *count right*: "
             "share of rows whose number of such modes is "
             "the truth's. Mean ± sd over all fits; *worst draw*: the largest "
             "over training draws of the mean over that draw's seeds. *The truth "

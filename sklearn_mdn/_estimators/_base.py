@@ -4,18 +4,26 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from .._utils._warnings import find_stack_level
 from ..distribution._checks import (
     _check_coverage,
     _check_levels,
     _check_min_dip,
+    _check_min_gap,
     _check_min_mass,
     _random_state,
 )
 from ..distribution._hdr import _pad_concat, univariate_hdr
 from ..distribution._mixture import NormalMixture
-from ..distribution._multimodal import _MIN_DIP, _MIN_MASS, HDRResult, ModesResult
+from ..distribution._multimodal import (
+    _MIN_DIP,
+    _MIN_GAP,
+    _MIN_MASS,
+    HDRResult,
+    ModesResult,
+)
 
 
 class DistributionRegressorMixin:
@@ -159,7 +167,7 @@ class DistributionRegressorMixin:
 
         return self._map_chunks(X, interval)
 
-    def predict_modes(self, X, min_mass=_MIN_MASS, min_dip=_MIN_DIP):
+    def predict_modes(self, X, min_mass=_MIN_MASS, min_dip=_MIN_DIP, min_gap=_MIN_GAP):
         """The branches of each row's predictive distribution.
 
         Parameters
@@ -179,6 +187,14 @@ class DistributionRegressorMixin:
             placed twice by pooled networks) are merged into the higher mode,
             with their mass, before ``min_mass`` applies; 0 lists every mode.
 
+        min_gap : float, default=0.01
+            Smallest distance between a listed mode and a higher one, in
+            standard deviations of the training targets (``y_scale_``, per
+            target): a closer mode is the same answer placed twice (narrow
+            components a hair apart, on noise-free targets) and is merged
+            into the higher one, with its mass, however deep the dip
+            between them; 0 merges none. See :meth:`NormalMixture.modes`.
+
         Returns
         -------
         modes : ndarray of shape (n_samples, M) or (n_samples, M, n_outputs)
@@ -193,9 +209,17 @@ class DistributionRegressorMixin:
         """
         min_mass = _check_min_mass(min_mass)
         min_dip = _check_min_dip(min_dip)
+        gap = _check_min_gap(min_gap, 1)
+        gap = 0.0 if gap is None else gap[0] * self._target_scale()
         return self._map_padded(
-            X, lambda dist: dist.modes(min_mass, min_dip), ModesResult
+            X, lambda dist: dist.modes(min_mass, min_dip, gap), ModesResult
         )
+
+    def _target_scale(self):
+        """The training targets' standard deviations (n_outputs,), the unit
+        of ``predict_modes``' ``min_gap``."""
+        check_is_fitted(self)
+        return np.asarray(self.y_scale_, dtype=float).reshape(-1)
 
     def predict_hdr(self, X, coverage=0.9):
         """Highest-density region of each row (a single target only).

@@ -222,6 +222,15 @@ class MDNEnsembleRegressor(DistributionRegressorMixin, RegressorMixin, BaseEstim
                 )
         return self.member_params
 
+    def _target_scale(self):
+        """The first member's training targets' standard deviations, the
+        unit of ``predict_modes``' ``min_gap`` (the members share the
+        targets); 1 (target units) for a member without them."""
+        check_is_fitted(self)
+        first = self.estimators_[0]
+        scale = getattr(first, "_target_scale", None)
+        return 1.0 if scale is None else scale()
+
     def _iter_dists(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])

@@ -147,6 +147,31 @@ def _check_min_dip(min_dip) -> float:
     )
 
 
+def _check_min_gap(min_gap, d: int):
+    """A distance per target (d,), finite and non-negative; None where every
+    entry is 0 (no merging by distance)."""
+    try:
+        gap = np.broadcast_to(np.asarray(min_gap, dtype=float), (d,))
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"min_gap must be a number or one per target ({d}), the smallest "
+            f"distance between listed modes; got {min_gap!r}."
+        ) from None
+    if not np.all(np.isfinite(gap)) or np.any(gap < 0):
+        raise ValueError(
+            "min_gap must be finite and non-negative, the smallest distance "
+            f"between listed modes; got {min_gap!r}."
+        )
+    if not np.any(gap > 0):
+        return None
+    if not np.all(gap > 0):
+        raise ValueError(
+            f"min_gap must be positive for every target, or 0 to merge no "
+            f"modes by distance; got {min_gap!r}."
+        )
+    return gap
+
+
 def _check_row_index(index, n: int):
     """A row selection for ``n`` rows: a slice, or a 1-D integer or boolean array.
 

@@ -162,7 +162,7 @@ def test_three_branches(fitted):
     # x = y + 0.3 sin(2 pi y) has three answers y for 0.406 < |x| < 0.594:
     # 0.21, 0.5 and 0.79 for x = 0.5; one for x = 0.
     modes, masses, n_modes = fitted.predict_modes([[0.5], [0.0]], min_mass=0)
-    assert n_modes[0] == 3 and modes.shape[1] >= 3
+    assert n_modes[0] >= 3 and np.nansum(masses[0, 3:]) < 0.01  # bumps at most
     np.testing.assert_allclose(np.sort(modes[0, :3]), [0.21, 0.5, 0.79], atol=0.1)
     np.testing.assert_allclose(np.nansum(masses, axis=1), 1.0)
     # The default leaves out branches under 2%: the three are kept.

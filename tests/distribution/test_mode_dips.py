@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import brentq
 from scipy.stats import norm
 
@@ -126,3 +127,54 @@ def test_min_dip_is_validated(bad):
     dist = NormalMixture([[1.0]], [[[0.0]]], np.ones((1, 1, 1, 1)))
     with pytest.raises(ValueError, match=r"min_dip must be a float in \[0, 1\)"):
         dist.modes(min_dip=bad)
+
+
+# ------------------------------------------------------------------ min_gap
+def _hair_apart(gap, scale=1e-4, d=1):
+    """One answer placed twice, ``gap`` apart, by narrow components (the
+    dip between them is total), and a separate answer at 1."""
+    means = np.zeros((1, 3, d))
+    means[0, 1, 0], means[0, 2, 0] = gap, 1.0
+    tril = np.broadcast_to(scale * np.eye(d), (1, 3, d, d)).copy()
+    shape = (d,) if d > 1 else None
+    return NormalMixture([[0.4, 0.35, 0.25]], means, tril, event_shape=shape)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_min_gap_merges_an_answer_placed_twice_with_its_mass(d):
+    dist = _hair_apart(0.002, d=d)
+    assert dist.modes(min_mass=0, min_dip=0.9).n_modes[0] == 3  # the dip is total
+    modes, masses, n_modes = dist.modes(min_mass=0, min_gap=0.01)
+    assert n_modes[0] == 2
+    assert_allclose(masses[0], [0.75, 0.25], atol=1e-6)
+    assert_allclose(np.reshape(modes[0, 0], -1)[0], 0.0, atol=1e-6)  # the higher
+    # Farther apart than min_gap: two answers.
+    assert _hair_apart(0.02, d=d).modes(min_mass=0, min_gap=0.01).n_modes[0] == 3
+    if d == 2:  # a gap per target: the second target's does not bring them close
+        assert dist.modes(min_mass=0, min_gap=[0.001, 1.0]).n_modes[0] == 3
+
+
+@pytest.mark.parametrize("bad", [-0.1, np.nan, [0.01, 0.0], "a", [1, 2, 3]])
+def test_min_gap_refuses_bad_values(bad):
+    with pytest.raises(ValueError, match="min_gap"):
+        _hair_apart(0.002, d=2).modes(min_gap=bad)
+
+
+def test_predict_modes_min_gap_is_in_standard_deviations_of_the_target():
+    from sklearn_mdn import MDNRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, (300, 1))
+    y = np.where(rng.rand(300) < 0.5, X[:, 0], 2 + X[:, 0])
+    params = {"n_components": 3, "hidden_layer_sizes": (8,), "max_iter": 20}
+    got = []
+    for scale in (1.0, 1000.0):
+        reg = MDNRegressor(**params, random_state=0).fit(X, scale * y)
+        res = reg.predict_modes(X[:50], min_mass=0, min_dip=0, min_gap=0.05)
+        every = reg.predict_dist(X[:50]).modes(min_mass=0, min_dip=0)
+        gap = 0.05 * reg.y_scale_  # the same listing, in target units
+        by_hand = reg.predict_dist(X[:50]).modes(min_mass=0, min_dip=0, min_gap=gap)
+        assert_allclose(res.masses, by_hand.masses)
+        assert np.all(res.n_modes <= every.n_modes)
+        got.append(res.n_modes)
+    assert_array_equal(got[0], got[1])  # the unit follows the target's scale
