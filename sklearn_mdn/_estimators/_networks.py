@@ -9,7 +9,13 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .._nn._data import Seeds, to_numpy
-from .._nn._held_out import held_out_rows, held_out_threads, paired_t
+from .._nn._held_out import (
+    held_out_rows,
+    held_out_threads,
+    paired_differences,
+    paired_t,
+    t_statistic,
+)
 from .._nn._module import StackedMixture, to_distribution
 from .._nn._prediction import all_finite, forward
 from .._nn._schedule import stopped_schedule
@@ -255,15 +261,25 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
         return net, trainer, (0, f"{seen}, but the gated network diverged")
     valid = held_out_rows(net, trainer.dataset)
     with held_out_threads(net, valid, estimator.n_threads):
-        t = paired_t(candidate, net, valid)
+        d = paired_differences(candidate, net, valid)
+    gap = f"{float(d.mean()):+.2f} nats a row, paired t {t_statistic(d):+.1f}"
+    if float(d.mean()) > _plan.GATE_FAILED_NATS:
+        rule = (
+            f"{seen}, but the gated network failed: its held-out NLL is above "
+            f"the first network's by {gap} (more than "
+            f"{_plan.GATE_FAILED_NATS:g}); the first network stays"
+        )
+        trainer.n_steps = gated.n_steps
+        return net, trainer, (0, rule)
     rule = (
         f"{seen} (between {lo:.0%} and {hi:.0%}): the number of branches "
         "changes across the inputs; the gated network replaces the first "
-        f"(held-out NLL, gated minus first, paired t {t:+.1f}). It stops "
-        f"after {patience} epochs without improvement"
+        f"(held-out NLL, gated minus first: {gap}). It stops after "
+        f"{patience} epochs without improvement"
     )
     if estimator.n_iter_no_change == "auto":
         rule += f" ({_plan.GATE_STOP_AFTER_CUTS} cuts of the rate that did not help)"
+    rule += ", never at the overfit stop"
     return candidate, gated, (width, rule, patience)
 
 

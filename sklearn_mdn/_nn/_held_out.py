@@ -63,14 +63,19 @@ def paired_t(candidate, best, valid, candidate_valid=None) -> float:
     """The t statistic of ``candidate``'s held-out NLL minus ``best``'s, row
     by row (negative where ``candidate`` is better); ``candidate`` reads the
     rows as ``candidate_valid`` where given (an encoding of ``valid``)."""
+    return t_statistic(paired_differences(candidate, best, valid, candidate_valid))
+
+
+def paired_differences(candidate, best, valid, candidate_valid=None):
+    """``candidate``'s held-out NLL minus ``best``'s, row by row (weighted),
+    as in :func:`paired_t`."""
     for net in (candidate, best):
         net.module_.eval()
     theirs = valid if candidate_valid is None else candidate_valid
     with torch.inference_mode():
-        d = held_out_losses(candidate, theirs.X, theirs) - held_out_losses(
+        return held_out_losses(candidate, theirs.X, theirs) - held_out_losses(
             best, valid.X, valid
         )
-    return t_statistic(d)
 
 
 def permutation_t(net, valid, support, seed, shuffles) -> np.ndarray:

@@ -475,9 +475,13 @@ class NetworkTrainer:
     def with_gate(self, gate_size, n_iter_no_change):
         """A trainer of the same fit and inputs whose networks have a gate of
         ``gate_size`` units and stop after ``n_iter_no_change`` epochs
-        without improvement; it counts on from this trainer's steps."""
+        without improvement, never at the overfit stop; it counts on from
+        this trainer's steps."""
         plan = dataclasses.replace(
-            self.plan, gate_size=gate_size, n_iter_no_change=n_iter_no_change
+            self.plan,
+            gate_size=gate_size,
+            n_iter_no_change=n_iter_no_change,
+            overfit_stop=False,
         )
         trainer = NetworkTrainer(
             self.estimator, plan, self.dataset, hidden=self.hidden, device=self.device

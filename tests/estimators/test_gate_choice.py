@@ -49,6 +49,11 @@ def test_auto_gates_where_a_branch_ends():
     kept = next(d for d in plan.decisions if d.name == "gate kept")
     share = float(kept.rule.split("%")[0]) / 100
     assert _plan.GATE_BRANCHING[0] <= share <= _plan.GATE_BRANCHING[1]
+    # The gated network waits two cuts of the rate, never the overfit stop.
+    stopper = dict(model.net_.callbacks_)["early_stopping"]
+    assert stopper.patience == plan.n_iter_no_change
+    assert plan.n_iter_no_change == (_plan.GATE_STOP_AFTER_CUTS + 1) * plan.lr_patience
+    assert stopper.overfit_patience is None
     # It costs a network more than the fit without the choice.
     alone = _fit(X, y, max_iter=80, gate_size=0)
     assert model.n_steps_ > alone.n_steps_
@@ -96,3 +101,18 @@ def test_warm_start_continues_the_chosen_gate(monkeypatch):
     model.set_params(gate_size=0)
     with pytest.raises(ValueError, match="whose gate_size is 8; got gate_size=0"):
         model.fit(X, y)
+
+
+def test_a_failed_gated_network_leaves_the_first(monkeypatch):
+    # Any held-out NLL counts as a failure: the first network stays, its
+    # steps and the candidate's counted.
+    monkeypatch.setattr(_plan, "GATE_BRANCHING", (0.0, 1.0))
+    monkeypatch.setattr(_plan, "GATE_FAILED_NATS", -np.inf)
+    X, y = linear_data(600)
+    model = _fit(X, y)
+    none = _fit(X, y, gate_size=0)
+    assert set(_gates(model)) == {0} and model.fit_plan_.gate_size == 0
+    kept = next(d for d in model.fit_plan_.decisions if d.name == "gate kept")
+    assert "the gated network failed" in kept.rule
+    assert_array_equal(model.predict_dist(X).means, none.predict_dist(X).means)
+    assert model.n_steps_ > none.n_steps_
