@@ -92,6 +92,7 @@ MIN_ENCODING_HELD_OUT = 100
 # bimodal truth and the robot arm, whose branches never end, 98% and 100%.
 # Not tried below MIN_ENCODING_HELD_OUT held-out rows.
 GATE_BRANCHING = (0.2, 0.9)
+GATE_ROWS = 2000
 GATE_MIN_MASS = 0.05
 GATE_MIN_DIP = 0.8
 # The gated network stops after GATE_STOP_AFTER_CUTS cuts of the learning
@@ -103,14 +104,13 @@ GATE_MIN_DIP = 0.8
 # and 65 on two part-branch fits of ten, test NLL -1.89 and -3.76).
 GATE_STOP_AFTER_CUTS = 2
 # A gated network whose held-out NLL is above the first network's by more
-# than GATE_FAILED_NATS a row has failed (a poor optimum: +2.2 nats on one
+# than GATE_FAILED_NATS a row has failed (a poor optimum: +2.28 nats on one
 # part-branch fit of ten in round 25), and the first network stays. A gate
 # that switches sharply can cost some held-out NLL on noise-free branches
 # (the arm's test NLL +0.37 nats on average) and still put far less
 # probability on solutions that do not exist, so the bar is not a
 # standard error.
 GATE_FAILED_NATS = 1.0
-GATE_ROWS = 2000
 # tree_blend="auto": the share of the way each predicted mixture's mean moves
 # toward boosted trees' prediction, the one of BLEND_SHARES of least held-out
 # NLL among those whose t statistic against no blend, row by row, is below
