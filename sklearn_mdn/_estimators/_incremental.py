@@ -313,6 +313,7 @@ def run_warm_fit(estimator, X, y, sample_weight):
         )
     hidden = check_hidden_layer_sizes(estimator.hidden_layer_sizes)
     fitted = estimator.net_
+    fitted_gate = getattr(fitted, "module__gate_size", 0)
     for name, value in {
         "hidden_layer_sizes": hidden,
         "activation": estimator.activation,
@@ -342,7 +343,7 @@ def run_warm_fit(estimator, X, y, sample_weight):
         estimator.n_components_,
         hidden,
         estimator.covariance_type,
-        getattr(fitted, "module__gate_size", 0),
+        fitted_gate,
     )
     # n_networks > 1 raises, refit=True warns.
     plan = make_plan(estimator, *X.shape, y2.shape[1], row_work=work, warm=True)
@@ -351,8 +352,8 @@ def run_warm_fit(estimator, X, y, sample_weight):
         plan = plan.with_outcomes(features=(estimator.support_, kept))
     if getattr(estimator, "input_encoder_", None) is not None:
         plan = plan.with_outcomes(encoding=("piecewise_linear", kept))
-    if getattr(fitted, "module__gate_size", 0):
-        plan = plan.with_outcomes(gate=(fitted.module__gate_size, kept))
+    if fitted_gate:
+        plan = plan.with_outcomes(gate=(fitted_gate, kept))
     if estimator.verbose:
         print(plan, flush=True)
     device = check_device(estimator.device)

@@ -290,12 +290,12 @@ def branching_share(estimator, net, dataset):
     the density of :data:`._plan.GATE_MIN_DIP` between them
     (:meth:`~sklearn_mdn.distribution.NormalMixture.modes`); None where the
     mixtures are not finite."""
-    valid = held_out_rows(net, dataset)
-    params = forward(net.module_, valid.X[: _plan.GATE_ROWS], estimator.n_threads)
-    if not all_finite(params):
+    held_out = _held_out_mixtures(estimator, net, dataset, _plan.GATE_ROWS)
+    if held_out is None:
         return None
-    dist = to_distribution(params, (estimator.n_outputs_,))
-    branches = dist.modes(min_mass=_plan.GATE_MIN_MASS, min_dip=_plan.GATE_MIN_DIP)
+    branches = held_out[0].modes(
+        min_mass=_plan.GATE_MIN_MASS, min_dip=_plan.GATE_MIN_DIP
+    )
     return float(np.mean(branches.n_modes > 1))
 
 
@@ -398,15 +398,22 @@ def _calibrate(estimator, nets, dataset, plan, X):
     return plan
 
 
-def _held_out_mixtures(estimator, net, dataset):
+def _held_out_mixtures(estimator, net, dataset, max_rows=None):
     """The mixtures (standardised units), targets and weights of the rows
-    ``net`` held out; None where the mixtures are not finite."""
+    ``net`` held out (the first ``max_rows`` of them, if given); None where
+    the mixtures are not finite."""
     valid = held_out_rows(net, dataset)
-    params = forward(net.module_, valid.X, estimator.n_threads)
+    rows = slice(max_rows)
+    params = forward(net.module_, valid.X[rows], estimator.n_threads)
     if not all_finite(params):
         return None
     dist = to_distribution(params, (estimator.n_outputs_,))
-    return dist, to_numpy(valid.y), to_numpy(valid.sample_weight)
+    weight = valid.sample_weight
+    return (
+        dist,
+        to_numpy(valid.y[rows]),
+        to_numpy(None if weight is None else weight[rows]),
+    )
 
 
 def _joined(held_out):

@@ -466,11 +466,7 @@ class NetworkTrainer:
         ``encoding`` of the kept features (every column of it); it counts
         on from this trainer's steps."""
         plan = dataclasses.replace(self.plan, n_features=dataset.X.shape[1])
-        trainer = NetworkTrainer(
-            self.estimator, plan, dataset, hidden=self.hidden, device=self.device
-        )
-        trainer.n_steps, trainer.encoding = self.n_steps, encoding
-        return trainer
+        return self._following(plan, dataset, encoding)
 
     def with_gate(self, gate_size, n_iter_no_change):
         """A trainer of the same fit and inputs whose networks have a gate of
@@ -483,10 +479,15 @@ class NetworkTrainer:
             n_iter_no_change=n_iter_no_change,
             overfit_stop=False,
         )
+        return self._following(plan, self.dataset, self.encoding)
+
+    def _following(self, plan, dataset, encoding):
+        """A trainer of this fit on ``plan`` and ``dataset`` (``encoding``
+        of the features), counting on from this trainer's steps."""
         trainer = NetworkTrainer(
-            self.estimator, plan, self.dataset, hidden=self.hidden, device=self.device
+            self.estimator, plan, dataset, hidden=self.hidden, device=self.device
         )
-        trainer.n_steps, trainer.encoding = self.n_steps, self.encoding
+        trainer.n_steps, trainer.encoding = self.n_steps, encoding
         return trainer
 
     def mask(self, support):
