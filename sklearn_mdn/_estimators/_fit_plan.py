@@ -52,9 +52,6 @@ class FitPlan:
     average: float = 0.0
     gate_size: int = 0
     choose_gate: bool = False
-    # At each cut of the learning rate, training resumes from the best
-    # epoch's weights (a gated network of gate_size="auto").
-    restore_at_cut: bool = False
     # None: the held-out rows choose it (tree_blend="auto").
     tree_blend: float | None = 0.0
     tree_blend_kept: float | None = None
@@ -102,9 +99,8 @@ class FitPlan:
         inputs' encoding kept and why), ``components`` and ``refits`` (the
         number kept and why), ``tree_blend`` (the share kept and why), each a
         pair or None; ``gate`` (the gate's width kept, why and, where it
-        replaced the first network, how that network trained: fields of the
-        plan, :func:`~._plan.gate_training`) sets the ``gate_size`` that the
-        networks trained after it follow."""
+        replaced the first network, that network's ``n_iter_no_change``)
+        sets the ``gate_size`` that the networks trained after it follow."""
         changes, rows = {}, []
         if features is not None:
             support, rule = features
@@ -119,8 +115,8 @@ class FitPlan:
             rows.append(Decision("components kept", str(components[0]), rule))
         if gate is not None:
             changes["gate_size"], rule = int(gate[0]), gate[1]
-            if len(gate) > 2:  # how the gated network trained
-                changes.update(gate[2])
+            if len(gate) > 2:  # the gated network's patience
+                changes["n_iter_no_change"] = int(gate[2])
             rows.append(Decision("gate kept", str(gate[0]), rule))
         if refits is not None:
             changes["refits_kept"], rule = int(refits[0]), refits[1]

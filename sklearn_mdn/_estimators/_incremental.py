@@ -39,14 +39,7 @@ from .._nn._training import build_net, check_device, run_epochs
 from .._utils._compat import _fit_context
 from ..distribution._checks import _random_state
 from ._networks import set_fitted_state, warn_if_not_converged
-from ._plan import (
-    AUTO_BATCH,
-    AUTO_COMPONENTS,
-    LR_FACTOR_INV,
-    gate_training,
-    gate_width,
-    make_plan,
-)
+from ._plan import AUTO_BATCH, AUTO_COMPONENTS, LR_FACTOR_INV, gate_width, make_plan
 from ._preprocessing import (
     check_hidden_layer_sizes,
     input_bounds,
@@ -360,10 +353,7 @@ def run_warm_fit(estimator, X, y, sample_weight):
     if getattr(estimator, "input_encoder_", None) is not None:
         plan = plan.with_outcomes(encoding=("piecewise_linear", kept))
     if fitted_gate:
-        gate = (fitted_gate, kept)
-        if estimator.gate_size == "auto":  # trains as the gate chosen did
-            gate += (gate_training(estimator, plan),)
-        plan = plan.with_outcomes(gate=gate)
+        plan = plan.with_outcomes(gate=(fitted_gate, kept))
     if estimator.verbose:
         print(plan, flush=True)
     device = check_device(estimator.device)

@@ -248,8 +248,10 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
     if not lo <= share <= hi:
         where = "few" if share < lo else "most"
         return net, trainer, (0, f"{seen}: branches on {where} rows, none ends")
-    training = _plan.gate_training(estimator, trainer.plan)
-    gated = trainer.with_gate(width, training)
+    patience = trainer.plan.n_iter_no_change
+    if estimator.n_iter_no_change == "auto":
+        patience = (_plan.GATE_STOP_AFTER_CUTS + 1) * trainer.plan.lr_patience
+    gated = trainer.with_gate(width, patience)
     if estimator.verbose:
         print(f"Gate: {seen}; training a network with a gate", flush=True)
     try:
@@ -273,14 +275,12 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
         f"{seen} (between {lo:.0%} and {hi:.0%}): the number of branches "
         "changes across the inputs; the gated network replaces the first "
         f"(held-out NLL, gated minus first: {gap}). It stops after "
-        f"{training['n_iter_no_change']} epochs without improvement"
+        f"{patience} epochs without improvement"
     )
     if estimator.n_iter_no_change == "auto":
         rule += f" ({_plan.GATE_STOP_AFTER_CUTS} cuts of the rate that did not help)"
     rule += ", never at the overfit stop"
-    if training["restore_at_cut"]:
-        rule += ", and resumes from its best weights at each cut"
-    return candidate, gated, (width, rule, training)
+    return candidate, gated, (width, rule, patience)
 
 
 def branching_share(estimator, net, dataset):

@@ -103,11 +103,6 @@ GATE_MIN_DIP = 0.8
 # against -7.51 at epoch 135), and the overfit stop others (at epochs 12
 # and 65 on two part-branch fits of ten, test NLL -1.89 and -3.76).
 GATE_STOP_AFTER_CUTS = 2
-# At each cut of its learning rate the gated network resumes from its best
-# epoch's weights, not from where its held-out loss has jumped to (round
-# 26: part-branch's held-out NLL jumped from -6.13 to -5.46 at epoch 165 of
-# one fit, and the branch then faded out over a tenth of the input's range
-# past its end).
 # A gated network whose held-out NLL is above the first network's by more
 # than GATE_FAILED_NATS a row has failed (a poor optimum: +2.28 nats on one
 # part-branch fit of ten in round 25), and the first network stays. A gate
@@ -382,22 +377,6 @@ def auto_gate_width(hidden) -> int:
     """The units of the gate that ``gate_size="auto"`` tries: as many as the
     last hidden layer."""
     return hidden[-1] if hidden else 0
-
-
-def gate_training(est, plan) -> dict:
-    """How the gated network of ``gate_size="auto"`` trains, as fields of
-    ``plan`` (:meth:`FitPlan.with_outcomes`): never stopped as overfitting,
-    resumed from its best weights at each cut of the learning rate, and with
-    ``n_iter_no_change="auto"`` stopped after ``GATE_STOP_AFTER_CUTS`` cuts
-    that did not help."""
-    patience = plan.n_iter_no_change
-    if est.n_iter_no_change == "auto":
-        patience = (GATE_STOP_AFTER_CUTS + 1) * plan.lr_patience
-    return {
-        "n_iter_no_change": patience,
-        "overfit_stop": False,
-        "restore_at_cut": plan.lr_factor is not None,
-    }
 
 
 def _gate_size(est, n_valid, warm) -> tuple:

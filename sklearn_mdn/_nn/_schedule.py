@@ -81,39 +81,13 @@ def overfitting(scores, best_epoch: int, patience: int, train=None) -> bool:
 
 
 class _PlateauSchedule(LRScheduler):
-    """skorch's ``LRScheduler``, which lets go of its scheduler after
-    training, and with ``restore_best`` resumes training from the best
-    epoch's weights at each cut of the rate (:func:`resume_from_best`).
+    """skorch's ``LRScheduler``, which lets go of its scheduler after training.
 
     The scheduler holds the optimizer; kept, it would be pickled with the
     fitted estimator outside skorch's device-aware pickling (a model fitted
     on CUDA would then not load on a CPU-only machine). A new fit creates a
     new one (``on_train_begin``).
     """
-
-    def __init__(
-        self,
-        policy,
-        monitor="train_loss",
-        event_name="event_lr",
-        step_every="epoch",
-        restore_best=False,
-        **kwargs,
-    ):
-        super().__init__(policy, monitor, event_name, step_every, **kwargs)
-        self.restore_best = restore_best
-
-    @property
-    def kwargs(self):
-        kwargs = dict(super().kwargs)  # the policy's
-        kwargs.pop("restore_best", None)
-        return kwargs
-
-    def on_epoch_end(self, net, **kwargs):
-        before = learning_rate(net)
-        super().on_epoch_end(net, **kwargs)
-        if self.restore_best and learning_rate(net) < before:
-            resume_from_best(net)
 
     def on_train_end(self, net, **kwargs):
         super().on_train_end(net, **kwargs)
@@ -138,7 +112,6 @@ def schedule_callbacks(plan, tol: float) -> list:
                     patience=plan.lr_patience,
                     threshold=tol,
                     threshold_mode="abs",
-                    restore_best=plan.restore_at_cut and plan.early_stopping,
                 ),
             )
         )
@@ -204,17 +177,6 @@ class _EarlyStopping(EarlyStopping):
             raise KeyboardInterrupt
 
 
-def resume_from_best(net) -> None:
-    """Put the weights of ``net``'s best epoch so far back in its module, to
-    train on from (its weights' average too, with weight averaging), and
-    record the epoch in the history (``restored_to``): the run's epochs
-    since then are dropped from the run that a refit replays
-    (:func:`stopped_schedule`). Adam's moments carry on."""
-    stopper = dict(net.callbacks_)["early_stopping"]
-    net.resume_from(stopper.best_model_weights_)
-    net.history.record("restored_to", stopper.best_epoch_)
-
-
 class StoppedRun(list):
     """The learning rate of each epoch of an early-stopped run up to the
     epoch kept, and whether the weights kept were the average of the
@@ -224,19 +186,15 @@ class StoppedRun(list):
 
 
 def stopped_schedule(net) -> StoppedRun:
-    """The learning rate of each epoch of ``net``'s fit that led to the
-    weights early stopping kept: the run that :class:`ReplaySchedule`
+    """The learning rate of each epoch of ``net``'s fit, up to the epoch
+    whose weights early stopping kept: the run that :class:`ReplaySchedule`
     repeats on all the rows, which ends on the weights' average where the
-    held-out rows chose it at that epoch. Epochs whose weights a cut of the
-    rate dropped (history key ``restored_to``, :func:`resume_from_best`)
-    are left out."""
+    held-out rows chose it at that epoch."""
     best = dict(net.callbacks_)["early_stopping"].best_epoch_
-    epochs = []  # (epoch, rate) of the run's epochs kept so far
-    for epoch, row in enumerate(net.history[:best], start=1):
-        epochs.append((epoch, float(row.get("event_lr", net.lr))))
-        if "restored_to" in row:
-            epochs = [(e, lr) for e, lr in epochs if e <= row["restored_to"]]
-    run = StoppedRun(lr for _, lr in epochs)
+    if "event_lr" in net.history[0]:
+        run = StoppedRun(float(lr) for lr in net.history[:best, "event_lr"])
+    else:
+        run = StoppedRun([float(net.lr)] * best)
     run.averaged = bool(best and net.history[best - 1].get("valid_averaged", False))
     return run
 
@@ -279,9 +237,6 @@ class PlateauStop:
     training stops after ``stop_patience`` such epochs (skorch's
     ``EarlyStopping``), keeping the best epoch's weights, or after
     ``overfit_patience`` where the network overfits (:func:`overfitting`).
-    With ``restore``, the loop puts the best epoch's weights back at each
-    cut (``cut`` is set after the epoch of a cut), and ``restored`` maps
-    those epochs to the best epoch then (:func:`resume_from_best`).
     """
 
     def __init__(
@@ -293,12 +248,8 @@ class PlateauStop:
         stop_patience,
         threshold,
         overfit_patience=None,
-        restore=False,
     ):
         self.lr = lr
-        self.restore = restore
-        self.cut = False
-        self.restored = {}
         self.factor = factor
         self.patience = patience
         self.lr_threshold = lr_threshold
@@ -318,7 +269,6 @@ class PlateauStop:
         """Update after ``epoch`` with held-out loss ``score`` (and training
         loss ``train``): whether it is the best epoch so far, and whether
         training stops."""
-        self.cut = False
         if self.factor is not None:
             if score < self.lr_best - self.lr_threshold:
                 self.lr_best, self.bad_epochs = score, 0
@@ -327,7 +277,7 @@ class PlateauStop:
             if self.bad_epochs > self.patience:
                 new_lr = self.lr * self.factor
                 if self.lr - new_lr > 1e-8:
-                    self.lr, self.cut = new_lr, True
+                    self.lr = new_lr
                 self.bad_epochs = 0
         improved = score < self.dynamic_threshold
         if improved:
@@ -338,8 +288,6 @@ class PlateauStop:
             self.misses += 1
         self.scores.append(score)
         self.train_scores.append(train)
-        if self.cut and self.restore:
-            self.restored[epoch] = self.best_epoch
         if self.misses == self.overfit_patience:
             self.overfit = overfitting(
                 self.scores,
@@ -364,7 +312,6 @@ class PlateauStop:
             stop_patience=stopper.patience,
             threshold=stopper.threshold,
             overfit_patience=stopper.overfit_patience,
-            restore=getattr(plateau, "restore_best", False),
         )
 
 
@@ -374,8 +321,6 @@ class ReplayRates:
     it), no hold-out to stop on; the last epoch is the one kept."""
 
     factor = None
-    cut = restore = False
-    restored = {}
 
     def __init__(self, rates):
         self.rates = list(rates)

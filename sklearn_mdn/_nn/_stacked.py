@@ -420,14 +420,6 @@ class StackedRun:
                 if improved:
                     chosen = (kept_w, kept_b) if averaged[j] else (weights, biases)
                     best[i] = self._snapshot(*chosen, j)
-                if schedules[i].cut and schedules[i].restore:
-                    # Resume from the best weights, their average too
-                    # (resume_from_best); Adam's moments carry on.
-                    targets = [state[:2]] + ([state[8:]] if average else [])
-                    for target in targets:
-                        for ts, kept in zip(target, best[i]):
-                            for t, b in zip(ts, kept):
-                                t[j].copy_(b)
                 if stop:
                     keep_adam(j, i)
                 else:
@@ -503,8 +495,6 @@ class StackedRun:
                 best_valid = min(best_valid, valid)
             if schedule.factor is not None:  # a plateau schedule records it
                 history.record("event_lr", lr)
-                if epoch in schedule.restored:
-                    history.record("restored_to", schedule.restored[epoch])
             best_train = min(best_train, train)
         stopper = dict(net.callbacks_).get("early_stopping")
         if stopper is not None:

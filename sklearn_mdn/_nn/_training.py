@@ -162,15 +162,6 @@ class MixtureNet(NeuralNet):
             self._swap_in_average()
         self.average_ = self.trained_ = None
 
-    def resume_from(self, state_dict):
-        """Train on from the module weights ``state_dict`` (with weight
-        averaging, their average restarts there too)."""
-        self.module_.load_state_dict(state_dict)
-        self.trained_ = None
-        if self.average_ is not None:
-            params = [p.detach() for p in self.module_.parameters()]
-            _torch.foreach_copy_(self.average_, params)
-
     def _swap_in_average(self):
         params = [p.detach() for p in self.module_.parameters()]
         self.trained_ = [p.clone() for p in params]
@@ -477,12 +468,17 @@ class NetworkTrainer:
         plan = dataclasses.replace(self.plan, n_features=dataset.X.shape[1])
         return self._following(plan, dataset, encoding)
 
-    def with_gate(self, gate_size, training):
+    def with_gate(self, gate_size, n_iter_no_change):
         """A trainer of the same fit and inputs whose networks have a gate of
-        ``gate_size`` units and train as ``training`` says (fields of the
-        plan: :func:`~sklearn_mdn._estimators._plan.gate_training`); it
-        counts on from this trainer's steps."""
-        plan = dataclasses.replace(self.plan, gate_size=gate_size, **training)
+        ``gate_size`` units and stop after ``n_iter_no_change`` epochs
+        without improvement, never at the overfit stop; it counts on from
+        this trainer's steps."""
+        plan = dataclasses.replace(
+            self.plan,
+            gate_size=gate_size,
+            n_iter_no_change=n_iter_no_change,
+            overfit_stop=False,
+        )
         return self._following(plan, self.dataset, self.encoding)
 
     def _following(self, plan, dataset, encoding):

@@ -10,10 +10,9 @@ from _helpers import sine_data
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mdn import MDNRegressor
-from sklearn_mdn._estimators import _networks, _plan
+from sklearn_mdn._estimators import _networks
 from sklearn_mdn._nn import _stacked
 from sklearn_mdn._nn._fused_loss import _nll_and_grad
-from sklearn_mdn._nn._schedule import stopped_schedule
 
 
 def _fit(stacked, monkeypatch, X, y, sample_weight=None, **params):
@@ -185,43 +184,3 @@ def test_one_network_and_its_refit_match_skorchs_loop(params, monkeypatch):
     for ma, mb in zip(_members(a), _members(b)):
         for pa, pb in zip(ma.parameters(), mb.parameters()):
             np.testing.assert_array_equal(pa.detach(), pb.detach())
-
-
-@pytest.mark.parametrize("weight_averaging", ["none", "auto"])
-def test_resuming_from_the_best_weights_at_cuts_matches_skorchs_loop(
-    weight_averaging, monkeypatch
-):
-    # A gated network of gate_size="auto" goes back to its best weights at
-    # each cut of the rate (the average too), on both loops alike; a refit
-    # would replay only the epochs that led to the weights kept.
-    monkeypatch.setattr(_plan, "GATE_BRANCHING", (0.0, 1.0))
-    rng = np.random.RandomState(4)
-    X = rng.uniform(-1, 1, (520, 2))
-    y = np.sin(3 * X[:, 0]) + 0.1 * rng.randn(520)
-    params = {
-        "n_networks": 1,
-        "gate_size": "auto",
-        "refit": False,
-        "max_iter": 60,
-        "n_iter_no_change": 9,
-        "learning_rate_init": 0.03,
-        "weight_averaging": weight_averaging,
-    }
-    a = _fit(True, monkeypatch, X, y, **params)
-    b = _fit(False, monkeypatch, X, y, **params)
-    assert a.fit_plan_.gate_size == 8 and a.fit_plan_.restore_at_cut
-    restored = [
-        (r["epoch"], r["restored_to"]) for r in a.net_.history if "restored_to" in r
-    ]
-    assert restored  # the rate was cut, and training went back
-    assert restored == [
-        (r["epoch"], r["restored_to"]) for r in b.net_.history if "restored_to" in r
-    ]
-    assert a.n_steps_ == b.n_steps_
-    for pa, pb in zip(a.net_.module_.parameters(), b.net_.module_.parameters()):
-        np.testing.assert_array_equal(pa.detach(), pb.detach())
-    # The refit's epochs: those up to the best, less those dropped (after
-    # the epoch gone back to, up to the cut).
-    best = dict(a.net_.callbacks_)["early_stopping"].best_epoch_
-    dropped = {e for cut, to in restored if cut <= best for e in range(to + 1, cut + 1)}
-    assert len(stopped_schedule(a.net_)) == best - len(dropped)
