@@ -1339,6 +1339,23 @@ def _draw(r):
     return r["seed"] if r.get("data_seed") is None else r["data_seed"]
 
 
+def worst_draw(records, key="fe_top_rms"):
+    """The largest over training draws of the mean of ``key`` over that
+    draw's seeds."""
+    by_draw = {}
+    for r in records:
+        by_draw.setdefault(_draw(r), []).append(r[key])
+    return max(np.mean(v) for v in by_draw.values())
+
+
+def listed_min_mass():
+    """``predict_modes``' default ``min_mass``, as the records key the mode
+    counts by it."""
+    from sklearn_mdn.distribution import NormalMixture
+
+    return f"{inspect.signature(NormalMixture.modes).parameters['min_mass'].default:g}"
+
+
 def _mean_sd(rs, key, sub=None):
     return _stat([r[key] if sub is None else r[key][sub] for r in rs])
 
@@ -1352,10 +1369,8 @@ def _branch_markdown(records, models):
         (t, m) for t in TRUTHS for m in models
         if isinstance(TRUTHS[t], BranchTruth) and (t, m) in groups
     ]  # fmt: skip
-    from sklearn_mdn.distribution import NormalMixture
-
     lines = []
-    mm = f"{inspect.signature(NormalMixture.modes).parameters['min_mass'].default:g}"
+    mm = listed_min_mass()
     # The truth itself as a mixture (scale 1e-4 noise-free, else sigma), on the
     # same test rows: the best each measure can be.
     for t in dict.fromkeys(t for t, _ in branch):
@@ -1402,19 +1417,16 @@ def _branch_markdown(records, models):
         ]
         for t, m in branch:
             rs = groups[(t, m)]
-            by_draw = {}
-            for r in rs:
-                by_draw.setdefault(_draw(r), []).append(r["fe_top_rms"])
-            worst = max(np.mean(v) for v in by_draw.values())
+            draws = len({_draw(r) for r in rs})
             seeds = len({r["seed"] for r in rs})
-            cells = [t, _label(m), f"{len(by_draw)} x {seeds}"]
+            cells = [t, _label(m), f"{draws} x {seeds}"]
             cells += [
                 _pm(_mean_sd(rs, "fe_rms"), 4),
                 _pm(_mean_sd(rs, "fe_median"), 4),
                 _pm(_mean_sd(rs, "fe_within"), 3),
                 _pm(_mean_sd(rs, "fe_over_005"), 3),
                 _pm(_mean_sd(rs, "fe_top_rms"), 4),
-                f"{worst:.4f}",
+                f"{worst_draw(rs):.4f}",
                 _pm(_mean_sd(rs, "phantom"), 4),
                 _pm(_mean_sd(rs, "modes_match", mm), 3),
                 _pm(_mean_sd(rs, "modes_count_ok", mm), 3),

@@ -21,16 +21,10 @@ from collections import defaultdict
 
 import numpy as np
 from _raw import read_raw
+from bench_synthetic import TRUTHS as ALL_TRUTHS
+from bench_synthetic import BranchTruth, listed_min_mass, worst_draw
 
-TRUTHS = (
-    "arm-limits",
-    "fold",
-    "part-branch",
-    "arm-limits-noisy",
-    "fold-noisy",
-    "part-branch-noisy",
-)
-MIN_MASS = "0.02"
+TRUTHS = [name for name, t in ALL_TRUTHS.items() if isinstance(t, BranchTruth)]
 
 
 def _records(path, model, seeds):
@@ -46,12 +40,9 @@ def _key(r):
 
 
 def _row(truth, label, recs, count_key="modes_count_ok"):
-    worst_draw = defaultdict(list)
-    for r in recs:
-        worst_draw[r.get("data_seed")].append(r["fe_top_rms"])
-    top = max(np.mean(v) for v in worst_draw.values())
+    top = worst_draw(recs)
     nll = np.array([r["nll"] - r.get("oracle_nll", 0.0) for r in recs])
-    count = np.array([r[count_key][MIN_MASS] for r in recs])
+    count = np.array([r[count_key][listed_min_mass()] for r in recs])
     within = np.array([r["fe_within"] for r in recs])
     phantom = np.array([r["phantom"] for r in recs])
     gated = "-"
