@@ -38,6 +38,17 @@ def linear_data(n, *, p=2, noise=0.1, seed=0):
     return X, X[:, 0] + noise * rng.normal(size=n)
 
 
+def part_branch_data(n, seed=0):
+    """``y = x``, or for ``x`` in [-0.2, 0.6] ``1.2 - 0.5 x`` with
+    probability 0.3 (noise 0.01): a second branch on part of the inputs
+    only, which ends abruptly at both ends."""
+    rng = np.random.RandomState(seed)
+    x = rng.uniform(-1, 1, n)
+    second = (x >= -0.2) & (x <= 0.6) & (rng.rand(n) < 0.3)
+    y = np.where(second, 1.2 - 0.5 * x, x) + 0.01 * rng.normal(size=n)
+    return x[:, None], y
+
+
 def run_without_cuda(code):
     """Run Python ``code`` in a fresh interpreter that sees no CUDA device
     (as on a CPU-only machine); a failure there fails the calling test."""

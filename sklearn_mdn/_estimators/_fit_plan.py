@@ -52,6 +52,7 @@ class FitPlan:
     average: float = 0.0
     gate_size: int = 0
     choose_gate: bool = False
+    gate_fit_steps: int = 0
     # None: the held-out rows choose it (tree_blend="auto").
     tree_blend: float | None = 0.0
     tree_blend_kept: float | None = None

@@ -279,7 +279,10 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
     )
     if estimator.n_iter_no_change == "auto":
         rule += f" ({_plan.GATE_STOP_AFTER_CUTS} cuts of the rate that did not help)"
-    rule += ", never at the overfit stop"
+    rule += (
+        ", never at the overfit stop; its gate, refitted alone on its frozen "
+        f"components, kept {candidate.gate_steps_} full-batch steps"
+    )
     return candidate, gated, (width, rule, patience)
 
 

@@ -111,6 +111,9 @@ GATE_STOP_AFTER_CUTS = 2
 # probability on solutions that do not exist, so the bar is not a
 # standard error.
 GATE_FAILED_NATS = 1.0
+# A gated network's gate is then fitted alone, on its frozen components:
+# at most GATE_FIT_STEPS full-batch steps, stopped on the held-out rows.
+GATE_FIT_STEPS = 500
 # tree_blend="auto": the share of the way each predicted mixture's mean moves
 # toward boosted trees' prediction, the one of BLEND_SHARES of least held-out
 # NLL among those whose t statistic against no blend, row by row, is below
@@ -209,6 +212,7 @@ def make_plan(
     refit = decide("refit", *_refit(est, n_samples, n_networks, use_valid))
     tree_blend = decide("tree_blend", *_tree_blend(est, use_valid, warm))
     calibrate = decide("calibrate", *_calibrate(est, n_networks, n_valid))
+    gated = use_valid and bool(gate_size or choose_gate)
     decide("n_threads", *_n_threads(est.n_threads, row_work, batch_size))
     plan = FitPlan(
         n_samples=n_samples,
@@ -235,6 +239,7 @@ def make_plan(
         average=average,
         gate_size=gate_size,
         choose_gate=choose_gate,
+        gate_fit_steps=GATE_FIT_STEPS if gated else 0,
         tree_blend=tree_blend,
     )
     return dataclasses.replace(plan, decisions=(*decisions, _mixture_decision(plan)))
@@ -379,6 +384,13 @@ def auto_gate_width(hidden) -> int:
     return hidden[-1] if hidden else 0
 
 
+_GATE_FIT = (
+    "each gated network's gate is then refitted alone on its frozen "
+    f"components (at most {GATE_FIT_STEPS} full-batch steps, the best on the "
+    "held-out rows; a refit takes its network's)"
+)
+
+
 def _gate_size(est, n_valid, warm) -> tuple:
     """The gate's width, whether the held-out rows choose one, and the rule
     (the value shown is the parameter's for "auto"); a warm fit's "auto" is
@@ -408,13 +420,15 @@ def _gate_size(est, n_valid, warm) -> tuple:
             f"branch (modes of {GATE_MIN_MASS:.0%} of the probability or more, "
             f"apart by a fall of the density of {GATE_MIN_DIP:.0%}): the branches "
             "change in number across the inputs, and the gate lets one end "
-            "sharply (after the first network)"
+            f"sharply (after the first network); {_GATE_FIT}"
         )
         return (0, True), rule, "'auto'"
     rule = (
         f"as given: the mixture weights from a gate of {gate_size} ReLU units "
         "on the last hidden layer, which lets a branch of solutions end sharply"
     )
+    if n_valid:
+        rule += f"; {_GATE_FIT}"
     return (gate_size, False), rule, gate_size
 
 

@@ -183,6 +183,7 @@ class StoppedRun(list):
     trained ones (``averaged``, with weight averaging)."""
 
     averaged = False
+    gate_steps = 0
 
 
 def stopped_schedule(net) -> StoppedRun:
@@ -196,6 +197,7 @@ def stopped_schedule(net) -> StoppedRun:
     else:
         run = StoppedRun([float(net.lr)] * best)
     run.averaged = bool(best and net.history[best - 1].get("valid_averaged", False))
+    run.gate_steps = getattr(net, "gate_steps_", 0)
     return run
 
 

@@ -526,4 +526,6 @@ def train_stacked(trainer, all_seeds, support, n_components, folds=None, rates=N
             trainer.mask(support),
             rates,
         ).run()
+    for net in nets:
+        trainer.fit_gate(net, rates)
     return nets

@@ -28,6 +28,7 @@ from .._utils._compat import optimizers_of, torch_private
 from ._adam import Adam
 from ._data import HoldOut, TensorBatches
 from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
+from ._gate_fit import fit_gate
 from ._loss import MixtureNLLLoss
 from ._module import MixtureDensityModule, first_layer, input_weights, shrink_inputs
 from ._progress import EpochProgressBar, _PlainPrintLog, _tqdm_write
@@ -516,7 +517,22 @@ class NetworkTrainer:
         net = self.build(seeds, fold, n_components, schedule)
         train(net, self.dataset, self.estimator.n_threads, self.mask(support))
         self.n_steps += int(sum(net.history[:, "train_batch_count"]))
+        self.fit_gate(net, schedule)
         return net
+
+    def fit_gate(self, net, schedule=None):
+        """Refit the gate of the trained ``net`` alone (:func:`fit_gate`):
+        on its held-out rows, or for the steps of ``schedule`` (a refit's)."""
+        steps = None if schedule is None else schedule.gate_steps
+        net.gate_steps_ = fit_gate(
+            net,
+            self.dataset,
+            self.estimator.n_threads,
+            self.plan.gate_fit_steps,
+            steps,
+        )
+        if self.estimator.verbose and net.module_.gate is not None:
+            print(f"Gate refitted alone: {net.gate_steps_} steps kept", flush=True)
 
 
 def train(net, dataset, n_threads, support=None):

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _helpers import SMALL, linear_data
+from _helpers import SMALL, linear_data, part_branch_data
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
@@ -12,16 +12,6 @@ from sklearn_mdn import MDNRegressor
 from sklearn_mdn._estimators import _plan
 
 PARAMS = {**SMALL, "max_iter": 40, "random_state": 0, "tree_blend": "none"}
-
-
-def _part_branch(n, seed=0):
-    """``y = x``, or for ``x`` in [-0.2, 0.6] ``1.2 - 0.5 x`` with
-    probability 0.3: a second branch on part of the inputs only."""
-    rng = np.random.RandomState(seed)
-    x = rng.uniform(-1, 1, n)
-    second = (x >= -0.2) & (x <= 0.6) & (rng.rand(n) < 0.3)
-    y = np.where(second, 1.2 - 0.5 * x, x) + 0.01 * rng.normal(size=n)
-    return x[:, None], y
 
 
 def _fit(X, y, **params):
@@ -40,7 +30,7 @@ def _gates(model):
 
 
 def test_auto_gates_where_a_branch_ends():
-    X, y = _part_branch(1000)
+    X, y = part_branch_data(1000)
     model = _fit(X, y, max_iter=80)
     plan = model.fit_plan_
     assert plan.gate_size == 8  # the last hidden layer's width
@@ -83,7 +73,7 @@ def test_chosen_gate_reaches_every_network_and_refit(n_networks, monkeypatch):
 
 
 def test_no_choice_without_enough_held_out_rows():
-    X, y = _part_branch(400)  # 80 held-out rows
+    X, y = part_branch_data(400)  # 80 held-out rows
     model = _fit(X, y)
     assert _gates(model) == [0] * len(_gates(model))
     assert "not tried below 100 held-out rows" in str(model.fit_plan_)
