@@ -24,6 +24,10 @@ from ._threads import forward_work, resolve_threads, torch_threads
 LEARNING_RATE = 1e-2
 CHECK_EVERY = 10
 PATIENCE = 5
+# At most this many rows (every k-th) train the gate and as many judge it:
+# a step costs about 2 x 10^4 multiply-adds a row (a gate of 100 units on
+# 100), so beyond them the fit would outgrow the network's training.
+MAX_ROWS = 20_000
 
 
 def fit_gate(net, dataset, n_threads, max_steps, steps=None) -> int:
@@ -58,7 +62,11 @@ def fit_gate(net, dataset, n_threads, max_steps, steps=None) -> int:
 
 def _frozen(module, rows):
     """The last hidden layer, the component log densities and the weights of
-    ``rows`` (a TensorDataset) under ``module``, which stay fixed."""
+    ``rows`` (a TensorDataset; every k-th of them beyond :data:`MAX_ROWS`)
+    under ``module``, which stay fixed."""
+    if len(rows) > MAX_ROWS:
+        stride = -(-len(rows) // MAX_ROWS)
+        rows = rows.subset(torch.arange(0, len(rows), stride, device=rows.X.device))
     module.eval()
     with torch.inference_mode():
         hidden = module.trunk(rows.X)

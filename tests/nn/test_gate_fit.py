@@ -129,3 +129,18 @@ def test_no_gate_fit_without_held_out_rows():
     assert model.fit_plan_.gate_fit_steps == 0
     assert model.net_.gate_steps_ == 0
     assert np.isfinite(model.predict(X)).all()
+
+
+def test_beyond_max_rows_every_kth_row_trains_and_judges(unfitted_gate, monkeypatch):
+    net, dataset = unfitted_gate  # 800 training rows, 200 held out
+    monkeypatch.setattr(_gate_fit, "MAX_ROWS", 300)
+    sizes = []
+    fit = _gate_fit._fit
+
+    def recorded(gate, train, valid, max_steps):
+        sizes.append((len(train[0]), len(valid[0])))
+        return fit(gate, train, valid, max_steps)
+
+    monkeypatch.setattr(_gate_fit, "_fit", recorded)
+    fit_gate(net, dataset, 1, max_steps=20)
+    assert sizes == [(267, 200)]  # every third of 800 rows; 200 as they are
