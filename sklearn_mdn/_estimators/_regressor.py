@@ -93,8 +93,12 @@ class MDNRegressor(
         network more of training, which stops after two cuts of the
         learning rate that did not help); elsewhere no gate, the fit
         unchanged. 0 (or no hidden layer): no gate, the weights come from
-        the same layer as the rest. See :ref:`fit_plan` (mixture weights)
-        for the measurements.
+        the same layer as the rest. With early stopping, each gated
+        network's gate is then fitted alone on its frozen components (at
+        most 500 full-batch steps, the best on the held-out rows; a refit
+        takes its network's count): training as a whole stops before the
+        weights switch as sharply as the data allow. See :ref:`fit_plan`
+        (mixture weights) for the measurements.
 
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights (not the biases), on
