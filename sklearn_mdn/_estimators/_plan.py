@@ -212,7 +212,8 @@ def make_plan(
     refit = decide("refit", *_refit(est, n_samples, n_networks, use_valid))
     tree_blend = decide("tree_blend", *_tree_blend(est, use_valid, warm))
     calibrate = decide("calibrate", *_calibrate(est, n_networks, n_valid))
-    gated = use_valid and bool(gate_size or choose_gate)
+    # warm_start and partial_fit train on without the gate's own fit
+    gated = use_valid and not warm and bool(gate_size or choose_gate)
     decide("n_threads", *_n_threads(est.n_threads, row_work, batch_size))
     plan = FitPlan(
         n_samples=n_samples,
@@ -427,7 +428,7 @@ def _gate_size(est, n_valid, warm) -> tuple:
         f"as given: the mixture weights from a gate of {gate_size} ReLU units "
         "on the last hidden layer, which lets a branch of solutions end sharply"
     )
-    if n_valid:
+    if n_valid and not warm:
         rule += f"; {_GATE_FIT}"
     return (gate_size, False), rule, gate_size
 

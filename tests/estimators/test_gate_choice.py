@@ -85,9 +85,11 @@ def test_warm_start_continues_the_chosen_gate(monkeypatch):
     X, y = linear_data(600)
     model = _fit(X, y, refit=False, warm_start=True)
     assert _gates(model) == [8]
+    assert model.fit_plan_.gate_fit_steps == _plan.GATE_FIT_STEPS
     model.fit(X, y)  # gate_size="auto" continues the fitted network's gate
     assert _gates(model) == [8]
     assert model.fit_plan_.gate_size == 8
+    assert model.fit_plan_.gate_fit_steps == 0  # trains on, without the gate's fit
     model.set_params(gate_size=0)
     with pytest.raises(ValueError, match="whose gate_size is 8; got gate_size=0"):
         model.fit(X, y)
