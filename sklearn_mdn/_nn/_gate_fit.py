@@ -24,6 +24,10 @@ from ._threads import forward_work, resolve_threads, torch_threads
 LEARNING_RATE = 1e-2
 CHECK_EVERY = 10
 PATIENCE = 5
+# The gate fitted is kept where its held-out NLL is below the trained
+# gate's by KEEP_Z standard errors of the paired differences, row by row:
+# the best of many looks beats the start by chance where the NLL is flat.
+KEEP_Z = 1.0
 # At most this many rows (every k-th) train the gate and as many judge it:
 # a step costs about 2 x 10^4 multiply-adds a row (a gate of 100 units on
 # 100), so beyond them the fit would outgrow the network's training.
@@ -75,29 +79,37 @@ def _frozen(module, rows):
     return hidden.clone(), log_prob.clone(), None if weight is None else weight.clone()
 
 
-def _loss(gate, frozen):
-    """The mean (weighted) NLL of the rows of ``frozen`` under ``gate``."""
+def _row_losses(gate, frozen):
+    """The (weighted) NLL of each row of ``frozen`` under ``gate``."""
     hidden, log_prob, weight = frozen
     rows = -torch.logsumexp(torch.log_softmax(gate(hidden), 1) + log_prob, 1)
-    return (rows if weight is None else rows * weight).mean()
+    return rows if weight is None else rows * weight
+
+
+def _loss(gate, frozen):
+    """The mean (weighted) NLL of the rows of ``frozen`` under ``gate``."""
+    return _row_losses(gate, frozen).mean()
 
 
 def _fit(gate, train, valid, max_steps) -> int:
-    """Adam on ``gate`` over the rows of ``train``: with ``valid``, the
-    gate of least loss there, looked at every :data:`CHECK_EVERY` steps,
-    up to :data:`PATIENCE` looks without improvement; else ``max_steps``."""
+    """Adam on ``gate`` over the rows of ``train``; the steps kept. With
+    ``valid``: the gate of least loss there, looked at every
+    :data:`CHECK_EVERY` steps up to :data:`PATIENCE` looks without
+    improvement, where it beats the start by :data:`KEEP_Z` standard
+    errors (else the start). Without: ``max_steps`` steps (the start where
+    the loss stops being finite)."""
     params = list(gate.parameters())
     optimizer = Adam(params, lr=LEARNING_RATE)
-    best = [p.detach().clone() for p in params]
+    start = best = [p.detach().clone() for p in params]
     best_step, misses = 0, 0
     if valid is not None:
         with torch.no_grad():
-            best_loss = float(_loss(gate, valid))
+            start_rows = _row_losses(gate, valid)
+        best_loss = float(start_rows.mean())
     for step in range(1, max_steps + 1):
         optimizer.zero_grad()
         loss = _loss(gate, train)
         if not torch.isfinite(loss):
-            best_step = 0 if valid is None else best_step
             break
         loss.backward()
         optimizer.step()
@@ -112,8 +124,24 @@ def _fit(gate, train, valid, max_steps) -> int:
             elif (misses := misses + 1) >= PATIENCE:
                 break
     optimizer.zero_grad()
-    if valid is not None or best_step < max_steps:
+    if valid is None:
+        if best_step == max_steps:
+            return best_step
+        best, best_step = start, 0
+    elif best_step:
+        _restore(params, best)
+        # Here, not at the top: _held_out imports the training module.
+        from ._held_out import t_statistic
+
         with torch.no_grad():
-            for p, b in zip(params, best):
-                p.copy_(b)
+            gain = t_statistic(_row_losses(gate, valid) - start_rows)
+        if not gain < -KEEP_Z:
+            best, best_step = start, 0
+    _restore(params, best)
     return best_step
+
+
+def _restore(params, values):
+    with torch.no_grad():
+        for p, v in zip(params, values):
+            p.copy_(v)

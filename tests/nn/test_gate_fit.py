@@ -144,3 +144,14 @@ def test_beyond_max_rows_every_kth_row_trains_and_judges(unfitted_gate, monkeypa
     monkeypatch.setattr(_gate_fit, "_fit", recorded)
     fit_gate(net, dataset, 1, max_steps=20)
     assert sizes == [(267, 200)]  # every third of 800 rows; 200 as they are
+
+
+def test_a_gain_below_keep_z_standard_errors_is_not_kept(unfitted_gate, monkeypatch):
+    # The same gate gains held-out NLL (above), but not by a million
+    # standard errors: it stays as trained.
+    net, dataset = unfitted_gate
+    monkeypatch.setattr(_gate_fit, "KEEP_Z", 1e6)
+    gate = {k: v.clone() for k, v in net.module_.gate.state_dict().items()}
+    assert fit_gate(net, dataset, 1, max_steps=200) == 0
+    state = net.module_.gate.state_dict()
+    assert all(torch.equal(v, state[k]) for k, v in gate.items())
