@@ -7,11 +7,12 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._nn._data import (
+    CHUNK_ROWS,
     DEVICE_TYPE,
 )
 from .._nn._module import ACTIVATIONS, row_work
 from .._nn._prediction import iter_mixtures
-from .._nn._training import CHUNK_ROWS, NetworkTrainer, check_device
+from .._nn._training import NetworkTrainer, check_device
 from .._utils._compat import Interval, StrOptions, _fit_context
 from .._utils._persistence import add_version, pop_version
 from ._base import DistributionRegressorMixin

@@ -14,6 +14,10 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+# Rows the network sees at once outside training steps (validation and
+# prediction): bounds the memory used on large inputs.
+CHUNK_ROWS = 16_384
+
 
 def n_holdout(n: int, fraction: float) -> int:
     """Rows that early stopping holds out of ``n``."""

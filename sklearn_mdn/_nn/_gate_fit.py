@@ -16,6 +16,7 @@ refit, which holds out nothing, runs the steps its network kept.
 import torch
 
 from ._adam import Adam
+from ._held_out import t_statistic
 from ._loss import component_log_prob
 from ._threads import forward_work, resolve_threads, torch_threads
 
@@ -130,9 +131,6 @@ def _fit(gate, train, valid, max_steps) -> int:
         best, best_step = start, 0
     elif best_step:
         _restore(params, best)
-        # Here, not at the top: _held_out imports the training module.
-        from ._held_out import t_statistic
-
         with torch.no_grad():
             gain = t_statistic(_row_losses(gate, valid) - start_rows)
         if not gain < -KEEP_Z:

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from scipy import stats
 
+from ._data import CHUNK_ROWS
 from ._module import MixtureParams
 from ._threads import forward_work, resolve_threads, torch_threads
-from ._training import CHUNK_ROWS
 
 
 def held_out_rows(net, dataset):

@@ -3,10 +3,9 @@
 import numpy as np
 import torch
 
-from ._data import encode_inputs, input_encoding, to_tensor
+from ._data import CHUNK_ROWS, encode_inputs, input_encoding, to_tensor
 from ._module import MixtureParams, to_distribution
 from ._threads import forward_work, resolve_threads, torch_threads
-from ._training import CHUNK_ROWS
 from ._trees import blend, predict_trees, tree_inputs
 
 # Rows the network predicts are padded with zero rows to a multiple of this:

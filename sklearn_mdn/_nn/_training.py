@@ -26,7 +26,7 @@ from skorch.utils import TeeGenerator
 
 from .._utils._compat import optimizers_of, torch_private
 from ._adam import Adam
-from ._data import HoldOut, TensorBatches
+from ._data import CHUNK_ROWS, HoldOut, TensorBatches
 from ._fused_loss import adam_step, fused_nll, fused_step, manual_step_supported
 from ._gate_fit import fit_gate
 from ._loss import MixtureNLLLoss
@@ -39,10 +39,6 @@ _torch = torch_private()
 
 # What a failed fit leaves (the end of its FloatingPointError's message).
 _UNFITTED = "The estimator is left unfitted"
-
-# Rows the network sees at once outside training steps (validation and
-# prediction): bounds the memory used on large inputs.
-CHUNK_ROWS = 16_384
 
 
 def check_device(device) -> torch.device:
