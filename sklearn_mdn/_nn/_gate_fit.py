@@ -4,8 +4,8 @@ on its components as training left them.
 Where a branch of solutions ends, the weights must switch sharply, but a
 network trained as a whole stops when its held-out likelihood stops
 improving, and that is ruled by the components' places and widths: the
-weights, whose errors cost a few thousandths of a nat a row, are left to
-fade out over a wide band of inputs (docs/fit_plan.rst, "Mixture weights").
+weights, whose share of the likelihood is small, are left to fade out over
+a wide band of inputs (docs/fit_plan.rst, "Mixture weights").
 Once the trunk and the head are frozen, each row's component densities are
 fixed numbers and the weights alone are a small problem: the gate (its two
 layers) is fitted to them by full-batch Adam, on the rows the network

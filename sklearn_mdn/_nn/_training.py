@@ -519,7 +519,7 @@ class NetworkTrainer:
     def fit_gate(self, net, schedule=None):
         """Refit the gate of the trained ``net`` alone (:func:`fit_gate`):
         on its held-out rows, or for the steps of ``schedule`` (a refit's)."""
-        steps = None if schedule is None else schedule.gate_steps
+        steps = None if schedule is None else getattr(schedule, "gate_steps", 0)
         net.gate_steps_ = fit_gate(
             net,
             self.dataset,
