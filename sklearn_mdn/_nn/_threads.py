@@ -107,15 +107,56 @@ def resolve_threads(n_threads, work: float):
     return int(n_threads)
 
 
+def _flushing_denormals() -> bool:
+    """Whether this thread flushes denormal floats to zero: 1e-30 x 1e-10
+    (1e-40, a denormal float32) comes out as zero."""
+    tiny = torch.tensor(1e-30, dtype=torch.float32)
+    return bool(tiny * 1e-10 == 0)
+
+
+@contextmanager
+def flush_denormals():
+    """Flush denormal floats to zero on this thread inside the block, then
+    restore its setting (:func:`torch.set_flush_denormal`; a CPU without
+    the flags changes nothing).
+
+    A mixture's gradients are full of denormals: the posterior weight of a
+    component far from a row, ``exp(-90)``, say, is below float32's smallest
+    normal number (1.2e-38), and products with it run many times slower on
+    x86 CPUs. They are worth nothing beside the other terms of a gradient.
+    Measured (round 28): a default fit on a branching truth in 0.69x the
+    CPU time, the same test NLL to every printed digit. The setting is the
+    calling thread's: torch's other threads keep theirs.
+    """
+    before = _flushing_denormals()
+    if before:
+        yield
+        return
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 @contextmanager
 def torch_threads(n):
-    """Run torch on ``n`` threads inside the block, then restore the setting.
+    """Run torch on ``n`` threads, flushing denormals to zero on this one
+    (:func:`flush_denormals`), inside the block, then restore the settings.
 
     Torch's thread count is process-wide: when blocks run concurrently (fits
     in threads), the first sets the count, the others keep it, and the last
-    to leave restores the count found by the first. ``n=None`` changes
-    nothing.
+    to leave restores the count found by the first. ``n=None`` leaves the
+    count.
     """
+    with flush_denormals():
+        with _threads(n):
+            yield
+
+
+@contextmanager
+def _threads(n):
+    """:func:`torch_threads`' thread count."""
     global _active, _saved
     if n is None:
         yield

@@ -16,13 +16,13 @@ from sklearn_mdn._nn._training import MixtureNet
 X, Y = sine_data(200)
 
 
-def _record_threads(monkeypatch):
-    """Record torch's thread count inside every training run."""
+def _record_threads(monkeypatch, probe=torch.get_num_threads):
+    """Record ``probe()`` (torch's thread count) inside every training run."""
     seen = []
     partial_fit = MixtureNet.partial_fit
 
     def recording(self, *args, **kwargs):
-        seen.append(torch.get_num_threads())
+        seen.append(probe())
         return partial_fit(self, *args, **kwargs)
 
     monkeypatch.setattr(MixtureNet, "partial_fit", recording)
@@ -30,7 +30,7 @@ def _record_threads(monkeypatch):
     train = StackedRun._train
 
     def recording_stacked(self, *args, **kwargs):
-        seen.extend([torch.get_num_threads()] * len(self.nets))
+        seen.extend([probe()] * len(self.nets))
         return train(self, *args, **kwargs)
 
     monkeypatch.setattr(StackedRun, "_train", recording_stacked)
@@ -140,3 +140,20 @@ def test_load_reading_is_reused_for_a_second(monkeypatch):
     for _ in range(5):
         _threads._others_running()
     assert len(calls) == 1
+
+
+def test_training_flushes_denormals_and_restores(monkeypatch):
+    flushing = _record_threads(monkeypatch, _threads._flushing_denormals)
+    assert not _threads._flushing_denormals()
+    reg = tiny_mdn(n_threads=None, max_iter=5).fit(X, Y)
+    assert flushing and all(flushing)
+    assert not _threads._flushing_denormals()  # this thread's setting is back
+    assert np.isfinite(reg.predict(X)).all()
+    # A caller that flushes already keeps flushing after the block.
+    torch.set_flush_denormal(True)
+    try:
+        with _threads.torch_threads(1):
+            pass
+        assert _threads._flushing_denormals()
+    finally:
+        torch.set_flush_denormal(False)
