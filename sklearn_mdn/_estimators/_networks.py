@@ -194,6 +194,12 @@ def held_out_choices(estimator, net, plan, trainer, train_with, seeds):
         net, trainer, gate = _gate_choice(
             estimator, net, trainer, train_with, seeds, support, k
         )
+        if gate[0] and encoding is not None and encoding[0] != "none":
+            encoding = (
+                "none",
+                f"{encoding[1]}; but the gated network that "
+                "replaced the first reads the raw features",
+            )
     plan = plan.with_outcomes(
         features=features, encoding=encoding, components=components, gate=gate
     )
@@ -261,7 +267,9 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
         return net, trainer, (0, f"{seen}, but the gated network diverged")
     valid = held_out_rows(net, trainer.dataset)
     with held_out_threads(net, valid, estimator.n_threads):
-        d = paired_differences(candidate, net, valid)
+        # The same rows; the gated network reads them raw (not encoded).
+        theirs = held_out_rows(candidate, gated.dataset)
+        d = paired_differences(candidate, net, valid, theirs)
     gap = f"{float(d.mean()):+.2f} nats a row, paired t {t_statistic(d):+.1f}"
     if float(d.mean()) > _plan.GATE_FAILED_NATS:
         rule = (

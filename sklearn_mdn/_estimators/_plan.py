@@ -83,6 +83,8 @@ MIN_ENCODING_HELD_OUT = 100
 # replaces the first network where the share of its held-out rows (at most
 # GATE_ROWS of them) with more than one branch lies in GATE_BRANCHING: the
 # number of branches changes across the inputs, so a branch ends somewhere.
+# It reads the raw features, never their piecewise-linear encoding (round
+# 28: the encoded gated networks were the branching truths' worst fits).
 # A branch is a mode of at least GATE_MIN_MASS of the probability whose
 # density falls by GATE_MIN_DIP on the way to every higher mode
 # (NormalMixture.modes' min_mass and min_dip): separate solutions, not the
@@ -416,8 +418,9 @@ def _gate_size(est, n_valid, warm) -> tuple:
             return (0, False), rule, "'auto'"
         rule = (
             f"'auto': a network whose mixture weights come from a gate of "
-            f"{auto_gate_width(hidden)} ReLU units replaces the first network "
-            f"where {lo:.0%} to {hi:.0%} of its held-out rows have more than one "
+            f"{auto_gate_width(hidden)} ReLU units, reading the raw features "
+            f"(never their encoding), replaces the first network where "
+            f"{lo:.0%} to {hi:.0%} of its held-out rows have more than one "
             f"branch (modes of {GATE_MIN_MASS:.0%} of the probability or more, "
             f"apart by a fall of the density of {GATE_MIN_DIP:.0%}): the branches "
             "change in number across the inputs, and the gate lets one end "

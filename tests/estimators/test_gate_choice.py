@@ -108,3 +108,30 @@ def test_a_failed_gated_network_leaves_the_first(monkeypatch):
     assert "the gated network failed" in kept.rule
     assert_array_equal(model.predict_dist(X).means, none.predict_dist(X).means)
     assert model.n_steps_ > none.n_steps_
+
+
+def _inputs(model):
+    """The inputs that every network of ``model`` reads."""
+    module = model.net_.module_
+    return {m.trunk[0].in_features for m in getattr(module, "members", [module])}
+
+
+@pytest.mark.parametrize("n_networks", [1, 2])
+def test_the_gated_network_reads_the_raw_features(n_networks, monkeypatch):
+    # The encoding always chosen, then the gate: every network reads the two
+    # raw features, and the plan says the encoding gave way.
+    monkeypatch.setattr(_plan, "ENCODING_Z", np.inf)
+    monkeypatch.setattr(_plan, "GATE_BRANCHING", (0.0, 1.0))
+    X, y = linear_data(600)
+    model = _fit(X, y, input_encoding="auto", n_networks=n_networks)
+    kept = {d.name: d for d in model.fit_plan_.decisions}
+    assert model.fit_plan_.gate_size == 8
+    assert kept["encoding kept"].value == "none"
+    assert kept["encoding kept"].rule.endswith("reads the raw features")
+    assert _inputs(model) == {X.shape[1]}
+    assert np.isfinite(model.predict(X)).all()
+    # Where the gated network fails, the encoded first network stays.
+    monkeypatch.setattr(_plan, "GATE_FAILED_NATS", -np.inf)
+    model = _fit(X, y, input_encoding="auto", n_networks=n_networks)
+    assert model.fit_plan_.encoding == "piecewise_linear"
+    assert _inputs(model) == {X.shape[1] * _plan.ENCODING_BINS}
