@@ -175,7 +175,19 @@ def held_out_choices(estimator, net, plan, trainer, train_with, seeds):
             estimator.verbose,
         )
         features = (support, rule)
-    if plan.choose_encoding:
+    # The first network's share of held-out rows with several branches: where
+    # they end, a gated network reading the raw features replaces it, so
+    # the encoding is not tried.
+    share = (
+        branching_share(estimator, net, trainer.dataset) if plan.choose_gate else None
+    )
+    if plan.choose_encoding and _branches_end(share):
+        encoding = (
+            "none",
+            f"not tried: {share:.0%} of the held-out rows have more than one "
+            "branch, where a gated network, which reads the raw features, is tried",
+        )
+    elif plan.choose_encoding:
         net, trainer, encoding = _encoding_choice(
             estimator, net, trainer, train_with, seeds, support, plan.n_components
         )
@@ -192,14 +204,8 @@ def held_out_choices(estimator, net, plan, trainer, train_with, seeds):
     if plan.choose_gate:
         k = components[0] if components else plan.n_components
         net, trainer, gate = _gate_choice(
-            estimator, net, trainer, train_with, seeds, support, k
+            estimator, net, trainer, train_with, seeds, support, k, share
         )
-        if gate[0] and encoding is not None and encoding[0] != "none":
-            encoding = (
-                "none",
-                f"{encoding[1]}; but the gated network that "
-                "replaced the first reads the raw features",
-            )
     plan = plan.with_outcomes(
         features=features, encoding=encoding, components=components, gate=gate
     )
@@ -240,20 +246,21 @@ def _encoding_choice(estimator, net, trainer, train_with, seeds, support, k):
     return net, (encoded if keep else trainer), outcome
 
 
-def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
+def _gate_choice(estimator, net, trainer, train_with, seeds, support, k, share):
     """The first network or one with a gate (``gate_size="auto"``), where
-    the first network's held-out rows have several branches on some rows
-    but not on most (:data:`._plan.GATE_BRANCHING`); the trainer of the
+    ``share`` of the first network's held-out rows have several branches,
+    some but not most (:data:`._plan.GATE_BRANCHING`); the trainer of the
     networks kept and the outcome: the gate's width and why."""
     width = _plan.auto_gate_width(trainer.hidden)
-    share = branching_share(estimator, net, trainer.dataset)
     lo, hi = _plan.GATE_BRANCHING
     if share is None:
         return net, trainer, (0, "the held-out rows' mixtures are not finite")
     seen = f"{share:.0%} of the held-out rows have more than one branch"
-    if not lo <= share <= hi:
+    if not _branches_end(share):
         where = "few" if share < lo else "most"
         return net, trainer, (0, f"{seen}: branches on {where} rows, none ends")
+    if k == 1:
+        return net, trainer, (0, f"{seen}, but one Gaussian was kept")
     patience = trainer.plan.n_iter_no_change
     if estimator.n_iter_no_change == "auto":
         patience = (_plan.GATE_STOP_AFTER_CUTS + 1) * trainer.plan.lr_patience
@@ -267,9 +274,7 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
         return net, trainer, (0, f"{seen}, but the gated network diverged")
     valid = held_out_rows(net, trainer.dataset)
     with held_out_threads(net, valid, estimator.n_threads):
-        # The same rows; the gated network reads them raw (not encoded).
-        theirs = held_out_rows(candidate, gated.dataset)
-        d = paired_differences(candidate, net, valid, theirs)
+        d = paired_differences(candidate, net, valid)
     gap = f"{float(d.mean()):+.2f} nats a row, paired t {t_statistic(d):+.1f}"
     if float(d.mean()) > _plan.GATE_FAILED_NATS:
         rule = (
@@ -292,6 +297,13 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k):
         f"components, kept {candidate.gate_steps_} full-batch steps"
     )
     return candidate, gated, (width, rule, patience)
+
+
+def _branches_end(share):
+    """Whether ``share`` of held-out rows with several branches (None: not
+    measured) says that the branches change in number across the inputs."""
+    lo, hi = _plan.GATE_BRANCHING
+    return share is not None and lo <= share <= hi
 
 
 def branching_share(estimator, net, dataset):

@@ -83,8 +83,9 @@ MIN_ENCODING_HELD_OUT = 100
 # replaces the first network where the share of its held-out rows (at most
 # GATE_ROWS of them) with more than one branch lies in GATE_BRANCHING: the
 # number of branches changes across the inputs, so a branch ends somewhere.
-# It reads the raw features, never their piecewise-linear encoding (round
-# 28: the encoded gated networks were the branching truths' worst fits).
+# It reads the raw features: where it is tried, the piecewise-linear
+# encoding is not (round 28: the encoded gated networks were the branching
+# truths' worst fits, and the encoding's network cost a fourth of the fit).
 # A branch is a mode of at least GATE_MIN_MASS of the probability whose
 # density falls by GATE_MIN_DIP on the way to every higher mode
 # (NormalMixture.modes' min_mass and min_dip): separate solutions, not the
@@ -525,7 +526,7 @@ def _input_encoding(est, n_samples, n_valid) -> tuple:
         True,
         f"'auto': the kept features, each in {ENCODING_BINS} piecewise-linear "
         f"bins, where the {n_valid:,} held-out rows favour them (after the "
-        "first network)",
+        "first network; not tried where a gated network is)",
         "'auto'",
     )
 

@@ -457,32 +457,26 @@ class NetworkTrainer:
         # The encoding of the kept features that the inputs are, if any
         # (:meth:`reading`): the networks then read every column.
         self.encoding = None
-        # The trainer of the same fit on the raw features, which a gated
-        # network reads (:meth:`with_gate`).
-        self.unencoded = self
 
     def reading(self, dataset, encoding):
         """A trainer of the same fit whose networks read ``dataset``, the
         ``encoding`` of the kept features (every column of it); it counts
         on from this trainer's steps."""
         plan = dataclasses.replace(self.plan, n_features=dataset.X.shape[1])
-        trainer = self._following(plan, dataset, encoding)
-        trainer.unencoded = self.unencoded
-        return trainer
+        return self._following(plan, dataset, encoding)
 
     def with_gate(self, gate_size, n_iter_no_change):
-        """A trainer of the same fit whose networks read the raw features,
-        never their encoding, have a gate of ``gate_size`` units and stop
-        after ``n_iter_no_change`` epochs without improvement, never at the
-        overfit stop; it counts on from this trainer's steps."""
-        raw = self.unencoded
+        """A trainer of the same fit and inputs whose networks have a gate of
+        ``gate_size`` units and stop after ``n_iter_no_change`` epochs
+        without improvement, never at the overfit stop; it counts on from
+        this trainer's steps."""
         plan = dataclasses.replace(
-            raw.plan,
+            self.plan,
             gate_size=gate_size,
             n_iter_no_change=n_iter_no_change,
             overfit_stop=False,
         )
-        return self._following(plan, raw.dataset, None)
+        return self._following(plan, self.dataset, self.encoding)
 
     def _following(self, plan, dataset, encoding):
         """A trainer of this fit on ``plan`` and ``dataset`` (``encoding``

@@ -44,9 +44,11 @@ def test_auto_gates_where_a_branch_ends():
     assert stopper.patience == plan.n_iter_no_change
     assert plan.n_iter_no_change == (_plan.GATE_STOP_AFTER_CUTS + 1) * plan.lr_patience
     assert stopper.overfit_patience is None
-    # It costs a network more than the fit without the choice.
-    alone = _fit(X, y, max_iter=80, gate_size=0)
+    # It costs a network more than the fit without the choice, but the
+    # encoding is not tried: the gated network reads the raw features.
+    alone = _fit(X, y, max_iter=80, gate_size=0, input_encoding="none")
     assert model.n_steps_ > alone.n_steps_
+    assert "not tried" in str(plan) and plan.encoding == "none"
 
 
 def test_auto_leaves_a_unimodal_fit_alone_bit_for_bit():
@@ -102,7 +104,8 @@ def test_a_failed_gated_network_leaves_the_first(monkeypatch):
     monkeypatch.setattr(_plan, "GATE_FAILED_NATS", -np.inf)
     X, y = linear_data(600)
     model = _fit(X, y)
-    none = _fit(X, y, gate_size=0)
+    # (The gate was tried, so the encoding was not.)
+    none = _fit(X, y, gate_size=0, input_encoding="none")
     assert set(_gates(model)) == {0} and model.fit_plan_.gate_size == 0
     kept = next(d for d in model.fit_plan_.decisions if d.name == "gate kept")
     assert "the gated network failed" in kept.rule
@@ -118,20 +121,19 @@ def _inputs(model):
 
 @pytest.mark.parametrize("n_networks", [1, 2])
 def test_the_gated_network_reads_the_raw_features(n_networks, monkeypatch):
-    # The encoding always chosen, then the gate: every network reads the two
-    # raw features, and the plan says the encoding gave way.
+    # An encoding that would always be chosen is not tried where the gate
+    # is: every network reads the two raw features, and the plan says why.
     monkeypatch.setattr(_plan, "ENCODING_Z", np.inf)
     monkeypatch.setattr(_plan, "GATE_BRANCHING", (0.0, 1.0))
     X, y = linear_data(600)
     model = _fit(X, y, input_encoding="auto", n_networks=n_networks)
     kept = {d.name: d for d in model.fit_plan_.decisions}
-    assert model.fit_plan_.gate_size == 8
-    assert kept["encoding kept"].value == "none"
-    assert kept["encoding kept"].rule.endswith("reads the raw features")
+    assert model.fit_plan_.gate_size == 8 and model.fit_plan_.encoding == "none"
+    assert kept["encoding kept"].rule.startswith("not tried: 0% of the held-out")
     assert _inputs(model) == {X.shape[1]}
-    assert np.isfinite(model.predict(X)).all()
-    # Where the gated network fails, the encoded first network stays.
-    monkeypatch.setattr(_plan, "GATE_FAILED_NATS", -np.inf)
+    # Where no branch ends, the encoding is tried, and here kept.
+    monkeypatch.setattr(_plan, "GATE_BRANCHING", (2.0, 3.0))
     model = _fit(X, y, input_encoding="auto", n_networks=n_networks)
+    assert model.fit_plan_.gate_size == 0
     assert model.fit_plan_.encoding == "piecewise_linear"
     assert _inputs(model) == {X.shape[1] * _plan.ENCODING_BINS}
