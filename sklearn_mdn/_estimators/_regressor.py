@@ -90,10 +90,10 @@ class MDNRegressor(
         branch (a mode of at least 5% of the probability, apart from every
         higher one by a fall of the density of 80%), the number of branches
         changes across the inputs, and a network with a gate as wide as the
-        last hidden layer replaces it, trained from the same seeds (a
-        network more of training, which stops after two cuts of the
-        learning rate that did not help); elsewhere no gate, the fit
-        unchanged. 0 (or no hidden layer): no gate, the weights come from
+        last hidden layer replaces it, trained from the same seeds on the
+        raw features (a network more of training, which stops after two
+        cuts of the learning rate that did not help; ``input_encoding``'s
+        network is then not tried); elsewhere no gate, the fit unchanged. 0 (or no hidden layer): no gate, the weights come from
         the same layer as the rest. With early stopping, each gated
         network's gate is then fitted alone on its frozen components (at
         most 500 full-batch steps, the best on the held-out rows; a refit
@@ -129,8 +129,9 @@ class MDNRegressor(
         problems keep the raw inputs (``fit_plan_``'s row "encoding kept",
         ``input_encoder_``); where several networks are averaged, the others
         then train on it too. It needs 30 held-out rows and ``input_l1=0``,
-        and is not tried above 100,000 rows. ``"none"``: the standardised
-        features.
+        and is not tried above 100,000 rows, nor where ``gate_size="auto"``
+        tries a gated network, which reads the raw features. ``"none"``: the
+        standardised features.
 
     batch_size : int or "auto", default="auto"
         Rows per gradient step. ``"auto"`` uses

@@ -9,7 +9,7 @@ from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mdn import MDNRegressor
-from sklearn_mdn._estimators import _plan
+from sklearn_mdn._estimators import _components, _plan
 
 PARAMS = {**SMALL, "max_iter": 40, "random_state": 0, "tree_blend": "none"}
 
@@ -137,3 +137,14 @@ def test_the_gated_network_reads_the_raw_features(n_networks, monkeypatch):
     assert model.fit_plan_.gate_size == 0
     assert model.fit_plan_.encoding == "piecewise_linear"
     assert _inputs(model) == {X.shape[1] * _plan.ENCODING_BINS}
+
+
+def test_no_gate_where_one_gaussian_is_kept(monkeypatch):
+    monkeypatch.setattr(_plan, "GATE_BRANCHING", (0.0, 1.0))
+    monkeypatch.setattr(_components, "_SCREEN_Z", -np.inf)
+    monkeypatch.setattr(_components, "better", lambda *args: True)
+    X, y = linear_data(600)
+    model = _fit(X, y, n_components="auto")
+    assert model.n_components_ == 1 and set(_gates(model)) == {0}
+    kept = next(d for d in model.fit_plan_.decisions if d.name == "gate kept")
+    assert kept.rule.endswith("but one Gaussian was kept")
