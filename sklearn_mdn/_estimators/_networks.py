@@ -84,7 +84,10 @@ def _train_stacked(estimator, plan, trainer, all_seeds):
     follow one by one, on the same loop."""
     support = np.ones(plan.n_features, dtype=bool)
     n_components = plan.n_components
-    nets = train_stacked(trainer, all_seeds, support, n_components)
+    check = None
+    if plan.choose_gate:
+        check = (_plan.GATE_CHECK_STEPS, _branches_end_in(estimator, trainer.dataset))
+    nets = train_stacked(trainer, all_seeds, support, n_components, check=check)
     net, plan, trainer = held_out_choices(
         estimator, nets[0], plan, trainer, _stacked_one, all_seeds[0]
     )
@@ -271,6 +274,7 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k, share):
         candidate = train_with(gated)(seeds, 0, support, k)
     except FloatingPointError:  # diverged: the first network stays
         trainer.n_steps = gated.n_steps
+        net = _trained_on(net, trainer, train_with, seeds, support, k)
         return net, trainer, (0, f"{seen}, but the gated network diverged")
     valid = held_out_rows(net, trainer.dataset)
     with held_out_threads(net, valid, estimator.n_threads):
@@ -283,6 +287,7 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k, share):
             f"{_plan.GATE_FAILED_NATS:g}); the first network stays"
         )
         trainer.n_steps = gated.n_steps
+        net = _trained_on(net, trainer, train_with, seeds, support, k)
         return net, trainer, (0, rule)
     rule = (
         f"{seen} (between {lo:.0%} and {hi:.0%}): the number of branches "
@@ -296,7 +301,33 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k, share):
         ", never at the overfit stop; its gate, refitted alone on its frozen "
         f"components, kept {candidate.gate_steps_} full-batch steps"
     )
+    if getattr(net, "checked_", None) is not None:
+        rule += (
+            f". The first network stopped at epoch {net.checked_}, where its "
+            f"held-out rows already showed the branches ending (after "
+            f"{_plan.GATE_CHECK_STEPS:,} steps)"
+        )
     return candidate, gated, (width, rule, patience)
+
+
+def _branches_end_in(estimator, dataset):
+    """The first network's check (:class:`~sklearn_mdn._nn._stacked.StackedRun`'s
+    ``check``): whether the held-out rows of ``net``, under ``module``, show
+    branches that end; where they do, a gated network replaces it, and it
+    need not train on."""
+
+    def stop(net, module):
+        return _branches_end(branching_share(estimator, net, dataset, module))
+
+    return stop
+
+
+def _trained_on(net, trainer, train_with, seeds, support, k):
+    """``net``, or where the branch check stopped it early (``checked_``),
+    the same network trained to its end: it stays."""
+    if getattr(net, "checked_", None) is None:
+        return net
+    return train_with(trainer)(seeds, 0, support, k)
 
 
 def _branches_end(share):
@@ -306,14 +337,15 @@ def _branches_end(share):
     return share is not None and lo <= share <= hi
 
 
-def branching_share(estimator, net, dataset):
+def branching_share(estimator, net, dataset, module=None):
     """The share of (at most :data:`._plan.GATE_ROWS` of) the rows ``net``
-    held out whose mixture has more than one branch: modes of
+    held out whose mixture (under ``module``, default its own) has more
+    than one branch: modes of
     :data:`._plan.GATE_MIN_MASS` of the probability or more, with a fall of
     the density of :data:`._plan.GATE_MIN_DIP` between them
     (:meth:`~sklearn_mdn.distribution.NormalMixture.modes`); None where the
     mixtures are not finite."""
-    held_out = _held_out_mixtures(estimator, net, dataset, _plan.GATE_ROWS)
+    held_out = _held_out_mixtures(estimator, net, dataset, _plan.GATE_ROWS, module)
     if held_out is None:
         return None
     branches = held_out[0].modes(
@@ -421,13 +453,14 @@ def _calibrate(estimator, nets, dataset, plan, X):
     return plan
 
 
-def _held_out_mixtures(estimator, net, dataset, max_rows=None):
+def _held_out_mixtures(estimator, net, dataset, max_rows=None, module=None):
     """The mixtures (standardised units), targets and weights of the rows
-    ``net`` held out (the first ``max_rows`` of them, if given); None where
-    the mixtures are not finite."""
+    ``net`` held out (the first ``max_rows`` of them, if given) under
+    ``module`` (default ``net``'s); None where the mixtures are not finite."""
     valid = held_out_rows(net, dataset)
     rows = slice(max_rows)
-    params = forward(net.module_, valid.X[rows], estimator.n_threads)
+    module = net.module_ if module is None else module
+    params = forward(module, valid.X[rows], estimator.n_threads)
     if not all_finite(params):
         return None
     dist = to_distribution(params, (estimator.n_outputs_,))

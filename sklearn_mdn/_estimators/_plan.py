@@ -98,6 +98,14 @@ GATE_BRANCHING = (0.2, 0.9)
 GATE_ROWS = 2000
 GATE_MIN_MASS = 0.05
 GATE_MIN_DIP = 0.8
+# The first network's held-out rows are looked at for branches once it has
+# taken GATE_CHECK_STEPS steps (a quarter of AUTO_STEPS) too: where they end
+# there already, it stops, since the gated network, trained from the same
+# seeds whatever the first network became, replaces it (round 28: the first
+# network was up to a third of a gated fit's steps). Elsewhere it trains on
+# unchanged, and is looked at again at its end. Not on the skorch loop
+# (verbose, input_l1, devices other than the CPU).
+GATE_CHECK_STEPS = 7_500
 # The gated network stops after GATE_STOP_AFTER_CUTS cuts of the learning
 # rate that did not help (n_iter_no_change="auto"), not AUTO_STOP_AFTER_CUTS,
 # and never at the overfit stop: a gate switches sharply, and on noise-free

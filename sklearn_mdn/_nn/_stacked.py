@@ -33,6 +33,7 @@ skorch's, and so does a refit, which replays its network's epochs on all
 the rows (``rates``).
 """
 
+import copy
 import math
 import time
 
@@ -121,14 +122,23 @@ class StackedRun:
         their last weights (:class:`~sklearn_mdn._nn._schedule.ReplayRates`),
         as skorch's loop replays them
         (:class:`~sklearn_mdn._nn._schedule.ReplaySchedule`).
+    check : tuple (int, callable), default=None
+        ``(steps, stop)``: at the end of the first epoch by which the first
+        net has taken ``steps`` steps, ``stop(net, module)`` is called with
+        it and a copy of its module holding the weights it would keep there; where it
+        returns True, the first net stops there, as early stopping would
+        have stopped it (its ``checked_`` says at which epoch). Nothing else
+        changes: the others, and the first where it returns False, train on
+        as without it.
     """
 
-    def __init__(self, nets, dataset, n_threads, support=None, rates=None):
+    def __init__(self, nets, dataset, n_threads, support=None, rates=None, check=None):
         self.nets = nets
         self.dataset = dataset
         self.n_threads = n_threads
         self.support = support
         self.rates = rates
+        self.check = check
 
     def run(self):
         """Train; return the total number of steps taken."""
@@ -277,6 +287,7 @@ class StackedRun:
 
         records = [[] for _ in range(k)]
         n_steps = n_averaged = 0
+        check = None if replay else self.check
         for epoch in range(1, max_epochs + 1):
             tic = time.perf_counter()
             ka = len(active)
@@ -420,6 +431,12 @@ class StackedRun:
                 if improved:
                     chosen = (kept_w, kept_b) if averaged[j] else (weights, biases)
                     best[i] = self._snapshot(*chosen, j)
+                if i == 0 and check is not None and epoch * n_batches >= check[0]:
+                    module = self._module_of(nets[0], best[0])
+                    if not stop and check[1](nets[0], module):
+                        stop = True
+                        nets[0].checked_ = epoch
+                    check = None
                 if stop:
                     keep_adam(j, i)
                 else:
@@ -436,6 +453,16 @@ class StackedRun:
         for i, net in enumerate(nets):
             self._write_back(net, best[i], records[i], schedules[i], adam[i])
         return n_steps
+
+    @staticmethod
+    def _module_of(net, snapshot):
+        """A copy of ``net``'s module holding the weights of ``snapshot``."""
+        module = copy.deepcopy(net.module_)
+        with torch.no_grad():
+            for lin, weight, bias in zip(_linears(module), *snapshot):
+                lin.weight.copy_(weight)
+                lin.bias.copy_(bias.squeeze(1))
+        return module
 
     @staticmethod
     def _snapshot(weights, biases, j):
@@ -507,11 +534,14 @@ class StackedRun:
             group["lr"] = schedule.lr
 
 
-def train_stacked(trainer, all_seeds, support, n_components, folds=None, rates=None):
+def train_stacked(
+    trainer, all_seeds, support, n_components, folds=None, rates=None, check=None
+):
     """The networks of ``all_seeds`` (blocks ``folds``, default 0, 1, ...)
     trained together by :class:`StackedRun`, as skorch nets (refits on all
-    the rows with ``rates``, a learning rate per epoch); the steps are
-    counted on ``trainer`` (a :class:`~sklearn_mdn._nn._training.NetworkTrainer`)."""
+    the rows with ``rates``, a learning rate per epoch; the first stopped by
+    ``check``, :class:`StackedRun`'s); the steps are counted on ``trainer``
+    (a :class:`~sklearn_mdn._nn._training.NetworkTrainer`)."""
     folds = range(len(all_seeds)) if folds is None else folds
     nets = []
     for seeds, fold in zip(all_seeds, folds):
@@ -525,6 +555,7 @@ def train_stacked(trainer, all_seeds, support, n_components, folds=None, rates=N
             trainer.estimator.n_threads,
             trainer.mask(support),
             rates,
+            check,
         ).run()
     for net in nets:
         trainer.fit_gate(net, rates)

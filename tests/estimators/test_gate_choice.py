@@ -9,7 +9,7 @@ from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mdn import MDNRegressor
-from sklearn_mdn._estimators import _components, _plan
+from sklearn_mdn._estimators import _components, _networks, _plan
 
 PARAMS = {**SMALL, "max_iter": 40, "random_state": 0, "tree_blend": "none"}
 
@@ -148,3 +148,47 @@ def test_no_gate_where_one_gaussian_is_kept(monkeypatch):
     assert model.n_components_ == 1 and set(_gates(model)) == {0}
     kept = next(d for d in model.fit_plan_.decisions if d.name == "gate kept")
     assert kept.rule.endswith("but one Gaussian was kept")
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_first_network_stops_where_its_branches_end(fails, monkeypatch):
+    # Forced: branches "end" on any data, the check after 100 steps. The
+    # gated network trains from the same seeds whatever the first network
+    # became, so the fit is the same as without the check; where the gated
+    # network fails, the first network is trained to its end after all.
+    monkeypatch.setattr(_plan, "GATE_BRANCHING", (0.0, 1.0))
+    if fails:
+        monkeypatch.setattr(_plan, "GATE_FAILED_NATS", -np.inf)
+    X, y = linear_data(600)
+    monkeypatch.setattr(_plan, "GATE_CHECK_STEPS", 10**9)
+    full = _fit(X, y, select_features=False)
+    monkeypatch.setattr(_plan, "GATE_CHECK_STEPS", 100)
+    checked = _fit(X, y, select_features=False)
+    kept = next(d for d in checked.fit_plan_.decisions if d.name == "gate kept")
+    assert ("The first network stopped at epoch" in kept.rule) is not fails
+    assert_array_equal(checked.predict_dist(X).means, full.predict_dist(X).means)
+    assert (
+        _gates(checked) == _gates(full) == ([0] if fails else [8]) * len(_gates(full))
+    )
+    if not fails:
+        assert checked.n_steps_ < full.n_steps_
+
+
+def test_a_first_network_whose_branches_do_not_end_trains_on_unchanged(monkeypatch):
+    X, y = part_branch_data(1000)
+    monkeypatch.setattr(_plan, "GATE_BRANCHING", (2.0, 3.0))  # never
+    monkeypatch.setattr(_plan, "GATE_CHECK_STEPS", 10**9)
+    full = _fit(X, y)
+    monkeypatch.setattr(_plan, "GATE_CHECK_STEPS", 100)  # looked at, goes on
+    looks = []
+    share = _networks.branching_share
+
+    def looking(estimator, net, dataset, module=None):
+        looks.append(module is not None)
+        return share(estimator, net, dataset, module)
+
+    monkeypatch.setattr(_networks, "branching_share", looking)
+    checked = _fit(X, y)
+    assert looks == [True, False]  # at the check, then at the first's end
+    assert checked.n_steps_ == full.n_steps_
+    assert_array_equal(checked.predict_dist(X).means, full.predict_dist(X).means)
