@@ -317,7 +317,8 @@ def _branches_end_in(estimator, dataset):
     need not train on."""
 
     def stop(net, module):
-        return _branches_end(branching_share(estimator, net, dataset, module))
+        share = branching_share(estimator, net, dataset, module)
+        return _branches_end(share, _plan.GATE_CHECK_BRANCHING)
 
     return stop
 
@@ -330,10 +331,11 @@ def _trained_on(net, trainer, train_with, seeds, support, k):
     return train_with(trainer)(seeds, 0, support, k)
 
 
-def _branches_end(share):
+def _branches_end(share, band=None):
     """Whether ``share`` of held-out rows with several branches (None: not
-    measured) says that the branches change in number across the inputs."""
-    lo, hi = _plan.GATE_BRANCHING
+    measured) lies in ``band`` (default :data:`._plan.GATE_BRANCHING`): the
+    branches change in number across the inputs."""
+    lo, hi = _plan.GATE_BRANCHING if band is None else band
     return share is not None and lo <= share <= hi
 
 

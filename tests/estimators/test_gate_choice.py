@@ -157,6 +157,7 @@ def test_the_first_network_stops_where_its_branches_end(fails, monkeypatch):
     # became, so the fit is the same as without the check; where the gated
     # network fails, the first network is trained to its end after all.
     monkeypatch.setattr(_plan, "GATE_BRANCHING", (0.0, 1.0))
+    monkeypatch.setattr(_plan, "GATE_CHECK_BRANCHING", (0.0, 1.0))
     if fails:
         monkeypatch.setattr(_plan, "GATE_FAILED_NATS", -np.inf)
     X, y = linear_data(600)
@@ -174,9 +175,15 @@ def test_the_first_network_stops_where_its_branches_end(fails, monkeypatch):
         assert checked.n_steps_ < full.n_steps_
 
 
-def test_a_first_network_whose_branches_do_not_end_trains_on_unchanged(monkeypatch):
+@pytest.mark.parametrize("gated", [False, True])
+def test_a_first_network_whose_branches_do_not_end_trains_on_unchanged(
+    gated, monkeypatch
+):
+    # At the check its branches do not end (the check's band is never
+    # met); at its end they end (gated) or not, as without the check.
     X, y = part_branch_data(1000)
-    monkeypatch.setattr(_plan, "GATE_BRANCHING", (2.0, 3.0))  # never
+    monkeypatch.setattr(_plan, "GATE_BRANCHING", (0.0, 1.0) if gated else (2.0, 3.0))
+    monkeypatch.setattr(_plan, "GATE_CHECK_BRANCHING", (2.0, 3.0))
     monkeypatch.setattr(_plan, "GATE_CHECK_STEPS", 10**9)
     full = _fit(X, y)
     monkeypatch.setattr(_plan, "GATE_CHECK_STEPS", 100)  # looked at, goes on
@@ -190,5 +197,6 @@ def test_a_first_network_whose_branches_do_not_end_trains_on_unchanged(monkeypat
     monkeypatch.setattr(_networks, "branching_share", looking)
     checked = _fit(X, y)
     assert looks == [True, False]  # at the check, then at the first's end
+    assert checked.fit_plan_.gate_size == full.fit_plan_.gate_size == 8 * gated
     assert checked.n_steps_ == full.n_steps_
     assert_array_equal(checked.predict_dist(X).means, full.predict_dist(X).means)
