@@ -108,7 +108,8 @@ GATE_MIN_DIP = 0.8
 # the share is higher than at the end on some data, so the check asks for
 # GATE_CHECK_BRANCHING: protein's first networks had 21% to 23% of their
 # held-out rows with several branches at the check (splits 0-4; 9% to 11%
-# at their end, ungated), the branching truths 50% to 73% (draw 0-4, seed 0).
+# at their end, ungated), the branching truths 39% to 73% (draws 0-4, seed
+# 0; benchmarks/results/branch_check.md).
 GATE_CHECK_STEPS = 7_500
 GATE_CHECK_BRANCHING = (0.35, 0.9)
 # The gated network stops after GATE_STOP_AFTER_CUTS cuts of the learning
