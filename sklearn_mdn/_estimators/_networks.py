@@ -311,10 +311,11 @@ def _gate_choice(estimator, net, trainer, train_with, seeds, support, k, share):
 
 
 def _branches_end_in(estimator, dataset):
-    """The first network's check (:class:`~sklearn_mdn._nn._stacked.StackedRun`'s
-    ``check``): whether the held-out rows of ``net``, under ``module``, show
-    branches that end; where they do, a gated network replaces it, and it
-    need not train on."""
+    """The first network's branch check, ``stop(net, module)`` (the
+    stacked loop's ``check``): whether the share of ``net``'s held-out rows
+    with several branches under ``module`` lies in
+    :data:`._plan.GATE_CHECK_BRANCHING`. Where it does, a gated network
+    will replace the first, which need not train on."""
 
     def stop(net, module):
         share = branching_share(estimator, net, dataset, module)

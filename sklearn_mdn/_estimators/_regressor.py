@@ -95,9 +95,8 @@ class MDNRegressor(
         cuts of the learning rate that did not help; ``input_encoding``'s
         network is then not tried, and the first network stops after 7,500
         steps where its branches end by then); elsewhere no gate, the fit
-        unchanged.
-        0 (or no hidden layer): no gate, the weights come from the same
-        layer as the rest. With early stopping, each gated
+        unchanged. 0 (or no hidden layer): no gate, the weights come from
+        the same layer as the rest. With early stopping, each gated
         network's gate is then fitted alone on its frozen components (at
         most 500 full-batch steps, the best on the held-out rows; a refit
         takes its network's count): training as a whole stops before the

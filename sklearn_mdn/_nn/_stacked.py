@@ -125,11 +125,11 @@ class StackedRun:
     check : tuple (int, callable), default=None
         ``(steps, stop)``: at the end of the first epoch by which the first
         net has taken ``steps`` steps, ``stop(net, module)`` is called with
-        it and a copy of its module holding the weights it would keep there; where it
-        returns True, the first net stops there, as early stopping would
-        have stopped it (its ``checked_`` says at which epoch). Nothing else
-        changes: the others, and the first where it returns False, train on
-        as without it.
+        that net and a copy of its module holding the weights it would keep
+        there. Where it returns True, the first net stops there, as early
+        stopping would have stopped it (its ``checked_`` says at which
+        epoch). Nothing else changes: the others, and the first where it
+        returns False, train on as without it.
     """
 
     def __init__(self, nets, dataset, n_threads, support=None, rates=None, check=None):
