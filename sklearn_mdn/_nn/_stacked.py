@@ -432,8 +432,9 @@ class StackedRun:
                     chosen = (kept_w, kept_b) if averaged[j] else (weights, biases)
                     best[i] = self._snapshot(*chosen, j)
                 if i == 0 and check is not None and epoch * n_batches >= check[0]:
-                    module = self._module_of(nets[0], best[0])
-                    if not stop and check[1](nets[0], module):
+                    if not stop and check[1](
+                        nets[0], self._module_of(nets[0], best[0])
+                    ):
                         stop = True
                         nets[0].checked_ = epoch
                     check = None
